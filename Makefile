@@ -1,0 +1,149 @@
+# Heki testbed.  `make run` and `make test` are the two commands a user
+# needs; both install and build whatever is missing first.  See README.md.
+
+# ---- knobs (documented in README.md) -------------------------------------
+SUITE   ?= smoke
+L0      ?= auto
+ICOUNT  ?= 0
+MODES   ?= hypercall
+TIMEOUT ?= 0
+RUN_ARGS ?=
+
+BUILD   ?= build
+CC      ?= gcc
+CFLAGS  ?= -O2 -g
+override CFLAGS += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration
+
+.DEFAULT_GOAL := all
+.PHONY: all deps run test unit-test rig-test clean distclean help
+.DELETE_ON_ERROR:
+
+# Where the current Debian kernel ABI resolved to; written by `make deps`.
+# Including it with a rule to make it is what makes every goal fetch and
+# extract the dependencies on a fresh machine.
+DEPS_MK := $(BUILD)/deps.mk
+NODEPS_GOALS := clean distclean help deps
+ifneq ($(filter-out $(NODEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+include $(DEPS_MK)
+endif
+
+deps:
+	rig/deps.sh $(BUILD)
+
+$(DEPS_MK): rig/deps.sh
+	rig/deps.sh $(BUILD)
+
+# $(call kbuild,DIR,NAME): out-of-tree Kbuild against the Debian headers;
+# the full log is kept, shown on failure, and quiet on success except for
+# warnings (BTF is skipped for lack of vmlinux: expected, not shown).
+define kbuild
+	@mkdir -p $(BUILD)/logs
+	@$(MAKE) -s -C $(KHDRS) M=$(1) modules >$(BUILD)/logs/$(2).log 2>&1 || \
+		{ cat $(BUILD)/logs/$(2).log; echo "kbuild of $(2) failed (log: $(BUILD)/logs/$(2).log)"; exit 1; }
+	@grep -v 'Skipping BTF generation' $(BUILD)/logs/$(2).log || true
+endef
+
+# ---- host: our kvm.ko / kvm-amd.ko / kvm-intel.ko -------------------------
+# Debian's arch/x86/kvm and virt/kvm are copied into $(KVM_TREE) with their
+# relative layout, the hook patches applied and host/ linked in; Kbuild then
+# builds out of tree against the matching headers.
+KVM_TREE := $(BUILD)/kvm
+KVM_DIR  := $(KVM_TREE)/arch/x86/kvm
+KVM_KOS  := $(KVM_DIR)/kvm.ko $(KVM_DIR)/kvm-amd.ko $(KVM_DIR)/kvm-intel.ko
+HOST_SRCS := $(wildcard host/*.c host/*.h)
+HOST_PATCHES := $(sort $(wildcard host/patches/*.patch))
+
+$(KVM_TREE)/.prepared: $(DEPS_MK) $(HOST_PATCHES) host/prepare-tree.sh
+	host/prepare-tree.sh $(KSRC) $(KVM_TREE) $(HOST_PATCHES)
+
+$(KVM_KOS) &: $(KVM_TREE)/.prepared $(HOST_SRCS)
+	@echo "  KBUILD  kvm.ko kvm-amd.ko kvm-intel.ko (Debian $(KPKGVER) + Heki)"
+	$(call kbuild,$(abspath $(KVM_DIR)),kvm)
+	@touch $(KVM_KOS)
+
+# ---- guest: the Heki guest module ----------------------------------------
+GUEST_KO := guest-kmod/heki.ko
+GUEST_SRCS := $(wildcard guest-kmod/*.c guest-kmod/*.h) guest-kmod/Kbuild host/heki_abi.h
+
+$(GUEST_KO): $(GUEST_SRCS) $(DEPS_MK)
+	@echo "  KBUILD  $@"
+	$(call kbuild,$(CURDIR)/guest-kmod,guest-kmod)
+	@touch $@
+
+# ---- userland tools -------------------------------------------------------
+BIN := $(BUILD)/bin
+RIG_COMMON := rig/frame.c rig/frame.h
+RIG_RECORD := rig/record.c rig/record.h $(RIG_COMMON)
+
+# Run inside L1/L2, whose images carry no libc: linked statically.
+$(BIN)/heki-emit: rig/emit_main.c $(RIG_RECORD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
+$(BIN)/heki-suite: rig/suite.c $(RIG_RECORD) host/heki_abi.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Ihost -o $@ $(filter %.c,$^)
+# Runs on the machine that runs `make run`.
+$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h $(RIG_COMMON)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lm
+$(BIN)/check-summary: tests/check_summary.c rig/json.c rig/json.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Irig -o $@ $(filter %.c,$^) -lm
+
+TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
+
+# ---- images ---------------------------------------------------------------
+IMG := $(BUILD)/images
+L2_IMAGE := $(IMG)/l2.cpio.gz
+L1_IMAGE := $(IMG)/l1.cpio
+
+$(L2_IMAGE): $(GUEST_KO) $(BIN)/heki-emit $(BIN)/heki-suite rig/l2-init rig/mkimage.sh
+	@mkdir -p $(@D)
+	rig/mkimage.sh l2 $@ $(IMG)/l2.stage $(BIN) $(GUEST_KO)
+
+$(L1_IMAGE): $(KVM_KOS) $(L2_IMAGE) $(BIN)/heki-emit $(BIN)/heki-suite rig/l1-init rig/l1-run.sh rig/mkimage.sh $(DEPS_MK)
+	@mkdir -p $(@D)
+	rig/mkimage.sh l1 $@ $(IMG)/l1.stage $(BIN) $(KVM_DIR) $(KMODS) $(KIMAGE) $(L2_IMAGE)
+
+all: $(KVM_KOS) $(GUEST_KO) $(TOOLS) $(L1_IMAGE)
+
+# ---- run ------------------------------------------------------------------
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+RIGRUN = $(BIN)/rigrun --suite $(SUITE) --l0 $(L0) --icount $(ICOUNT) \
+	--modes $(MODES) --timeout $(TIMEOUT) --kernel $(KIMAGE) \
+	--l1-image $(L1_IMAGE) --l2-image $(L2_IMAGE) --kmod-dir $(KVM_DIR) \
+	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results $(RUN_ARGS)
+
+run: all
+	$(RIGRUN)
+
+# ---- tests ----------------------------------------------------------------
+KSFT_DIR := $(KSRC)/tools/testing/selftests
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/test_*.c))
+
+$(BIN)/tests/%: tests/unit/%.c rig/frame.c rig/frame.h rig/json.c rig/json.h host/heki_abi.h host/heki_check.h $(DEPS_MK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< rig/frame.c rig/json.c -lm
+
+unit-test: $(UNIT_TESTS)
+	@tests/run.sh unit $(UNIT_TESTS)
+
+# The rig smoke test boots the whole chain; it needs everything built.
+rig-test: all
+	@tests/run.sh rig $(BIN)/check-summary "$(RIGRUN)"
+
+test: $(UNIT_TESTS) all
+	@tests/run.sh all "$(UNIT_TESTS)" $(BIN)/check-summary "$(RIGRUN)"
+
+clean:
+	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images
+	-$(MAKE) -s -C guest-kmod -f /dev/null clean 2>/dev/null
+	rm -f guest-kmod/*.o guest-kmod/*.ko guest-kmod/*.mod* guest-kmod/.*.cmd \
+		guest-kmod/Module.symvers guest-kmod/modules.order
+
+distclean: clean
+	rm -rf $(BUILD)
+
+help:
+	@sed -n '/^## /,$$p' README.md | sed -n '1,/^## Tests/p'

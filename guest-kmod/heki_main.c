@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Heki guest module.
+ *
+ * This revision establishes the guest half of the ABI: at load it asks the
+ * host for its Heki version and features (HEKI_HC_QUERY) and refuses to load
+ * on a host without Heki or with another ABI major.  debugfs:
+ *
+ *   /sys/kernel/debug/heki/host       a fresh HEKI_HC_QUERY per read
+ *   /sys/kernel/debug/heki/abi_check  malformed calls and the error each got
+ */
+#define pr_fmt(fmt) "heki: " fmt
+
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <asm/kvm_para.h>
+#include <uapi/linux/kvm_para.h>
+#include <asm/hypervisor.h>
+
+#include "heki_abi.h"
+
+static struct dentry *heki_dir;
+
+/*
+ * kvm_hypercall*() emit VMCALL or VMMCALL by alternatives, as the kernel's
+ * own KVM guest code does, so one binary runs on Intel and AMD hosts.  The
+ * four-argument form is used throughout: the host refuses non-zero unused
+ * arguments, and the shorter forms leave those registers as they were.
+ */
+static long heki_call(unsigned int nr, unsigned long a0, unsigned long a1,
+		      unsigned long a2, unsigned long a3)
+{
+	return kvm_hypercall4(nr, a0, a1, a2, a3);
+}
+
+static long heki_query(struct heki_info *info)
+{
+	return heki_call(HEKI_HC_QUERY, __pa(info), sizeof(*info), 0, 0);
+}
+
+static int heki_host_show(struct seq_file *m, void *unused)
+{
+	struct heki_info *info = kzalloc(sizeof(*info), GFP_KERNEL);
+	long ret;
+
+	if (!info)
+		return -ENOMEM;
+	ret = heki_query(info);
+	seq_printf(m, "query_ret %ld\n", ret);
+	if (!ret) {
+		seq_printf(m, "abi_version %u.%u\n", info->abi_version >> 16,
+			   info->abi_version & 0xffff);
+		seq_printf(m, "vendor %u\n", info->vendor);
+		seq_printf(m, "features 0x%llx\n", info->features);
+		seq_printf(m, "host_nonce 0x%016llx\n", info->host_nonce);
+		seq_printf(m, "host_calls %llu\n", info->calls);
+	}
+	kfree(info);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(heki_host);
+
+/*
+ * Malformed requests, each with the refusal the ABI promises.  A host that
+ * accepted any of them, or refused with another code, is not ours.
+ */
+static int heki_abi_check_show(struct seq_file *m, void *unused)
+{
+	/* Two pages so that an info placed across the boundary stays in RAM. */
+	u8 *buf = (u8 *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, 1);
+	struct {
+		const char *name;
+		unsigned int nr;
+		unsigned long a0, a1, a2;
+		long expect;
+	} cases[4];
+	int i;
+
+	if (!buf)
+		return -ENOMEM;
+	cases[0] = (typeof(cases[0])){ "query_bad_size", HEKI_HC_QUERY,
+		__pa(buf), sizeof(struct heki_info) + 8, 0, -HEKI_ESIZE };
+	cases[1] = (typeof(cases[0])){ "query_misaligned", HEKI_HC_QUERY,
+		__pa(buf) + 4, sizeof(struct heki_info), 0, -HEKI_EALIGN };
+	cases[2] = (typeof(cases[0])){ "query_reserved_arg", HEKI_HC_QUERY,
+		__pa(buf), sizeof(struct heki_info), 1, -HEKI_EINVAL };
+	cases[3] = (typeof(cases[0])){ "unknown_call", HEKI_HC_LAST,
+		0, 0, 0, -HEKI_ENOSYS };
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		long got = heki_call(cases[i].nr, cases[i].a0, cases[i].a1,
+				     cases[i].a2, 0);
+
+		seq_printf(m, "%s %s expect=%ld got=%ld\n", cases[i].name,
+			   got == cases[i].expect ? "ok" : "FAIL",
+			   cases[i].expect, got);
+	}
+	free_pages((unsigned long)buf, 1);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(heki_abi_check);
+
+static int __init heki_init(void)
+{
+	struct heki_info *info;
+	long ret;
+
+	if (!hypervisor_is_type(X86_HYPER_KVM)) {
+		pr_err("not running on KVM; Heki needs a KVM host\n");
+		return -ENODEV;
+	}
+	info = kzalloc(sizeof(*info), GFP_KERNEL);
+	if (!info)
+		return -ENOMEM;
+	ret = heki_query(info);
+	if (ret) {
+		if (ret == -KVM_ENOSYS)
+			pr_err("host has no Heki: it does not know HEKI_HC_QUERY\n");
+		else
+			pr_err("host refused HEKI_HC_QUERY: %ld\n", ret);
+		kfree(info);
+		return -ENODEV;
+	}
+	if (info->abi_version >> 16 != HEKI_ABI_VERSION_MAJOR) {
+		pr_err("host ABI %u.%u, this module speaks %u.%u\n",
+		       info->abi_version >> 16, info->abi_version & 0xffff,
+		       HEKI_ABI_VERSION_MAJOR, HEKI_ABI_VERSION_MINOR);
+		kfree(info);
+		return -EPROTO;
+	}
+	pr_info("host ABI %u.%u, features 0x%llx, vendor %u\n",
+		info->abi_version >> 16, info->abi_version & 0xffff,
+		info->features, info->vendor);
+	kfree(info);
+
+	heki_dir = debugfs_create_dir("heki", NULL);
+	debugfs_create_file("host", 0400, heki_dir, NULL, &heki_host_fops);
+	debugfs_create_file("abi_check", 0400, heki_dir, NULL,
+			    &heki_abi_check_fops);
+	return 0;
+}
+
+static void __exit heki_exit(void)
+{
+	debugfs_remove_recursive(heki_dir);
+}
+
+module_init(heki_init);
+module_exit(heki_exit);
+MODULE_DESCRIPTION("Heki guest: hypervisor-enforced kernel integrity");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Heki guest <-> host ABI.  The one header shared by the host (our kvm.ko),
+ * the guest module and the userland tools.  Semantics are documented in
+ * host/ABI.md; keep the two in step.
+ *
+ * Calling convention: KVM's own (VMCALL on Intel, VMMCALL on AMD; nr in RAX,
+ * arguments in RBX, RCX, RDX, RSI, result in RAX).  Calls are accepted from
+ * guest CPL 0 only; KVM itself answers -KVM_EPERM (-1) for other CPLs.
+ */
+#ifndef HEKI_ABI_H
+#define HEKI_ABI_H
+
+#ifdef __KERNEL__
+#include <linux/types.h>
+#else
+#include <stdint.h>
+typedef uint8_t __u8;
+typedef uint16_t __u16;
+typedef uint32_t __u32;
+typedef uint64_t __u64;
+#endif
+
+/*
+ * Bumped on any incompatible change of numbers, layouts or semantics.
+ * The host answers HEKI_HC_QUERY with its version; a guest refuses to run
+ * against a different major.
+ */
+#define HEKI_ABI_VERSION_MAJOR 0
+#define HEKI_ABI_VERSION_MINOR 1
+#define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
+
+/*
+ * Hypercall numbers live in their own block ("HK" in the upper half) so they
+ * can never collide with KVM's KVM_HC_* (0..12 in 6.1; the Heki RFC took 13
+ * and 14) nor with other paravirt interfaces.  Numbers fit in 32 bits so the
+ * call also works from 32-bit guest code, where KVM truncates RAX.
+ */
+#define HEKI_HC_BASE		0x484b0000u
+#define HEKI_HC_LAST		0x484b00ffu
+#define HEKI_HC_IS_HEKI(nr)	((nr) >= HEKI_HC_BASE && (nr) <= HEKI_HC_LAST)
+
+/*
+ * HEKI_HC_QUERY(a0 = GPA of a struct heki_info, a1 = sizeof(struct heki_info))
+ * Fills the structure and returns 0.  The GPA must be 8-byte aligned and the
+ * structure must not cross a page boundary.
+ */
+#define HEKI_HC_QUERY		(HEKI_HC_BASE + 0x00)
+
+/* Host feature bits (heki_info.features). */
+#define HEKI_FEAT_QUERY		(1ull << 0)	/* HEKI_HC_QUERY */
+
+/* heki_info.vendor */
+#define HEKI_VENDOR_UNKNOWN	0
+#define HEKI_VENDOR_AMD_SVM	1
+#define HEKI_VENDOR_INTEL_VMX	2
+
+struct heki_info {
+	__u32 abi_version;	/* HEKI_ABI_VERSION of the host */
+	__u32 vendor;		/* HEKI_VENDOR_* of the host's KVM */
+	__u64 features;		/* HEKI_FEAT_* the host implements */
+	/*
+	 * Random value the host draws when kvm.ko loads.  It is never derived
+	 * from anything the guest can see, so a guest that reports it back
+	 * proves the call reached this host's Heki code.  Also readable in L1
+	 * at /sys/kernel/debug/heki/status.
+	 */
+	__u64 host_nonce;
+	__u64 calls;		/* Heki hypercalls this VM has made, this one included */
+};
+
+/*
+ * Error codes, returned negated in RAX.  They sit above KVM's own
+ * (KVM_ENOSYS = 1000, and errno values below 256) so a guest can tell a Heki
+ * refusal from KVM not knowing the call at all.
+ */
+#define HEKI_EBASE	4000
+#define HEKI_ENOSYS	(HEKI_EBASE + 1)	/* unknown call inside the Heki block */
+#define HEKI_EFAULT	(HEKI_EBASE + 2)	/* argument GPA not in guest memory */
+#define HEKI_EALIGN	(HEKI_EBASE + 3)	/* argument GPA or range misaligned */
+#define HEKI_ESIZE	(HEKI_EBASE + 4)	/* argument size differs from the ABI's */
+#define HEKI_EINVAL	(HEKI_EBASE + 5)	/* reserved field or argument not zero */
+
+#endif /* HEKI_ABI_H */

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Argument checks for Heki hypercalls.  Pure C with no kernel dependency so
+ * the same code runs in kvm.ko and in the native unit tests (tests/unit/).
+ * Each check returns 0 or a negative HEKI_E* code: the first problem found,
+ * in a fixed order, so a guest always gets the same answer for the same call.
+ */
+#ifndef HEKI_CHECK_H
+#define HEKI_CHECK_H
+
+#include "heki_abi.h"
+
+#define HEKI_PAGE_SIZE 4096ull
+
+/* A guest buffer the host reads or writes: aligned, whole, inside one page. */
+static inline long heki_check_buffer(__u64 gpa, __u64 size, __u64 want_size,
+				     __u64 align)
+{
+	if (size != want_size)
+		return -HEKI_ESIZE;
+	if (gpa & (align - 1))
+		return -HEKI_EALIGN;
+	/* (gpa + size - 1) cannot wrap: size is a small ABI constant. */
+	if ((gpa & ~(HEKI_PAGE_SIZE - 1)) !=
+	    ((gpa + size - 1) & ~(HEKI_PAGE_SIZE - 1)))
+		return -HEKI_EALIGN;
+	return 0;
+}
+
+/* HEKI_HC_QUERY(info_gpa, sizeof(struct heki_info), 0, 0) */
+static inline long heki_check_query(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a2 || a3)
+		return -HEKI_EINVAL;
+	return heki_check_buffer(a0, a1, sizeof(struct heki_info), 8);
+}
+
+#endif /* HEKI_CHECK_H */

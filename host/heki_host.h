@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Entry points the hook patches call from KVM's own code. */
+#ifndef HEKI_HOST_H
+#define HEKI_HOST_H
+
+#include "heki_abi.h"
+
+struct kvm_vcpu;
+
+void heki_host_init(void);
+void heki_host_exit(void);
+unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
+			     unsigned long a0, unsigned long a1,
+			     unsigned long a2, unsigned long a3);
+
+#endif /* HEKI_HOST_H */

@@ -1,0 +1,62 @@
+#!/bin/sh
+# The L1 (host) job: load our KVM, report it, run the L2 guest, report the
+# host's Heki counters afterwards.  Runs as L1's init (l1-init) or, with
+# L0=none, directly on a bare-metal host (rigrun sets the same variables).
+#
+# In: HEKI_RESULTS HEKI_SEQ L2_CONSOLE L2_RESULTS KMOD_DIR QEMU L2_KERNEL
+#     L2_INITRD HEKI_SUITE HEKI_SMP HEKI_MEM HEKI_ICOUNT; HEKI_REPLACE_KVM=1
+#     unloads a loaded kvm first (bare metal).
+emit() { heki-emit l1 "$@"; }
+# On failure the kernel's last words go to the console log for the user.
+fail() { emit fail "$@"; dmesg | tail -n 25; exit 1; }
+
+emit stage l1-up
+emit kv env.kernel="$(uname -r)"
+emit kv env.cpu="$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)"
+emit kv env.cpus="$(grep -c ^processor /proc/cpuinfo)"
+virt=none
+grep -qw svm /proc/cpuinfo && virt=svm
+grep -qw vmx /proc/cpuinfo && virt=vmx
+emit kv env.virt=$virt
+[ $virt != none ] || fail kvm-load "the L1 CPU has neither svm nor vmx, KVM cannot run a guest"
+
+if [ "${HEKI_REPLACE_KVM:-0}" = 1 ]; then
+	for m in kvm_amd kvm_intel kvm; do
+		[ -d /sys/module/$m ] && { rmmod $m || fail kvm-load "cannot unload the running $m (VMs still running?)"; }
+	done
+fi
+for ko in $(cat "$KMOD_DIR"/load-order); do
+	case $ko in
+	kvm-amd.ko) [ $virt = svm ] || continue ;;
+	kvm-intel.ko) [ $virt = vmx ] || continue ;;
+	esac
+	name=$(basename "$ko" .ko | tr - _)
+	[ -d /sys/module/"$name" ] && continue
+	insmod "$KMOD_DIR/$ko" || fail kvm-load "insmod $ko failed: $(dmesg | tail -n 1)"
+done
+# devtmpfs creates the node asynchronously.
+i=0
+while [ ! -c /dev/kvm ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+[ -c /dev/kvm ] || fail kvm-load "/dev/kvm is missing after loading KVM"
+[ -r /sys/kernel/debug/heki/status ] ||
+	fail kvm-load "the loaded kvm.ko has no Heki (no /sys/kernel/debug/heki/status)"
+heki-emit -p host. l1 kv-lines </sys/kernel/debug/heki/status
+emit stage kvm-loaded
+
+# Under L0 TCG the XSAVE size CPUID reports to L2 does not follow L2's XCR0
+# and L2's kernel warns at boot ("XSAVE consistency problem"); L2 then runs
+# with FXSAVE.  On real hardware L2 gets the host CPU unchanged.
+l2_cpu=host
+case $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1) in
+*"QEMU TCG CPU"*) l2_cpu=host,xsave=off ;;
+esac
+append="console=ttyS0 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT}"
+$QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512}" \
+	-nodefaults -display none -no-reboot \
+	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \
+	-serial "$L2_CONSOLE" -serial "$L2_RESULTS"
+emit kv l1.qemu_exit=$?
+
+heki-emit -p host_after. l1 kv-lines </sys/kernel/debug/heki/status
+emit kv l1.kernel_warnings="$(dmesg | grep -c -E 'WARNING:|BUG:|Oops')"
+emit stage l1-done

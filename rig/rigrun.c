@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rigrun: boots the nested rig (L0 QEMU -> L1 host with our KVM -> L2 guest),
+ * follows it stage by stage with a timeout per stage, collects the framed
+ * result records of every level into results/runs/<run-id>/, and writes
+ * summary.json.  `make run` calls it with the Makefile's knobs.
+ *
+ * Each level writes its records to a serial port of its own, which L0's
+ * QEMU appends to a file in the run directory; rigrun reads those files as
+ * they grow.  The files and the console logs stay in the run directory
+ * whatever happens, so nothing that reached L0 is lost.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "json.h"
+#include "../host/heki_abi.h"
+
+/* ------------------------------------------------------------ options */
+
+struct opts {
+	const char *suite, *l0, *modes, *kernel, *l1_image, *l2_image;
+	const char *kmod_dir, *guest_kernel, *git_rev, *results, *fault;
+	const char *qemu;
+	int icount, timeout, smp, l1_mem, l2_mem;
+};
+
+/* ------------------------------------------------------------- stages */
+
+/*
+ * The run is a sequence of stages; each ends when the level doing it sends
+ * the stage record named in `until`.  Timeouts are for the 2-vCPU TCG rig;
+ * ICOUNT=1 (single-threaded, instruction-counted) gets three times as long.
+ */
+enum stage { ST_L0_BOOT, ST_KVM_LOAD, ST_L2_BOOT, ST_GUEST_MODULE, ST_SUITE,
+	     ST_COLLECT, ST_NR };
+
+static const struct stage_def {
+	const char *name;	/* as reported to the user */
+	const char *doing;	/* what a hang in it means */
+	const char *until_src, *until;	/* record that ends it */
+	const char *milestone;	/* printed when it ends */
+	int timeout;		/* seconds */
+} stages[ST_NR] = {
+	[ST_L0_BOOT] = { "l0-boot", "L0 booting the L1 host kernel", "l1", "l1-up", "L1 up", 180 },
+	[ST_KVM_LOAD] = { "kvm-load", "L1 loading our KVM modules", "l1", "kvm-loaded", "KVM loaded", 90 },
+	[ST_L2_BOOT] = { "l2-boot", "L1 starting the L2 guest", "l2", "l2-up", "L2 up", 300 },
+	[ST_GUEST_MODULE] = { "guest-module", "L2 loading the Heki guest module", "l2", "suite", "suite started", 90 },
+	[ST_SUITE] = { "suite", "L2 running the suite", "l2", "suite-done", "suite done", 300 },
+	[ST_COLLECT] = { "collect", "L2 and L1 reporting and powering off", "l1", "l1-done", "collected", 120 },
+};
+
+/* --------------------------------------------------------- run state */
+
+struct kv {
+	char *key, *val;
+	struct kv *next;
+};
+
+struct source {
+	const char *name;	/* "l1", "l2" */
+	const char *file;	/* results file in the run directory */
+	int fd;
+	struct frame_reader reader;
+	long next_seq;
+	int lost, rejected;
+	struct kv *kvs, **tail;
+};
+
+static struct run {
+	struct opts o;
+	char dir[PATH_MAX], id[128];
+	const char *l0_accel;
+	struct source src[2];
+	enum stage stage;
+	bool seen[ST_NR];	/* stage-ending records received, in any order */
+	double stage_start[ST_NR + 1], t0;
+	bool failed, interrupted, level_reported;
+	char fail_stage[32], error[FRAME_PAYLOAD_MAX + 64];
+	pid_t child;
+	int child_status;
+	bool child_exited;
+	FILE *records;
+	int nrecords;
+	time_t started;
+} R;
+
+static volatile sig_atomic_t got_signal;
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("[%6.1fs] ", now() - R.t0);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static void fail(const char *stage, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (R.failed)
+		return;
+	R.failed = true;
+	snprintf(R.fail_stage, sizeof(R.fail_stage), "%s", stage);
+	va_start(ap, fmt);
+	vsnprintf(R.error, sizeof(R.error), fmt, ap);
+	va_end(ap);
+	progress("FAILED in stage %s: %s", R.fail_stage, R.error);
+}
+
+static const char *kv_get(const struct source *s, const char *key)
+{
+	const char *val = NULL;
+
+	/* Last one wins: a level may report a value again, updated. */
+	for (const struct kv *k = s->kvs; k; k = k->next)
+		if (!strcmp(k->key, key))
+			val = k->val;
+	return val;
+}
+
+/* ------------------------------------------------------- record input */
+
+/*
+ * Records from different levels race through different serial ports, so a
+ * stage ends when its record has been seen, whatever arrived in between.
+ */
+static void advance(void)
+{
+	double t = now();
+
+	while (R.stage < ST_NR && R.seen[R.stage]) {
+		R.stage_start[R.stage + 1] = t;
+		progress("%s (stage %s took %.1fs)", stages[R.stage].milestone,
+			 stages[R.stage].name, t - R.stage_start[R.stage]);
+		R.stage++;
+	}
+}
+
+static void handle_record(struct source *s, const struct frame_record *rec)
+{
+	fprintf(R.records, "%s %lu %s %s\n", rec->src, rec->seq, rec->type,
+		rec->payload);
+	fflush(R.records);
+	R.nrecords++;
+
+	if (strcmp(rec->src, s->name)) {
+		s->rejected++;	/* a record on the wrong channel is not trusted */
+		return;
+	}
+	if ((long)rec->seq != s->next_seq)
+		s->lost += rec->seq > (unsigned long)s->next_seq ?
+			   (int)(rec->seq - (unsigned long)s->next_seq) : 0;
+	s->next_seq = (long)rec->seq + 1;
+
+	if (!strcmp(rec->type, "kv")) {
+		const char *eq = strchr(rec->payload, '=');
+		struct kv *k;
+
+		if (!eq)
+			return;
+		k = calloc(1, sizeof(*k));
+		k->key = strndup(rec->payload, (size_t)(eq - rec->payload));
+		k->val = strdup(eq + 1);
+		*s->tail = k;
+		s->tail = &k->next;
+	} else if (!strcmp(rec->type, "stage")) {
+		for (int st = 0; st < ST_NR; st++)
+			if (!strcmp(stages[st].until, rec->payload) &&
+			    !strcmp(stages[st].until_src, s->name))
+				R.seen[st] = true;
+		advance();
+	} else if (!strcmp(rec->type, "fail")) {
+		char stage[32] = "";
+		const char *msg = rec->payload;
+
+		sscanf(rec->payload, "%31s", stage);
+		msg += strlen(stage);
+		while (*msg == ' ')
+			msg++;
+		R.level_reported = true;
+		fail(stage[0] ? stage : stages[R.stage].name, "%s reports: %s",
+		     s->name == R.src[0].name ? "L1" : "L2", msg);
+	}
+}
+
+static void on_line(const char *line, void *ctx)
+{
+	struct source *s = ctx;
+	struct frame_record rec;
+
+	switch (frame_parse(line, &rec)) {
+	case FRAME_OK:
+		handle_record(s, &rec);
+		break;
+	case FRAME_NONE:
+		break;
+	case FRAME_MALFORMED:
+	case FRAME_BADCRC:
+		s->rejected++;
+		break;
+	}
+}
+
+static void poll_sources(void)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 2; i++) {
+		struct source *s = &R.src[i];
+		ssize_t n;
+
+		if (s->fd < 0) {
+			char path[PATH_MAX + 32];
+
+			snprintf(path, sizeof(path), "%s/%s", R.dir, s->file);
+			s->fd = open(path, O_RDONLY | O_CLOEXEC);
+			if (s->fd < 0)
+				continue;
+		}
+		while ((n = read(s->fd, buf, sizeof(buf))) > 0)
+			frame_reader_feed(&s->reader, buf, (size_t)n, on_line, s);
+	}
+}
+
+/* ---------------------------------------------------------- launching */
+
+static bool cpu_has_hw_virt(void)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[4096];
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5) &&
+		    (strstr(line, " vmx") || strstr(line, " svm")))
+			found = true;
+	fclose(f);
+	return found;
+}
+
+static void cpu_model(char *out, size_t len)
+{
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[512];
+
+	snprintf(out, len, "unknown");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *c = strchr(line, ':');
+
+		if (!strncmp(line, "model name", 10) && c) {
+			snprintf(out, len, "%s", c + 2);
+			out[strcspn(out, "\n")] = '\0';
+			break;
+		}
+	}
+	fclose(f);
+}
+
+static void command_output(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+
+	snprintf(out, len, "unknown");
+	if (!p)
+		return;
+	if (fgets(out, (int)len, p))
+		out[strcspn(out, "\n")] = '\0';
+	pclose(p);
+}
+
+#define MAX_ARGS 64
+
+static pid_t spawn(char *const argv[], const char *log)
+{
+	char path[PATH_MAX + 32];
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/%s", R.dir, log);
+	pid = fork();
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		/* Own process group, so a kill reaches QEMU and its children. */
+		setpgid(0, 0);
+		execvp(argv[0], argv);
+		fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	return pid;
+}
+
+static pid_t launch_qemu(void)
+{
+	static char kappend[1024], mem[16], smp[16], ser[4][PATH_MAX + 16];
+	const char *argv[MAX_ARGS];
+	const char *names[4] = { "console-l1.log", "console-l2.log",
+				 "results-l2.raw", "results-l1.raw" };
+	int n = 0;
+	bool kvm = !strcmp(R.l0_accel, "kvm");
+
+	snprintf(kappend, sizeof(kappend),
+		 "console=ttyS0 panic=-1 8250.nr_uarts=4 heki.suite=%s heki.modes=%s "
+		 "heki.smp=%d heki.mem=%d heki.icount=%d%s%s",
+		 R.o.suite, R.o.modes, R.o.smp, R.o.l2_mem, R.o.icount,
+		 R.o.fault ? " heki.fault=" : "", R.o.fault ? R.o.fault : "");
+	snprintf(mem, sizeof(mem), "%d", R.o.l1_mem);
+	snprintf(smp, sizeof(smp), "%d", R.o.smp);
+
+	argv[n++] = R.o.qemu;
+	argv[n++] = "-M";
+	argv[n++] = "pc";
+	if (kvm) {
+		argv[n++] = "-accel";
+		argv[n++] = "kvm";
+		argv[n++] = "-cpu";
+		argv[n++] = "host";
+	} else {
+		argv[n++] = "-accel";
+		/* QEMU refuses MTTCG with icount. */
+		argv[n++] = R.o.icount ? "tcg" : "tcg,thread=multi";
+		argv[n++] = "-cpu";
+		argv[n++] = "max";	/* emulated AMD SVM with nested paging */
+	}
+	if (R.o.icount) {
+		argv[n++] = "-icount";
+		argv[n++] = "shift=0,sleep=off";
+		argv[n++] = "-rtc";
+		argv[n++] = "clock=vm";
+	}
+	argv[n++] = "-smp";
+	argv[n++] = smp;
+	argv[n++] = "-m";
+	argv[n++] = mem;
+	argv[n++] = "-nodefaults";
+	argv[n++] = "-display";
+	argv[n++] = "none";
+	argv[n++] = "-no-reboot";
+	argv[n++] = "-kernel";
+	argv[n++] = R.o.kernel;
+	argv[n++] = "-initrd";
+	argv[n++] = R.o.l1_image;
+	argv[n++] = "-append";
+	argv[n++] = kappend;
+	for (int i = 0; i < 4; i++) {
+		snprintf(ser[i], sizeof(ser[i]), "file:%s/%s", R.dir, names[i]);
+		argv[n++] = "-serial";
+		argv[n++] = ser[i];
+	}
+	argv[n] = NULL;
+
+	/* Keep the exact command with the run, for reproducing by hand. */
+	{
+		char path[PATH_MAX + 32];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/qemu-l0.cmd", R.dir);
+		f = fopen(path, "w");
+		if (f) {
+			for (int i = 0; i < n; i++)
+				fprintf(f, "'%s'%s", argv[i], i + 1 < n ? " " : "\n");
+			fclose(f);
+		}
+	}
+	return spawn((char *const *)argv, "qemu-l0.log");
+}
+
+/* L0=none: this machine is the host; run L1's job directly. */
+static pid_t launch_bare_metal(void)
+{
+	static char env[8][PATH_MAX + 64], rigdir[PATH_MAX], bindir[PATH_MAX];
+	static char script[PATH_MAX + 16];
+	char self[PATH_MAX];
+	struct utsname u;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *argv[] = { "sh", script, NULL };
+
+	uname(&u);
+	if (strcmp(u.release, R.o.guest_kernel)) {
+		fail("l0-boot", "L0=none needs this machine to run kernel %s (it runs %s): "
+		     "our KVM modules are built for that kernel", R.o.guest_kernel, u.release);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		fail("l0-boot", "L0=none loads kernel modules and must run as root");
+		return -1;
+	}
+	if (n < 0) {
+		fail("l0-boot", "cannot find rigrun's own path");
+		return -1;
+	}
+	self[n] = '\0';
+	snprintf(bindir, sizeof(bindir), "%s", self);
+	*strrchr(bindir, '/') = '\0';
+	snprintf(rigdir, sizeof(rigdir), "%s/../../rig", bindir);
+	snprintf(script, sizeof(script), "%s/l1-run.sh", rigdir);
+
+	snprintf(env[0], sizeof(env[0]), "HEKI_RESULTS=%s/results-l1.raw", R.dir);
+	snprintf(env[1], sizeof(env[1]), "L2_CONSOLE=file:%s/console-l2.log", R.dir);
+	snprintf(env[2], sizeof(env[2]), "L2_RESULTS=file:%s/results-l2.raw", R.dir);
+	snprintf(env[3], sizeof(env[3]), "KMOD_DIR=%s", R.o.kmod_dir);
+	snprintf(env[4], sizeof(env[4]), "L2_KERNEL=%s", R.o.kernel);
+	snprintf(env[5], sizeof(env[5]), "L2_INITRD=%s", R.o.l2_image);
+	snprintf(env[6], sizeof(env[6]), "HEKI_SEQ=%s/.l1.seq", R.dir);
+	snprintf(env[7], sizeof(env[7]), "PATH=%s:%s", bindir, getenv("PATH") ?: "/usr/bin:/bin");
+	for (int i = 0; i < 8; i++)
+		putenv(env[i]);
+	setenv("QEMU", R.o.qemu, 1);
+	setenv("HEKI_SUITE", R.o.suite, 1);
+	setenv("HEKI_MODES", R.o.modes, 1);
+	setenv("HEKI_REPLACE_KVM", "1", 1);
+	if (R.o.fault)
+		setenv("HEKI_FAULT", R.o.fault, 1);
+	{
+		char v[16];
+
+		snprintf(v, sizeof(v), "%d", R.o.smp);
+		setenv("HEKI_SMP", v, 1);
+		snprintf(v, sizeof(v), "%d", R.o.l2_mem);
+		setenv("HEKI_MEM", v, 1);
+	}
+	/* The console of "L1" is this machine's; keep the script's output. */
+	return spawn(argv, "console-l1.log");
+}
+
+static void kill_child(void)
+{
+	if (R.child <= 0 || R.child_exited)
+		return;
+	kill(-R.child, SIGTERM);
+	for (int i = 0; i < 50; i++) {
+		if (waitpid(R.child, &R.child_status, WNOHANG) == R.child) {
+			R.child_exited = true;
+			return;
+		}
+		usleep(100000);
+	}
+	kill(-R.child, SIGKILL);
+	waitpid(R.child, &R.child_status, 0);
+	R.child_exited = true;
+}
+
+/* ------------------------------------------------------------ summary */
+
+static const struct { __u64 bit; const char *name; } feature_names[] = {
+	{ HEKI_FEAT_QUERY, "query" },
+};
+
+static const char *vendor_name(const char *v)
+{
+	if (!v)
+		return NULL;
+	switch (atoi(v)) {
+	case HEKI_VENDOR_AMD_SVM: return "amd-svm";
+	case HEKI_VENDOR_INTEL_VMX: return "intel-vmx";
+	default: return "unknown";
+	}
+}
+
+static void write_kvs(struct jw *w, const char *key, const struct source *s,
+		      const char *prefix)
+{
+	size_t plen = strlen(prefix);
+
+	jw_obj(w, key);
+	for (const struct kv *k = s->kvs; k; k = k->next)
+		if (!strncmp(k->key, prefix, plen) && kv_get(s, k->key) == k->val)
+			jw_str(w, k->key + plen, k->val);
+	jw_end(w);
+}
+
+static void judge(void)
+{
+	struct source *l1 = &R.src[0], *l2 = &R.src[1];
+	const char *n1, *n2, *failed;
+
+	if (R.failed)
+		return;
+	failed = kv_get(l2, "suite.failed");
+	if (!failed) {
+		fail("suite", "L2 sent no suite result");
+		return;
+	}
+	if (strcmp(failed, "0")) {
+		fail("suite", "%s of %s suite checks failed (see records.txt, console-l2.log)",
+		     failed, kv_get(l2, "suite.tests") ?: "?");
+		return;
+	}
+	/* The proof of the chain: the guest learnt the host's secret by hypercall. */
+	n1 = kv_get(l1, "host.host_nonce");
+	n2 = kv_get(l2, "heki.host_nonce");
+	if (!n1 || !n2 || strcmp(n1, n2)) {
+		fail("suite", "the guest's hypercall answer (nonce %s) does not match our host's (%s)",
+		     n2 ?: "none", n1 ?: "none");
+		return;
+	}
+	if (l1->lost || l2->lost)
+		fail("collect", "%d result records were lost in transit",
+		     l1->lost + l2->lost);
+}
+
+static void write_summary(void)
+{
+	struct source *l1 = &R.src[0], *l2 = &R.src[1];
+	char path[PATH_MAX + 32], tmp[PATH_MAX + 32], cpu[256], qver[256], ts[64];
+	const char *feat = kv_get(l2, "heki.features");
+	const char *n1 = kv_get(l1, "host.host_nonce"), *n2 = kv_get(l2, "heki.host_nonce");
+	struct utsname u;
+	struct jw w;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/summary.json", R.dir);
+	snprintf(tmp, sizeof(tmp), "%s/.summary.json.tmp", R.dir);
+	f = fopen(tmp, "w");
+	if (!f) {
+		perror(tmp);
+		return;
+	}
+	uname(&u);
+	cpu_model(cpu, sizeof(cpu));
+	command_output("qemu-system-x86_64 --version 2>/dev/null", qver, sizeof(qver));
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&R.started));
+
+	jw_init(&w, f);
+	jw_obj(&w, NULL);
+	jw_int(&w, "schema_version", 1);
+	jw_str(&w, "run_id", R.id);
+	jw_str(&w, "suite", R.o.suite);
+	jw_str(&w, "modes", R.o.modes);
+	jw_str(&w, "status", R.interrupted ? "interrupted" : R.failed ? "failed" : "ok");
+	jw_str(&w, "failed_stage", R.failed ? R.fail_stage : NULL);
+	jw_str(&w, "error", R.failed ? R.error : NULL);
+	jw_str(&w, "started", ts);
+	jw_num(&w, "duration_s", now() - R.t0);
+
+	jw_arr(&w, "stages");
+	for (int st = 0; st < ST_NR; st++) {
+		jw_obj(&w, NULL);
+		jw_str(&w, "name", stages[st].name);
+		if ((enum stage)st < R.stage) {
+			jw_str(&w, "status", "done");
+			jw_num(&w, "seconds", R.stage_start[st + 1] - R.stage_start[st]);
+		} else if ((enum stage)st == R.stage && R.stage < ST_NR) {
+			jw_str(&w, "status", R.failed ? "failed" : "done");
+			jw_num(&w, "seconds", now() - R.stage_start[st]);
+		} else {
+			jw_str(&w, "status", "not reached");
+		}
+		jw_end(&w);
+	}
+	jw_end(&w);
+
+	jw_obj(&w, "rig");
+	jw_str(&w, "shape", !strcmp(R.l0_accel, "none") ?
+	       "L1 bare metal -> L2" : "L0 qemu -> L1 host (our KVM) -> L2 guest");
+	jw_str(&w, "l0_accel", R.l0_accel);
+	jw_bool(&w, "icount", R.o.icount);
+	jw_str(&w, "time_base", R.o.icount ? "instructions (icount shift=0: 1 ns = 1 instruction)" :
+	       !strcmp(R.l0_accel, "tcg") ? "wall clock under TCG emulation: not hardware figures" :
+	       "wall clock");
+	jw_str(&w, "l0_cpu", cpu);
+	jw_str(&w, "l0_kernel", u.release);
+	jw_str(&w, "l0_qemu", qver);
+	jw_str(&w, "host_kernel", kv_get(l1, "env.kernel"));
+	jw_str(&w, "host_cpu", kv_get(l1, "env.cpu"));
+	jw_str(&w, "host_virt", kv_get(l1, "env.virt"));
+	jw_str(&w, "guest_kernel", kv_get(l2, "env.kernel"));
+	jw_str(&w, "guest_kernel_built_for", R.o.guest_kernel);
+	jw_int(&w, "vcpus", R.o.smp);
+	jw_str(&w, "git_rev", R.o.git_rev);
+	jw_end(&w);
+
+	jw_obj(&w, "heki");
+	jw_str(&w, "abi_version", kv_get(l2, "heki.abi_version"));
+	{
+		char guest_abi[32];
+
+		snprintf(guest_abi, sizeof(guest_abi), "%u.%u", HEKI_ABI_VERSION_MAJOR,
+			 HEKI_ABI_VERSION_MINOR);
+		jw_str(&w, "abi_version_tools", guest_abi);
+	}
+	if (feat) {
+		unsigned long long bits = strtoull(feat, NULL, 0);
+
+		jw_int(&w, "host_features", (long long)bits);
+		jw_arr(&w, "host_feature_names");
+		for (size_t i = 0; i < sizeof(feature_names) / sizeof(feature_names[0]); i++)
+			if (bits & feature_names[i].bit)
+				jw_str(&w, NULL, feature_names[i].name);
+		jw_end(&w);
+	} else {
+		jw_null(&w, "host_features");
+	}
+	jw_str(&w, "host_vendor", vendor_name(kv_get(l2, "heki.vendor")));
+	jw_str(&w, "host_nonce_from_guest", n2);
+	jw_str(&w, "host_nonce_from_host", n1);
+	jw_bool(&w, "answered_by_our_host", n1 && n2 && !strcmp(n1, n2));
+	write_kvs(&w, "host_counters", l1, "host_after.");
+	write_kvs(&w, "abi_checks", l2, "abi_check.");
+	jw_end(&w);
+
+	jw_obj(&w, "suite_result");
+	jw_str(&w, "name", kv_get(l2, "suite.name"));
+	jw_str(&w, "tests", kv_get(l2, "suite.tests"));
+	jw_str(&w, "failed", kv_get(l2, "suite.failed"));
+	jw_arr(&w, "checks");
+	for (const struct kv *k = l2->kvs; k; k = k->next) {
+		char name[256], res[16];
+
+		if (strcmp(k->key, "check") || sscanf(k->val, "%255s %15s", name, res) != 2)
+			continue;
+		jw_obj(&w, NULL);
+		jw_str(&w, "name", name);
+		jw_str(&w, "result", res);
+		jw_end(&w);
+	}
+	jw_end(&w);
+	jw_end(&w);
+
+	jw_obj(&w, "health");
+	jw_str(&w, "l1_kernel_warnings", kv_get(l1, "l1.kernel_warnings"));
+	jw_str(&w, "l2_kernel_warnings", kv_get(l2, "l2.kernel_warnings"));
+	jw_str(&w, "l2_qemu_exit", kv_get(l1, "l1.qemu_exit"));
+	jw_end(&w);
+
+	jw_obj(&w, "transport");
+	jw_int(&w, "records", R.nrecords);
+	jw_int(&w, "lost_records", l1->lost + l2->lost);
+	jw_int(&w, "rejected_lines", l1->rejected + l2->rejected);
+	jw_end(&w);
+
+	jw_obj(&w, "files");
+	jw_str(&w, "console_l1", "console-l1.log");
+	jw_str(&w, "console_l2", "console-l2.log");
+	jw_str(&w, "records", "records.txt");
+	jw_str(&w, "qemu_l0_log", "qemu-l0.log");
+	jw_end(&w);
+	jw_end(&w);
+
+	if (fclose(f) || rename(tmp, path))
+		perror(path);
+}
+
+/* --------------------------------------------------------------- main */
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static int usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "rigrun: %s\n", msg);
+	fprintf(stderr,
+		"usage: rigrun --kernel VMLINUZ --l1-image CPIO --l2-image CPIO.GZ\n"
+		"              --kmod-dir DIR --guest-kernel KVER [--suite smoke]\n"
+		"              [--l0 auto|tcg|kvm|none] [--icount 0|1] [--modes LIST]\n"
+		"              [--timeout SECONDS] [--smp N] [--git-rev REV]\n"
+		"              [--results DIR] [--fault NAME] [--qemu PATH]\n");
+	return 2;
+}
+
+static int parse_int(const char *s, const char *what, int lo, int hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "rigrun: %s must be an integer in [%d, %d], not '%s'\n",
+			what, lo, hi, s);
+		exit(2);
+	}
+	return (int)v;
+}
+
+static int make_run_dir(void)
+{
+	char runs[PATH_MAX], base[96];
+	time_t t = time(NULL);
+
+	snprintf(runs, sizeof(runs), "%s/runs", R.o.results);
+	mkdir(R.o.results, 0755);
+	if (mkdir(runs, 0755) && errno != EEXIST) {
+		perror(runs);
+		return -1;
+	}
+	strftime(base, sizeof(base), "%Y%m%d-%H%M%S", gmtime(&t));
+	for (int i = 0; i < 100; i++) {
+		snprintf(R.id, sizeof(R.id), i ? "%s-%s-%d" : "%s-%s", base, R.o.suite, i);
+		snprintf(R.dir, sizeof(R.dir), "%s/%s", runs, R.id);
+		if (!mkdir(R.dir, 0755))
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
+	perror(R.dir);
+	return -1;
+}
+
+static void point_latest(void)
+{
+	char link[PATH_MAX], tmp[PATH_MAX + 8], target[PATH_MAX];
+
+	snprintf(link, sizeof(link), "%s/latest", R.o.results);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", link);
+	snprintf(target, sizeof(target), "runs/%s", R.id);
+	unlink(tmp);
+	if (symlink(target, tmp) || rename(tmp, link))
+		perror(link);
+}
+
+int main(int argc, char **argv)
+{
+	struct opts *o = &R.o;
+	double last_beat;
+
+	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
+			    .git_rev = "unknown", .results = "results",
+			    .qemu = "qemu-system-x86_64", .smp = 2, .l1_mem = 2048,
+			    .l2_mem = 512 };
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+			return usage(NULL);
+		if (!v)
+			return usage("every option takes a value");
+		i++;
+		if (!strcmp(a, "--suite")) o->suite = v;
+		else if (!strcmp(a, "--l0")) o->l0 = v;
+		else if (!strcmp(a, "--icount")) o->icount = parse_int(v, "ICOUNT", 0, 1);
+		else if (!strcmp(a, "--modes")) o->modes = v;
+		else if (!strcmp(a, "--timeout")) o->timeout = parse_int(v, "TIMEOUT", 0, 86400);
+		else if (!strcmp(a, "--smp")) o->smp = parse_int(v, "--smp", 1, 16);
+		else if (!strcmp(a, "--kernel")) o->kernel = v;
+		else if (!strcmp(a, "--l1-image")) o->l1_image = v;
+		else if (!strcmp(a, "--l2-image")) o->l2_image = v;
+		else if (!strcmp(a, "--kmod-dir")) o->kmod_dir = v;
+		else if (!strcmp(a, "--guest-kernel")) o->guest_kernel = v;
+		else if (!strcmp(a, "--git-rev")) o->git_rev = v;
+		else if (!strcmp(a, "--results")) o->results = v;
+		else if (!strcmp(a, "--fault")) o->fault = v;
+		else if (!strcmp(a, "--qemu")) o->qemu = v;
+		else {
+			fprintf(stderr, "rigrun: unknown option %s\n", a);
+			return usage(NULL);
+		}
+	}
+	if (!o->kernel || !o->l1_image || !o->l2_image || !o->kmod_dir || !o->guest_kernel)
+		return usage("--kernel, --l1-image, --l2-image, --kmod-dir and --guest-kernel are required");
+	if (strcmp(o->suite, "smoke")) {
+		fprintf(stderr, "rigrun: unknown SUITE '%s' (available: smoke)\n", o->suite);
+		return 2;
+	}
+	if (strspn(o->modes, "abcdefghijklmnopqrstuvwxyz,") != strlen(o->modes)) {
+		fprintf(stderr, "rigrun: MODES is a comma-separated list of mode names, not '%s'\n",
+			o->modes);
+		return 2;
+	}
+
+	if (!strcmp(o->l0, "auto"))
+		R.l0_accel = cpu_has_hw_virt() && !access("/dev/kvm", R_OK | W_OK) ? "kvm" : "tcg";
+	else if (!strcmp(o->l0, "tcg") || !strcmp(o->l0, "kvm") || !strcmp(o->l0, "none"))
+		R.l0_accel = o->l0;
+	else {
+		fprintf(stderr, "rigrun: L0 must be auto, tcg, kvm or none, not '%s'\n", o->l0);
+		return 2;
+	}
+	if (!strcmp(R.l0_accel, "kvm") && !cpu_has_hw_virt()) {
+		fprintf(stderr, "rigrun: L0=kvm needs a CPU with vmx or svm in /proc/cpuinfo; "
+				"this one has neither (use L0=tcg)\n");
+		return 2;
+	}
+	if (o->icount && strcmp(R.l0_accel, "tcg")) {
+		fprintf(stderr, "rigrun: ICOUNT=1 needs L0=tcg (icount is a TCG feature)\n");
+		return 2;
+	}
+
+	if (make_run_dir())
+		return 1;
+	R.t0 = now();
+	R.started = time(NULL);
+	R.src[0] = (struct source){ .name = "l1", .file = "results-l1.raw", .fd = -1 };
+	R.src[1] = (struct source){ .name = "l2", .file = "results-l2.raw", .fd = -1 };
+	for (int i = 0; i < 2; i++)
+		R.src[i].tail = &R.src[i].kvs;
+	{
+		char path[PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/records.txt", R.dir);
+		R.records = fopen(path, "w");
+		if (!R.records) {
+			perror(path);
+			return 1;
+		}
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
+
+	progress("run %s: suite %s, L0 %s%s, modes %s -> %s", R.id, o->suite, R.l0_accel,
+		 o->icount ? " (icount)" : "", o->modes, R.dir);
+	R.stage = ST_L0_BOOT;
+	R.stage_start[ST_L0_BOOT] = now();
+	R.child = !strcmp(R.l0_accel, "none") ? launch_bare_metal() : launch_qemu();
+	if (R.child < 0 && !R.failed)
+		fail(stages[R.stage].name, "cannot start: %s", strerror(errno));
+	last_beat = now();
+
+	while (!R.failed && R.child > 0) {
+		int limit;
+		double t;
+
+		usleep(100000);
+		poll_sources();
+		if (got_signal) {
+			R.interrupted = true;
+			fail(stages[R.stage].name, "interrupted by signal %d", (int)got_signal);
+			break;
+		}
+		if (!R.child_exited && waitpid(R.child, &R.child_status, WNOHANG) == R.child) {
+			R.child_exited = true;
+			poll_sources();	/* what it wrote before exiting */
+		}
+		if (R.stage == ST_NR) {
+			if (R.child_exited)
+				break;
+		} else if (R.child_exited) {
+			const char *l2q = kv_get(&R.src[0], "l1.qemu_exit");
+
+			fail(stages[R.stage].name, "%s exited (%s %d) while %s%s%s%s",
+			     !strcmp(R.l0_accel, "none") ? "the L1 job" : "L0 QEMU",
+			     WIFEXITED(R.child_status) ? "status" : "signal",
+			     WIFEXITED(R.child_status) ? WEXITSTATUS(R.child_status) :
+			     WTERMSIG(R.child_status), stages[R.stage].doing,
+			     l2q ? "; L2's QEMU had exited with status " : "", l2q ?: "",
+			     l2q ? ", see console-l2.log" : "");
+			break;
+		}
+		t = now();
+		limit = R.stage == ST_NR ? stages[ST_COLLECT].timeout :
+			(o->timeout ? o->timeout : stages[R.stage].timeout * (o->icount ? 3 : 1));
+		if (R.stage < ST_NR && t - R.stage_start[R.stage] > limit) {
+			fail(stages[R.stage].name, "timed out after %ds while %s", limit,
+			     stages[R.stage].doing);
+			break;
+		}
+		if (R.stage == ST_NR && t - R.stage_start[ST_NR] > limit) {
+			progress("L0 did not power off %ds after the results were in; stopping it",
+				 limit);
+			break;
+		}
+		if (t - last_beat >= 30) {
+			progress("... %s (%.0fs in stage %s)",
+				 R.stage < ST_NR ? stages[R.stage].doing : "waiting for L0 to exit",
+				 t - R.stage_start[R.stage], R.stage < ST_NR ? stages[R.stage].name : "done");
+			last_beat = t;
+		}
+	}
+	/* A level that reported its failure is dumping logs and powering off. */
+	for (int i = 0; R.level_reported && !R.child_exited && i < 100; i++) {
+		usleep(100000);
+		if (waitpid(R.child, &R.child_status, WNOHANG) == R.child)
+			R.child_exited = true;
+	}
+	kill_child();
+	poll_sources();
+	judge();
+	write_summary();
+	fclose(R.records);
+	point_latest();
+
+	progress("%s: %s", R.failed ? "FAILED" : "ok", R.dir);
+	if (!R.failed) {
+		printf("  heki ABI %s from the host, features %s, vendor %s, nonce matched\n",
+		       kv_get(&R.src[1], "heki.abi_version"), kv_get(&R.src[1], "heki.features"),
+		       vendor_name(kv_get(&R.src[1], "heki.vendor")));
+		printf("  suite %s: %s checks, %s failed\n", o->suite,
+		       kv_get(&R.src[1], "suite.tests"), kv_get(&R.src[1], "suite.failed"));
+	} else {
+		printf("  stage %s: %s\n  logs: %s/console-l1.log, %s/console-l2.log\n",
+		       R.fail_stage, R.error, R.dir, R.dir);
+	}
+	return R.interrupted ? 130 : R.failed ? 1 : 0;
+}

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heki-suite: runs a suite inside L2 and sends its results as framed records
+ * to $HEKI_RESULTS.  Suites are rows of one table; later suites (bench,
+ * attacks) are new rows.  Human-readable TAP goes to stdout (the L2
+ * console); the records are what the harness trusts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+#define DEBUGFS_HEKI "/sys/kernel/debug/heki/"
+
+struct suite_ctx {
+	struct record_out out;
+	int tests, failed;
+};
+
+static void check(struct suite_ctx *c, int ok, const char *name, const char *why)
+{
+	c->tests++;
+	if (!ok)
+		c->failed++;
+	printf("%s %d %s%s%s\n", ok ? "ok" : "not ok", c->tests, name,
+	       why && !ok ? " # " : "", why && !ok ? why : "");
+	record_kv(&c->out, "check", "%s %s", name, ok ? "pass" : "fail");
+}
+
+/*
+ * Forwards each "key rest" line of a debugfs file as kv "<prefix><key>=rest";
+ * calls line_cb for each so the suite can judge it.  Returns lines read or -1.
+ */
+static int forward_file(struct suite_ctx *c, const char *path, const char *prefix,
+			void (*line_cb)(struct suite_ctx *, const char *, const char *))
+{
+	char line[512], key[600];
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *sp;
+
+		line[strcspn(line, "\n")] = '\0';
+		sp = strchr(line, ' ');
+		if (!sp)
+			continue;
+		*sp++ = '\0';
+		snprintf(key, sizeof(key), "%s%s", prefix, line);
+		record_kv(&c->out, key, "%s", sp);
+		if (line_cb)
+			line_cb(c, line, sp);
+		n++;
+	}
+	fclose(f);
+	return n;
+}
+
+static void judge_host(struct suite_ctx *c, const char *key, const char *val)
+{
+	if (!strcmp(key, "query_ret"))
+		check(c, !strcmp(val, "0"), "heki_query_returns_0", val);
+}
+
+static void judge_abi_check(struct suite_ctx *c, const char *name, const char *val)
+{
+	char test[160];
+
+	snprintf(test, sizeof(test), "abi_refuses_%s", name);
+	check(c, !strncmp(val, "ok ", 3), test, val);
+}
+
+static void suite_smoke(struct suite_ctx *c)
+{
+	int n = forward_file(c, DEBUGFS_HEKI "host", "heki.", judge_host);
+
+	check(c, n > 1, "guest_module_reports_host_info",
+	      "cannot read " DEBUGFS_HEKI "host");
+	n = forward_file(c, DEBUGFS_HEKI "abi_check", "abi_check.", judge_abi_check);
+	check(c, n > 0, "guest_module_runs_abi_check",
+	      "cannot read " DEBUGFS_HEKI "abi_check");
+}
+
+static const struct suite {
+	const char *name;
+	void (*run)(struct suite_ctx *c);
+} suites[] = {
+	{ "smoke", suite_smoke },
+};
+
+int main(int argc, char **argv)
+{
+	const char *out = getenv("HEKI_RESULTS");
+	const char *seq = getenv("HEKI_SEQ");
+	struct suite_ctx c = { 0 };
+	const struct suite *s = NULL;
+
+	if (argc != 2 || !out) {
+		fprintf(stderr, "usage: HEKI_RESULTS=DEV heki-suite SUITE\n");
+		return 2;
+	}
+	if (record_open(&c.out, out, "l2", seq ? seq : "/tmp/heki-emit.seq")) {
+		perror(out);
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(suites) / sizeof(suites[0]); i++)
+		if (!strcmp(suites[i].name, argv[1]))
+			s = &suites[i];
+	if (!s) {
+		record_emit(&c.out, "fail", "suite unknown suite");
+		fprintf(stderr, "heki-suite: unknown suite '%s'\n", argv[1]);
+		return 2;
+	}
+
+	record_emit(&c.out, "stage", "suite");
+	printf("TAP version 13\n# suite %s\n", s->name);
+	s->run(&c);
+	printf("1..%d\n# %d passed, %d failed\n", c.tests, c.tests - c.failed, c.failed);
+	record_kv(&c.out, "suite.name", "%s", s->name);
+	record_kv(&c.out, "suite.tests", "%d", c.tests);
+	record_kv(&c.out, "suite.failed", "%d", c.failed);
+	record_emit(&c.out, "stage", "suite-done");
+	record_close(&c.out);
+	return c.failed ? 1 : 0;
+}
