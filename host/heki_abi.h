@@ -11,15 +11,7 @@
 #ifndef HEKI_ABI_H
 #define HEKI_ABI_H
 
-#ifdef __KERNEL__
-#include <linux/types.h>
-#else
-#include <stdint.h>
-typedef uint8_t __u8;
-typedef uint16_t __u16;
-typedef uint32_t __u32;
-typedef uint64_t __u64;
-#endif
+#include <linux/types.h>	/* __u32/__u64 in the kernel and in userspace */
 
 /*
  * Bumped on any incompatible change of numbers, layouts or semantics.

@@ -36,6 +36,7 @@ struct opts {
 	const char *kmod_dir, *guest_kernel, *git_rev, *results, *fault;
 	const char *qemu;
 	int icount, timeout, smp, l1_mem, l2_mem;
+	int stage_timeout[16];	/* per-stage overrides (--stage-timeout), 0 = none */
 };
 
 /* ------------------------------------------------------------- stages */
@@ -339,7 +340,12 @@ static pid_t launch_qemu(void)
 		 R.o.suite, R.o.modes, R.o.smp, R.o.l2_mem, R.o.icount,
 		 R.o.fault ? " heki.fault=" : "", R.o.fault ? R.o.fault : "");
 	snprintf(mem, sizeof(mem), "%d", R.o.l1_mem);
-	snprintf(smp, sizeof(smp), "%d", R.o.smp);
+	/*
+	 * QEMU 7.2 with -icount never brings up a second vCPU (the kernel
+	 * hangs in "Booting SMP configuration"), so an icount L1 has one vCPU;
+	 * L2 keeps --smp vCPUs, scheduled by L1.
+	 */
+	snprintf(smp, sizeof(smp), "%d", R.o.icount ? 1 : R.o.smp);
 
 	argv[n++] = R.o.qemu;
 	argv[n++] = "-M";
@@ -491,6 +497,23 @@ static const char *vendor_name(const char *v)
 	}
 }
 
+/* Decimal integers become JSON numbers; everything else stays a string. */
+static void jw_value(struct jw *w, const char *key, const char *val)
+{
+	char *end;
+	long long v;
+
+	if (!val) {
+		jw_null(w, key);
+		return;
+	}
+	v = strtoll(val, &end, 10);
+	if (*val && !*end && (val[0] != '0' || !val[1]) && strlen(val) < 19)
+		jw_int(w, key, v);
+	else
+		jw_str(w, key, val);
+}
+
 static void write_kvs(struct jw *w, const char *key, const struct source *s,
 		      const char *prefix)
 {
@@ -499,7 +522,7 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 	jw_obj(w, key);
 	for (const struct kv *k = s->kvs; k; k = k->next)
 		if (!strncmp(k->key, prefix, plen) && kv_get(s, k->key) == k->val)
-			jw_str(w, k->key + plen, k->val);
+			jw_value(w, k->key + plen, k->val);
 	jw_end(w);
 }
 
@@ -527,6 +550,16 @@ static void judge(void)
 		fail("suite", "the guest's hypercall answer (nonce %s) does not match our host's (%s)",
 		     n2 ?: "none", n1 ?: "none");
 		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		const char *wn = kv_get(&R.src[i], i ? "l2.kernel_warnings" : "l1.kernel_warnings");
+
+		if (!wn || strcmp(wn, "0")) {
+			fail("collect", "%s kernel logged %s warning/BUG/Oops line(s) (see console-%s.log)",
+			     i ? "the L2 guest" : "the L1 host", wn ?: "an unknown number of",
+			     R.src[i].name);
+			return;
+		}
 	}
 	if (l1->lost || l2->lost)
 		fail("collect", "%d result records were lost in transit",
@@ -600,7 +633,8 @@ static void write_summary(void)
 	jw_str(&w, "host_virt", kv_get(l1, "env.virt"));
 	jw_str(&w, "guest_kernel", kv_get(l2, "env.kernel"));
 	jw_str(&w, "guest_kernel_built_for", R.o.guest_kernel);
-	jw_int(&w, "vcpus", R.o.smp);
+	jw_int(&w, "l1_vcpus", R.o.icount ? 1 : R.o.smp);
+	jw_int(&w, "l2_vcpus", R.o.smp);
 	jw_str(&w, "git_rev", R.o.git_rev);
 	jw_end(&w);
 
@@ -635,8 +669,8 @@ static void write_summary(void)
 
 	jw_obj(&w, "suite_result");
 	jw_str(&w, "name", kv_get(l2, "suite.name"));
-	jw_str(&w, "tests", kv_get(l2, "suite.tests"));
-	jw_str(&w, "failed", kv_get(l2, "suite.failed"));
+	jw_value(&w, "tests", kv_get(l2, "suite.tests"));
+	jw_value(&w, "failed", kv_get(l2, "suite.failed"));
 	jw_arr(&w, "checks");
 	for (const struct kv *k = l2->kvs; k; k = k->next) {
 		char name[256], res[16];
@@ -652,9 +686,9 @@ static void write_summary(void)
 	jw_end(&w);
 
 	jw_obj(&w, "health");
-	jw_str(&w, "l1_kernel_warnings", kv_get(l1, "l1.kernel_warnings"));
-	jw_str(&w, "l2_kernel_warnings", kv_get(l2, "l2.kernel_warnings"));
-	jw_str(&w, "l2_qemu_exit", kv_get(l1, "l1.qemu_exit"));
+	jw_value(&w, "l1_kernel_warnings", kv_get(l1, "l1.kernel_warnings"));
+	jw_value(&w, "l2_kernel_warnings", kv_get(l2, "l2.kernel_warnings"));
+	jw_value(&w, "l2_qemu_exit", kv_get(l1, "l1.qemu_exit"));
 	jw_end(&w);
 
 	jw_obj(&w, "transport");
@@ -691,7 +725,8 @@ static int usage(const char *msg)
 		"              --kmod-dir DIR --guest-kernel KVER [--suite smoke]\n"
 		"              [--l0 auto|tcg|kvm|none] [--icount 0|1] [--modes LIST]\n"
 		"              [--timeout SECONDS] [--smp N] [--git-rev REV]\n"
-		"              [--results DIR] [--fault NAME] [--qemu PATH]\n");
+		"              [--results DIR] [--fault NAME] [--qemu PATH]\n"
+		"              [--stage-timeout STAGE=SECONDS]...\n");
 	return 2;
 }
 
@@ -776,6 +811,22 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--results")) o->results = v;
 		else if (!strcmp(a, "--fault")) o->fault = v;
 		else if (!strcmp(a, "--qemu")) o->qemu = v;
+		else if (!strcmp(a, "--stage-timeout")) {
+			const char *eq = strchr(v, '=');
+			int st;
+
+			for (st = 0; eq && st < ST_NR; st++)
+				if (strlen(stages[st].name) == (size_t)(eq - v) &&
+				    !strncmp(stages[st].name, v, (size_t)(eq - v)))
+					break;
+			if (!eq || st == ST_NR) {
+				fprintf(stderr, "rigrun: --stage-timeout takes STAGE=SECONDS with a "
+						"stage of l0-boot, kvm-load, l2-boot, guest-module, "
+						"suite, collect; not '%s'\n", v);
+				return 2;
+			}
+			o->stage_timeout[st] = parse_int(eq + 1, "--stage-timeout", 1, 86400);
+		}
 		else {
 			fprintf(stderr, "rigrun: unknown option %s\n", a);
 			return usage(NULL);
@@ -874,7 +925,8 @@ int main(int argc, char **argv)
 		}
 		t = now();
 		limit = R.stage == ST_NR ? stages[ST_COLLECT].timeout :
-			(o->timeout ? o->timeout : stages[R.stage].timeout * (o->icount ? 3 : 1));
+			o->stage_timeout[R.stage] ? o->stage_timeout[R.stage] :
+			o->timeout ? o->timeout : stages[R.stage].timeout * (o->icount ? 3 : 1);
 		if (R.stage < ST_NR && t - R.stage_start[R.stage] > limit) {
 			fail(stages[R.stage].name, "timed out after %ds while %s", limit,
 			     stages[R.stage].doing);

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rig_test SCENARIO: runs the whole rig once (the command in $RIGRUN, plus
+ * the scenario's arguments), then checks what the run left behind with the
+ * kselftest harness.  The failure scenarios break a stage on purpose and
+ * check that the run fails fast, names that stage and keeps every log.
+ *
+ * $RIG_TEST_RESULTS is the results directory (not the user's results/, so
+ * tests do not move results/latest).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "kselftest_harness.h"
+#include "json.h"
+#include "heki_abi.h"
+
+static const struct scenario {
+	const char *name;
+	const char *args;
+	const char *status;		/* summary.json "status" */
+	const char *failed_stage;	/* for failures */
+	const char *error_has;		/* substring of "error" */
+	int icount;
+	int max_seconds;		/* the run must end within this */
+} scenarios[] = {
+	{ "smoke", "", "ok", NULL, NULL, 0, 300 },
+	{ "smoke-icount", "--icount 1", "ok", NULL, NULL, 1, 900 },
+	/* The guest module is missing from L2: the module stage must fail. */
+	{ "no-guest-module", "--fault no-guest-module", "failed", "guest-module",
+	  "insmod heki.ko failed", 0, 300 },
+	/* L2 hangs before its suite: that stage's timeout must fire. */
+	{ "hang-in-l2", "--fault hang-l2 --stage-timeout guest-module=20", "failed",
+	  "guest-module", "timed out after 20s", 0, 300 },
+};
+
+static const struct scenario *sc;
+static int rig_status = -1;
+static char run_dir[4096];
+static struct json *summary;
+static char summary_err[256];
+
+static const char *str_at(const char *path)
+{
+	const struct json *v = json_get(summary, path);
+
+	return v && v->type == JSON_STR ? v->str : NULL;
+}
+
+static long file_size(const char *name)
+{
+	char path[4200];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", run_dir, name);
+	return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+#define REQUIRE_OK_SCENARIO() do { \
+	if (strcmp(sc->status, "ok")) \
+		SKIP(return, "scenario %s stops before this is produced", sc->name); \
+} while (0)
+
+TEST(rig_exit_status_matches_outcome)
+{
+	ASSERT_TRUE(WIFEXITED(rig_status));
+	if (!strcmp(sc->status, "ok")) {
+		ASSERT_EQ(0, WEXITSTATUS(rig_status));
+	} else {
+		ASSERT_NE(0, WEXITSTATUS(rig_status));
+	}
+}
+
+TEST(summary_parses_with_schema)
+{
+	const struct json *v;
+
+	ASSERT_NE(NULL, summary) TH_LOG("%s/summary.json: %s", run_dir, summary_err);
+	v = json_get(summary, "schema_version");
+	ASSERT_NE(NULL, v);
+	ASSERT_EQ(JSON_NUM, v->type);
+	ASSERT_EQ(1.0, v->num);
+}
+
+TEST(status_and_failed_stage)
+{
+	ASSERT_NE(NULL, summary);
+	ASSERT_STREQ(sc->status, str_at("status") ?: "(missing)");
+	if (sc->failed_stage) {
+		ASSERT_STREQ(sc->failed_stage, str_at("failed_stage") ?: "(missing)");
+		ASSERT_NE(NULL, strstr(str_at("error") ?: "", sc->error_has))
+			TH_LOG("error is '%s'", str_at("error") ?: "(missing)");
+	} else {
+		ASSERT_EQ(JSON_NULL, json_get(summary, "failed_stage")->type);
+	}
+}
+
+TEST(run_ended_in_time)
+{
+	const struct json *d;
+
+	ASSERT_NE(NULL, summary);
+	d = json_get(summary, "duration_s");
+	ASSERT_NE(NULL, d);
+	ASSERT_LT(d->num, sc->max_seconds);
+}
+
+TEST(rig_environment_recorded)
+{
+	const char *keys[] = { "rig.l0_accel", "rig.host_kernel", "rig.guest_kernel",
+			       "rig.git_rev", "rig.l0_cpu", "rig.time_base" };
+	const struct json *ic;
+
+	ASSERT_NE(NULL, summary);
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		EXPECT_NE(NULL, str_at(keys[i])) TH_LOG("%s missing", keys[i]);
+	}
+	ic = json_get(summary, "rig.icount");
+	ASSERT_NE(NULL, ic);
+	ASSERT_EQ(JSON_BOOL, ic->type);
+	ASSERT_EQ(sc->icount, ic->boolean);
+}
+
+TEST(console_logs_of_every_level_kept)
+{
+	ASSERT_LT(0, file_size("console-l1.log"));
+	ASSERT_LT(0, file_size("console-l2.log"));
+	ASSERT_LT(0, file_size("records.txt"));
+}
+
+TEST(heki_answer_came_from_our_host)
+{
+	char want[32];
+	const struct json *feat, *ours;
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	snprintf(want, sizeof(want), "%u.%u", HEKI_ABI_VERSION_MAJOR, HEKI_ABI_VERSION_MINOR);
+	ASSERT_STREQ(want, str_at("heki.abi_version") ?: "(missing)");
+	feat = json_get(summary, "heki.host_features");
+	ASSERT_NE(NULL, feat);
+	ASSERT_EQ(JSON_NUM, feat->type);
+	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_QUERY) != 0);
+	ours = json_get(summary, "heki.answered_by_our_host");
+	ASSERT_NE(NULL, ours);
+	ASSERT_EQ(true, ours->boolean);
+	ASSERT_STREQ(str_at("heki.host_nonce_from_host") ?: "a",
+		     str_at("heki.host_nonce_from_guest") ?: "b");
+}
+
+TEST(host_counted_the_guest_calls)
+{
+	const struct json *total, *refused;
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	total = json_get(summary, "heki.host_counters.calls_total");
+	refused = json_get(summary, "heki.host_counters.calls_refused");
+	ASSERT_NE(NULL, total);
+	ASSERT_NE(NULL, refused);
+	/* Load-time query, the suite's query, and the refused malformed calls. */
+	ASSERT_LE(2.0, total->num - refused->num);
+	ASSERT_LE(4.0, refused->num);
+}
+
+TEST(no_kernel_warnings_and_nothing_lost)
+{
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	ASSERT_EQ(0.0, json_get(summary, "health.l1_kernel_warnings")->num);
+	ASSERT_EQ(0.0, json_get(summary, "health.l2_kernel_warnings")->num);
+	ASSERT_EQ(0.0, json_get(summary, "transport.lost_records")->num);
+	ASSERT_EQ(0.0, json_get(summary, "transport.rejected_lines")->num);
+}
+
+/* Run the TESTs in source order, as TEST_HARNESS_MAIN would. */
+static void __attribute__((constructor)) __constructor_order_last(void)
+{
+	if (!__constructor_order)
+		__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf;
+	long n;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+		free(buf);
+		buf = NULL;
+	}
+	if (buf)
+		buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	const char *rigrun = getenv("RIGRUN");
+	const char *results = getenv("RIG_TEST_RESULTS") ?: "build/test-results";
+	char cmd[8192], line[1024], path[4200], *text;
+	ssize_t n;
+	FILE *p;
+
+	for (size_t i = 0; argc > 1 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name))
+			sc = &scenarios[i];
+	if (!sc || !rigrun) {
+		fprintf(stderr, "usage: RIGRUN='rigrun ...' rig_test SCENARIO\nscenarios:");
+		for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+			fprintf(stderr, " %s", scenarios[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+
+	/* The rig's progress, as TAP diagnostics, while it runs. */
+	snprintf(cmd, sizeof(cmd), "%s %s --results %s 2>&1", rigrun, sc->args, results);
+	printf("# rig scenario %s: %s\n", sc->name, cmd);
+	fflush(stdout);
+	p = popen(cmd, "r");
+	if (!p) {
+		perror("popen");
+		return 1;
+	}
+	while (fgets(line, sizeof(line), p)) {
+		printf("#   %s", line);
+		fflush(stdout);
+	}
+	rig_status = pclose(p);
+
+	snprintf(path, sizeof(path), "%s/latest", results);
+	n = readlink(path, line, sizeof(line) - 1);
+	if (n > 0) {
+		line[n] = '\0';
+		snprintf(run_dir, sizeof(run_dir), "%s/%s", results, line);
+	}
+	snprintf(path, sizeof(path), "%s/summary.json", run_dir);
+	text = slurp(path);
+	if (text)
+		summary = json_parse(text, summary_err, sizeof(summary_err));
+	else
+		snprintf(summary_err, sizeof(summary_err), "cannot read it");
+	free(text);
+
+	/* Each TEST runs in a forked child and sees the state loaded above. */
+	argv[1] = argv[0];
+	return test_harness_run(argc - 1, argv + 1);
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# make test's runner: runs each test command (each prints kselftest TAP),
+# shows its output, and closes with the plain "N passed, N failed,
+# N skipped" line summed from their "# Totals:" lines.  A command that ends
+# without its totals line, or with a non-zero status and no failure
+# counted, counts as one failure: a crash never passes silently.
+set -u
+pass=0 fail=0 skip=0
+log=$(mktemp)
+trap 'rm -f "$log" "$log.rc"' EXIT
+
+for t in "$@"; do
+	echo "# ==== $t"
+	{ sh -c "$t" 2>&1; echo $? >"$log.rc"; } | tee "$log"
+	rc=$(cat "$log.rc")
+	totals=$(grep '^# Totals:' "$log" | tail -n 1)
+	if [ -z "$totals" ]; then
+		echo "not ok - $t ended (status $rc) without a totals line"
+		fail=$((fail + 1))
+		continue
+	fi
+	p=$(echo "$totals" | sed -n 's/.* pass:\([0-9]*\).*/\1/p')
+	f=$(echo "$totals" | sed -n 's/.* fail:\([0-9]*\).*/\1/p')
+	s=$(echo "$totals" | sed -n 's/.* skip:\([0-9]*\).*/\1/p')
+	e=$(echo "$totals" | sed -n 's/.* error:\([0-9]*\).*/\1/p')
+	pass=$((pass + p)) fail=$((fail + f + e)) skip=$((skip + s))
+	if [ "$rc" -ne 0 ] && [ $((f + e)) -eq 0 ]; then
+		echo "not ok - $t exited with status $rc"
+		fail=$((fail + 1))
+	fi
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
