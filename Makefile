@@ -108,8 +108,9 @@ GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(s
 
 RIGRUN = $(BIN)/rigrun --suite $(SUITE) --l0 $(L0) --icount $(ICOUNT) \
 	--modes $(MODES) --timeout $(TIMEOUT) --kernel $(KIMAGE) \
-	--l1-image $(L1_IMAGE) --l2-image $(L2_IMAGE) --kmod-dir $(KVM_DIR) \
-	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results $(RUN_ARGS)
+	--l1-image $(L1_IMAGE) --l2-image $(L2_IMAGE) --kmod-dir $(IMG)/l1.stage/lib/modules/heki \
+	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results \
+	--rig-dir $(CURDIR)/rig $(RUN_ARGS)
 
 run: all
 	$(RIGRUN)
@@ -120,9 +121,12 @@ KSFT_DIR := $(KSRC)/tools/testing/selftests
 TEST_CFLAGS := -Wno-unused-parameter -Wno-sign-compare
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/test_*.c))
 
-$(BIN)/tests/%: tests/unit/%.c rig/frame.c rig/frame.h rig/json.c rig/json.h host/heki_abi.h host/heki_check.h $(DEPS_MK)
+# Each unit test links the pure C it tests; the host's is the same source
+# that goes into kvm.ko.
+UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c
+$(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< rig/frame.c rig/json.c -lm
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< $(UNIT_LIBS) -lm
 
 $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)

@@ -39,6 +39,18 @@
  */
 #define HEKI_HC_QUERY		(HEKI_HC_BASE + 0x00)
 
+/*
+ * Permission attributes of a guest-physical range (as in the Heki RFC v2:
+ * READ/WRITE/EXEC/IMMUTABLE in bits 0-3).  IMMUTABLE ranges can never be
+ * made more permissive once the guest has locked down.
+ */
+#define HEKI_ATTR_READ		(1u << 0)
+#define HEKI_ATTR_WRITE		(1u << 1)
+#define HEKI_ATTR_EXEC		(1u << 2)
+#define HEKI_ATTR_IMMUTABLE	(1u << 3)
+#define HEKI_ATTR_ALL		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | \
+				 HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE)
+
 /* Host feature bits (heki_info.features). */
 #define HEKI_FEAT_QUERY		(1ull << 0)	/* HEKI_HC_QUERY */
 

@@ -39,6 +39,6 @@ grep -q 'src)/../../../virt/kvm' "$kvm"/Kbuild ||
 cat >>"$kvm"/Kbuild <<'KBUILD'
 
 # Heki host (host/ in the testbed).
-kvm-y += heki/heki_host.o
+kvm-y += heki/heki_host.o heki/heki_store.o
 KBUILD
 touch "$tree"/.prepared

@@ -34,7 +34,7 @@
 struct opts {
 	const char *suite, *l0, *modes, *kernel, *l1_image, *l2_image;
 	const char *kmod_dir, *guest_kernel, *git_rev, *results, *fault;
-	const char *qemu;
+	const char *qemu, *rig_dir, *l2_cpu, *l2_append;
 	int icount, timeout, smp, l1_mem, l2_mem;
 	int stage_timeout[16];	/* per-stage overrides (--stage-timeout), 0 = none */
 };
@@ -327,18 +327,25 @@ static pid_t spawn(char *const argv[], const char *log)
 
 static pid_t launch_qemu(void)
 {
-	static char kappend[1024], mem[16], smp[16], ser[4][PATH_MAX + 16];
+	static char kappend[2048], mem[16], smp[16], ser[4][PATH_MAX + 16];
+	char l2_append[512] = "";
 	const char *argv[MAX_ARGS];
 	const char *names[4] = { "console-l1.log", "console-l2.log",
 				 "results-l2.raw", "results-l1.raw" };
 	int n = 0;
 	bool kvm = !strcmp(R.l0_accel, "kvm");
 
+	/* One kernel-command-line word: spaces travel as commas. */
+	for (size_t i = 0; R.o.l2_append && R.o.l2_append[i] && i < sizeof(l2_append) - 1; i++)
+		l2_append[i] = R.o.l2_append[i] == ' ' ? ',' : R.o.l2_append[i];
+
 	snprintf(kappend, sizeof(kappend),
 		 "console=ttyS0 panic=-1 8250.nr_uarts=4 heki.suite=%s heki.modes=%s "
-		 "heki.smp=%d heki.mem=%d heki.icount=%d%s%s",
+		 "heki.smp=%d heki.mem=%d heki.icount=%d%s%s%s%s%s%s",
 		 R.o.suite, R.o.modes, R.o.smp, R.o.l2_mem, R.o.icount,
-		 R.o.fault ? " heki.fault=" : "", R.o.fault ? R.o.fault : "");
+		 R.o.fault ? " heki.fault=" : "", R.o.fault ?: "",
+		 R.o.l2_cpu ? " heki.l2cpu=" : "", R.o.l2_cpu ?: "",
+		 R.o.l2_append ? " heki.l2append=" : "", l2_append);
 	snprintf(mem, sizeof(mem), "%d", R.o.l1_mem);
 	/*
 	 * QEMU 7.2 with -icount never brings up a second vCPU (the kernel
@@ -408,7 +415,7 @@ static pid_t launch_qemu(void)
 /* L0=none: this machine is the host; run L1's job directly. */
 static pid_t launch_bare_metal(void)
 {
-	static char env[8][PATH_MAX + 64], rigdir[PATH_MAX], bindir[PATH_MAX];
+	static char env[8][PATH_MAX + 64], bindir[PATH_MAX];
 	static char script[PATH_MAX + 16];
 	char self[PATH_MAX];
 	struct utsname u;
@@ -432,8 +439,7 @@ static pid_t launch_bare_metal(void)
 	self[n] = '\0';
 	snprintf(bindir, sizeof(bindir), "%s", self);
 	*strrchr(bindir, '/') = '\0';
-	snprintf(rigdir, sizeof(rigdir), "%s/../../rig", bindir);
-	snprintf(script, sizeof(script), "%s/l1-run.sh", rigdir);
+	snprintf(script, sizeof(script), "%s/l1-run.sh", R.o.rig_dir);
 
 	snprintf(env[0], sizeof(env[0]), "HEKI_RESULTS=%s/results-l1.raw", R.dir);
 	snprintf(env[1], sizeof(env[1]), "L2_CONSOLE=file:%s/console-l2.log", R.dir);
@@ -449,6 +455,10 @@ static pid_t launch_bare_metal(void)
 	setenv("HEKI_SUITE", R.o.suite, 1);
 	setenv("HEKI_MODES", R.o.modes, 1);
 	setenv("HEKI_REPLACE_KVM", "1", 1);
+	if (R.o.l2_cpu)
+		setenv("HEKI_L2CPU", R.o.l2_cpu, 1);
+	if (R.o.l2_append)
+		setenv("HEKI_L2APPEND", R.o.l2_append, 1);
 	if (R.o.fault)
 		setenv("HEKI_FAULT", R.o.fault, 1);
 	{
@@ -726,7 +736,9 @@ static int usage(const char *msg)
 		"              [--l0 auto|tcg|kvm|none] [--icount 0|1] [--modes LIST]\n"
 		"              [--timeout SECONDS] [--smp N] [--git-rev REV]\n"
 		"              [--results DIR] [--fault NAME] [--qemu PATH]\n"
-		"              [--stage-timeout STAGE=SECONDS]...\n");
+		"              [--rig-dir DIR (where l1-run.sh is, for --l0 none)]\n"
+		"              [--stage-timeout STAGE=SECONDS]...\n"
+		"              [--l2-cpu QEMU_CPU] [--l2-append 'KERNEL ARGS']\n");
 	return 2;
 }
 
@@ -745,7 +757,7 @@ static int parse_int(const char *s, const char *what, int lo, int hi)
 
 static int make_run_dir(void)
 {
-	char runs[PATH_MAX], base[96];
+	char runs[PATH_MAX - 256], base[96];
 	time_t t = time(NULL);
 
 	snprintf(runs, sizeof(runs), "%s/runs", R.o.results);
@@ -786,7 +798,7 @@ int main(int argc, char **argv)
 
 	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
 			    .git_rev = "unknown", .results = "results",
-			    .qemu = "qemu-system-x86_64", .smp = 2, .l1_mem = 2048,
+			    .qemu = "qemu-system-x86_64", .rig_dir = "rig", .smp = 2, .l1_mem = 2048,
 			    .l2_mem = 512 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -811,6 +823,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--results")) o->results = v;
 		else if (!strcmp(a, "--fault")) o->fault = v;
 		else if (!strcmp(a, "--qemu")) o->qemu = v;
+		else if (!strcmp(a, "--rig-dir")) o->rig_dir = v;
+		else if (!strcmp(a, "--l2-cpu")) o->l2_cpu = v;
+		else if (!strcmp(a, "--l2-append")) o->l2_append = v;
 		else if (!strcmp(a, "--stage-timeout")) {
 			const char *eq = strchr(v, '=');
 			int st;

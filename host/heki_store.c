@@ -1,0 +1,365 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM Heki permission store: a sorted array of disjoint gfn ranges.
+ * See heki_store.h for the model and the locking rules.
+ *
+ * Every change replaces a small window of the array (the ranges it overlaps
+ * plus one neighbour on each side, so they can be merged) by at most five
+ * new ranges.  All the work that can fail (the range cap, the allocation)
+ * happens before the array is touched, which makes set and clear atomic.
+ */
+#ifdef __KERNEL__
+#include <linux/types.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#else
+#include <stdlib.h>
+#include <string.h>
+#include <linux/types.h>
+#endif
+
+#include "heki_store.h"
+
+/* Smallest allocation; below it shrinking is not worth a copy. */
+#define HEKI_STORE_MIN_CAP	16
+
+#ifdef __KERNEL__
+static struct heki_store_range *heki_store_alloc(size_t n)
+{
+	/*
+	 * kvmalloc: a full store is ~1.5 MiB, too big to ask for contiguous
+	 * pages.  _ACCOUNT: the guest causes the allocation, so charge it to
+	 * the VM's memory cgroup.
+	 */
+	return kvmalloc_array(n, sizeof(struct heki_store_range),
+			      GFP_KERNEL_ACCOUNT);
+}
+
+static void heki_store_free(struct heki_store_range *p)
+{
+	kvfree(p);
+}
+#else
+unsigned int heki_store_fail_nth_alloc;
+
+static struct heki_store_range *heki_store_alloc(size_t n)
+{
+	if (heki_store_fail_nth_alloc && --heki_store_fail_nth_alloc == 0)
+		return NULL;
+	if (n > (size_t)-1 / sizeof(struct heki_store_range))
+		return NULL;
+	return malloc(n * sizeof(struct heki_store_range));
+}
+
+static void heki_store_free(struct heki_store_range *p)
+{
+	free(p);
+}
+#endif
+
+static inline __u64 heki_max_u64(__u64 a, __u64 b)
+{
+	return a > b ? a : b;
+}
+
+static inline __u64 heki_min_u64(__u64 a, __u64 b)
+{
+	return a < b ? a : b;
+}
+
+void heki_store_init(struct heki_store *s)
+{
+	s->ranges = NULL;
+	s->nr = 0;
+	s->cap = 0;
+	s->pages = 0;
+}
+
+void heki_store_destroy(struct heki_store *s)
+{
+	heki_store_free(s->ranges);
+	heki_store_init(s);
+}
+
+/* Index of the first range with end > gfn (s->nr if none). */
+static size_t heki_store_first_ending_after(const struct heki_store *s,
+					    __u64 gfn)
+{
+	size_t lo = 0, hi = s->nr;
+
+	/* Ranges are sorted and disjoint, so their ends are increasing. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ranges[mid].end > gfn)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/* Index of the first range with start >= gfn (s->nr if none). */
+static size_t heki_store_first_starting_from(const struct heki_store *s,
+					     __u64 gfn)
+{
+	size_t lo = 0, hi = s->nr;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->ranges[mid].start >= gfn)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+static int heki_store_check_range(__u64 start, __u64 npages)
+{
+	if (!npages)
+		return HEKI_STORE_ENOPAGES;
+	/* Written so that start + npages is never computed when it wraps. */
+	if (start >= HEKI_STORE_MAX_GFN || npages > HEKI_STORE_MAX_GFN - start)
+		return HEKI_STORE_ERANGE;
+	return 0;
+}
+
+/* Merge touching neighbours with equal attrs in place; returns the count. */
+static size_t heki_store_merge(struct heki_store_range *r, size_t n)
+{
+	size_t i, j = 0;
+
+	if (!n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if (r[j].end == r[i].start && r[j].attrs == r[i].attrs)
+			r[j].end = r[i].end;
+		else
+			r[++j] = r[i];
+	}
+	return j + 1;
+}
+
+/*
+ * Frames of the interval [a, b) change: widen the change to cover them.
+ * Called with intervals in ascending order.
+ */
+static void heki_store_note(struct heki_store_change *c, bool *any,
+			    __u64 a, __u64 b)
+{
+	if (!*any)
+		c->first = a;
+	c->last_excl = b;
+	*any = true;
+}
+
+/*
+ * Give [start, end) @attrs (@protect) or make it unprotected (!@protect).
+ * The range has been validated.
+ */
+static int heki_store_apply(struct heki_store *s, __u64 start, __u64 end,
+			    __u32 attrs, bool protect,
+			    struct heki_store_change *changed)
+{
+	/* Left neighbour, left rest, new range, right rest, right neighbour. */
+	struct heki_store_range win[5];
+	struct heki_store_change c = { 0, 0 };
+	struct heki_store_range *r = s->ranges, *dst;
+	size_t lo, hi, wlo, whi, k = 0, i, newnr, newcap;
+	__u64 cur = start, old_pages = 0, new_pages = 0;
+	bool any = false;
+
+	/* [lo, hi) are the ranges overlapping [start, end). */
+	lo = heki_store_first_ending_after(s, start);
+	hi = heki_store_first_starting_from(s, end);
+
+	/*
+	 * Work out what changes before touching anything: a no-op request
+	 * (common: the guest re-applies its policy) then costs no copying
+	 * and cannot fail on the range cap.
+	 */
+	for (i = lo; i < hi; i++) {
+		__u64 a = heki_max_u64(r[i].start, start);
+		__u64 b = heki_min_u64(r[i].end, end);
+
+		/* An unprotected gap becomes protected. */
+		if (protect && cur < a)
+			heki_store_note(&c, &any, cur, a);
+		if (!protect || r[i].attrs != attrs)
+			heki_store_note(&c, &any, a, b);
+		cur = b;
+	}
+	if (protect && cur < end)
+		heki_store_note(&c, &any, cur, end);
+	if (!any)
+		goto out;
+
+	/* Build the replacement for the window [wlo, whi). */
+	wlo = lo;
+	whi = hi;
+	if (wlo > 0)
+		win[k++] = r[--wlo];
+	if (lo < hi && r[lo].start < start) {
+		win[k] = r[lo];
+		win[k++].end = start;
+	}
+	if (protect) {
+		win[k].start = start;
+		win[k].end = end;
+		win[k++].attrs = attrs;
+	}
+	if (lo < hi && r[hi - 1].end > end) {
+		win[k] = r[hi - 1];
+		win[k++].start = end;
+	}
+	if (whi < s->nr)
+		win[k++] = r[whi++];
+	k = heki_store_merge(win, k);
+
+	newnr = s->nr - (whi - wlo) + k;
+	if (newnr > HEKI_STORE_MAX_RANGES)
+		return HEKI_STORE_ETOOMANY;
+
+	for (i = wlo; i < whi; i++)
+		old_pages += r[i].end - r[i].start;
+	for (i = 0; i < k; i++)
+		new_pages += win[i].end - win[i].start;
+
+	if (newnr > s->cap) {
+		/* Grow geometrically so a stream of requests is amortised. */
+		newcap = s->cap ? s->cap * 2 : HEKI_STORE_MIN_CAP;
+		if (newcap > HEKI_STORE_MAX_RANGES)
+			newcap = HEKI_STORE_MAX_RANGES;
+		dst = heki_store_alloc(newcap);
+		if (!dst)
+			return HEKI_STORE_ENOMEM;
+		/* Copy around the window straight into the new array. */
+		if (wlo)
+			memcpy(dst, r, wlo * sizeof(*r));
+		if (whi < s->nr)
+			memcpy(dst + wlo + k, r + whi,
+			       (s->nr - whi) * sizeof(*r));
+		heki_store_free(r);
+		s->ranges = dst;
+		s->cap = newcap;
+	} else {
+		dst = r;
+		if (whi < s->nr && wlo + k != whi)
+			memmove(dst + wlo + k, dst + whi,
+				(s->nr - whi) * sizeof(*r));
+	}
+	if (k)
+		memcpy(dst + wlo, win, k * sizeof(*win));
+	s->nr = newnr;
+	s->pages = s->pages - old_pages + new_pages;
+
+	/*
+	 * Give memory back when the guest unprotected most of it.  Best
+	 * effort: if the smaller array cannot be had, keep the big one.
+	 * Shrinking at a quarter and halving leaves room to grow again.
+	 */
+	if (!s->nr) {
+		heki_store_free(s->ranges);
+		s->ranges = NULL;
+		s->cap = 0;
+	} else if (s->cap > HEKI_STORE_MIN_CAP && s->nr <= s->cap / 4) {
+		newcap = s->cap / 2;
+		dst = heki_store_alloc(newcap);
+		if (dst) {
+			memcpy(dst, s->ranges, s->nr * sizeof(*dst));
+			heki_store_free(s->ranges);
+			s->ranges = dst;
+			s->cap = newcap;
+		}
+	}
+out:
+	if (changed)
+		*changed = c;
+	return 0;
+}
+
+int heki_store_set(struct heki_store *s, __u64 start_gfn, __u64 npages,
+		   __u32 attrs, struct heki_store_change *changed)
+{
+	int ret;
+
+	if (changed)
+		changed->first = changed->last_excl = 0;
+	ret = heki_store_check_range(start_gfn, npages);
+	if (ret)
+		return ret;
+	if (attrs & ~HEKI_ATTR_ALL)
+		return HEKI_STORE_EATTR;
+	return heki_store_apply(s, start_gfn, start_gfn + npages, attrs, true,
+				changed);
+}
+
+int heki_store_clear(struct heki_store *s, __u64 start_gfn, __u64 npages,
+		     struct heki_store_change *changed)
+{
+	int ret;
+
+	if (changed)
+		changed->first = changed->last_excl = 0;
+	ret = heki_store_check_range(start_gfn, npages);
+	if (ret)
+		return ret;
+	return heki_store_apply(s, start_gfn, start_gfn + npages, 0, false,
+				changed);
+}
+
+bool heki_store_lookup(const struct heki_store *s, __u64 gfn, __u32 *attrs)
+{
+	size_t i = heki_store_first_ending_after(s, gfn);
+
+	if (i == s->nr || s->ranges[i].start > gfn)
+		return false;
+	if (attrs)
+		*attrs = s->ranges[i].attrs;
+	return true;
+}
+
+bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
+		    __u32 mask)
+{
+	__u64 end;
+	size_t i;
+
+	if (!npages || !mask)
+		return false;
+	/* Saturate: a wrapping range covers everything from start_gfn up. */
+	end = start_gfn + npages < start_gfn ? ~0ull : start_gfn + npages;
+	for (i = heki_store_first_ending_after(s, start_gfn);
+	     i < s->nr && s->ranges[i].start < end; i++) {
+		if (s->ranges[i].attrs & mask)
+			return true;
+	}
+	return false;
+}
+
+__u64 heki_store_pages(const struct heki_store *s)
+{
+	return s->pages;
+}
+
+size_t heki_store_nranges(const struct heki_store *s)
+{
+	return s->nr;
+}
+
+int heki_store_for_each(const struct heki_store *s, heki_store_cb_t cb,
+			void *ctx)
+{
+	size_t i;
+	int ret;
+
+	for (i = 0; i < s->nr; i++) {
+		ret = cb(s->ranges[i].start, s->ranges[i].end,
+			 s->ranges[i].attrs, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

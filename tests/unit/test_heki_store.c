@@ -1,0 +1,852 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-VM permission store (host/heki_store.c), the same code kvm.ko runs:
+ * range edges, splitting, merging, the exact "changed" interval the host
+ * zaps, every validation error, atomicity on the range cap and on allocation
+ * failure, and a randomized check against a plain per-frame array.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "heki_store.h"
+
+#define RO	HEKI_ATTR_READ
+#define RW	(HEKI_ATTR_READ | HEKI_ATTR_WRITE)
+#define RX	(HEKI_ATTR_READ | HEKI_ATTR_EXEC)
+#define RXI	(RX | HEKI_ATTR_IMMUTABLE)
+#define MAX_GFN	HEKI_STORE_MAX_GFN
+#define MAX_NR	HEKI_STORE_MAX_RANGES
+
+/* What attrs_at() answers for an unprotected frame. */
+#define NONE	0xffffffffu
+
+static __u32 attrs_at(const struct heki_store *s, __u64 gfn)
+{
+	__u32 attrs = 0xdeadbeef;
+
+	return heki_store_lookup(s, gfn, &attrs) ? attrs : NONE;
+}
+
+struct walk {
+	const char *err;
+	size_t n;
+	__u64 pages, prev_end;
+	__u32 prev_attrs;
+};
+
+static int check_range(__u64 start, __u64 end, __u32 attrs, void *ctx)
+{
+	struct walk *w = ctx;
+
+	if (start >= end)
+		w->err = "empty range";
+	else if (end > MAX_GFN)
+		w->err = "range past HEKI_STORE_MAX_GFN";
+	else if (attrs & ~HEKI_ATTR_ALL)
+		w->err = "attrs outside HEKI_ATTR_ALL";
+	else if (w->n && start < w->prev_end)
+		w->err = "ranges unsorted or overlapping";
+	else if (w->n && start == w->prev_end && attrs == w->prev_attrs)
+		w->err = "touching ranges with equal attrs not merged";
+	w->n++;
+	w->pages += end - start;
+	w->prev_end = end;
+	w->prev_attrs = attrs;
+	return w->err ? 1 : 0;
+}
+
+/* NULL if the store's invariants hold, else what is wrong. */
+static const char *invariant_error(const struct heki_store *s)
+{
+	struct walk w = { 0 };
+
+	if (heki_store_for_each(s, check_range, &w))
+		return w.err;
+	if (w.n != heki_store_nranges(s))
+		return "nranges differs from the walk";
+	if (w.pages != heki_store_pages(s))
+		return "pages differs from the walk";
+	if (s->nr > s->cap || (s->cap && !s->ranges))
+		return "array bookkeeping broken";
+	return NULL;
+}
+
+#define ASSERT_INVARIANTS(s) do {					\
+	const char *_err = invariant_error(s);				\
+	ASSERT_TRUE(_err == NULL) TH_LOG("%s", _err);			\
+} while (0)
+
+#define ASSERT_CHANGE(lo, hi, c) do {					\
+	ASSERT_EQ((__u64)(lo), (c).first);				\
+	ASSERT_EQ((__u64)(hi), (c).last_excl);				\
+} while (0)
+
+#define ASSERT_NO_CHANGE(c) do {					\
+	ASSERT_TRUE(heki_store_change_empty(&(c)));			\
+	ASSERT_CHANGE(0, 0, c);						\
+} while (0)
+
+/* A copy of the array, to prove a failed call left the store alone. */
+struct snap {
+	struct heki_store_range *r;
+	size_t nr;
+	__u64 pages;
+};
+
+static void snap_take(struct snap *sn, const struct heki_store *s)
+{
+	sn->nr = s->nr;
+	sn->pages = s->pages;
+	sn->r = malloc((s->nr + 1) * sizeof(*sn->r));
+	if (sn->r && s->nr)
+		memcpy(sn->r, s->ranges, s->nr * sizeof(*sn->r));
+}
+
+static bool snap_same(const struct snap *sn, const struct heki_store *s)
+{
+	size_t i;
+
+	if (!sn->r || sn->nr != s->nr || sn->pages != s->pages)
+		return false;
+	for (i = 0; i < sn->nr; i++) {
+		if (sn->r[i].start != s->ranges[i].start ||
+		    sn->r[i].end != s->ranges[i].end ||
+		    sn->r[i].attrs != s->ranges[i].attrs)
+			return false;
+	}
+	return true;
+}
+
+static void snap_free(struct snap *sn)
+{
+	free(sn->r);
+	sn->r = NULL;
+}
+
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(store) {
+	struct heki_store s;
+	struct heki_store_change c;
+};
+
+FIXTURE_SETUP(store)
+{
+	heki_store_init(&self->s);
+	heki_store_fail_nth_alloc = 0;
+}
+
+FIXTURE_TEARDOWN(store)
+{
+	heki_store_destroy(&self->s);
+}
+
+TEST_F(store, empty)
+{
+	__u32 attrs = 0x55;
+
+	ASSERT_FALSE(heki_store_lookup(&self->s, 0, &attrs));
+	ASSERT_EQ(0x55, attrs);		/* untouched when not found */
+	ASSERT_FALSE(heki_store_lookup(&self->s, MAX_GFN - 1, NULL));
+	ASSERT_EQ(0, heki_store_pages(&self->s));
+	ASSERT_EQ(0, heki_store_nranges(&self->s));
+	ASSERT_FALSE(heki_store_any(&self->s, 0, MAX_GFN, HEKI_ATTR_ALL));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, set_and_lookup_at_edges)
+{
+	__u32 attrs = 0;
+
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 10, RX, &self->c));
+	ASSERT_CHANGE(10, 20, self->c);
+	ASSERT_FALSE(heki_store_lookup(&self->s, 9, &attrs));
+	ASSERT_TRUE(heki_store_lookup(&self->s, 10, &attrs));
+	ASSERT_EQ(RX, attrs);
+	ASSERT_TRUE(heki_store_lookup(&self->s, 19, NULL));
+	ASSERT_EQ(RX, attrs_at(&self->s, 19));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 20));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 0));
+	ASSERT_EQ(10, heki_store_pages(&self->s));
+	ASSERT_EQ(1, heki_store_nranges(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+
+	/* A single frame, and frame 0. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 1, RO, &self->c));
+	ASSERT_CHANGE(0, 1, self->c);
+	ASSERT_EQ(RO, attrs_at(&self->s, 0));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 1));
+	ASSERT_EQ(2, heki_store_nranges(&self->s));
+	ASSERT_EQ(11, heki_store_pages(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, top_of_gfn_space)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, MAX_GFN - 1, 1, RW, &self->c));
+	ASSERT_CHANGE(MAX_GFN - 1, MAX_GFN, self->c);
+	ASSERT_EQ(RW, attrs_at(&self->s, MAX_GFN - 1));
+	ASSERT_EQ(NONE, attrs_at(&self->s, MAX_GFN));
+	ASSERT_EQ(NONE, attrs_at(&self->s, ~0ull));
+	ASSERT_EQ(NONE, attrs_at(&self->s, MAX_GFN - 2));
+
+	/* The whole space is one range. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, MAX_GFN, RW, &self->c));
+	ASSERT_CHANGE(0, MAX_GFN - 1, self->c);
+	ASSERT_EQ(1, heki_store_nranges(&self->s));
+	ASSERT_EQ(MAX_GFN, heki_store_pages(&self->s));
+	ASSERT_TRUE(heki_store_any(&self->s, MAX_GFN - 1, ~0ull, RW));
+	ASSERT_INVARIANTS(&self->s);
+
+	ASSERT_EQ(0, heki_store_clear(&self->s, 0, MAX_GFN, &self->c));
+	ASSERT_CHANGE(0, MAX_GFN, self->c);
+	ASSERT_EQ(0, heki_store_nranges(&self->s));
+	ASSERT_EQ(0, heki_store_pages(&self->s));
+}
+
+TEST_F(store, split_in_the_middle)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 100, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 40, 10, RW, &self->c));
+	ASSERT_CHANGE(40, 50, self->c);
+	ASSERT_EQ(3, heki_store_nranges(&self->s));
+	ASSERT_EQ(100, heki_store_pages(&self->s));
+	ASSERT_EQ(RO, attrs_at(&self->s, 39));
+	ASSERT_EQ(RW, attrs_at(&self->s, 40));
+	ASSERT_EQ(RW, attrs_at(&self->s, 49));
+	ASSERT_EQ(RO, attrs_at(&self->s, 50));
+	ASSERT_EQ(RO, attrs_at(&self->s, 99));
+	ASSERT_INVARIANTS(&self->s);
+
+	/* Split at the left and right edges only: two ranges, not three. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 1, RX, &self->c));
+	ASSERT_CHANGE(0, 1, self->c);
+	ASSERT_EQ(0, heki_store_set(&self->s, 99, 1, RX, &self->c));
+	ASSERT_CHANGE(99, 100, self->c);
+	ASSERT_EQ(5, heki_store_nranges(&self->s));
+	ASSERT_EQ(RX, attrs_at(&self->s, 0));
+	ASSERT_EQ(RO, attrs_at(&self->s, 1));
+	ASSERT_EQ(RO, attrs_at(&self->s, 98));
+	ASSERT_EQ(RX, attrs_at(&self->s, 99));
+	ASSERT_EQ(100, heki_store_pages(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, attrs_zero_is_protected)
+{
+	/* Tracked with no permission differs from not tracked at all. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 5, 5, 0, &self->c));
+	ASSERT_CHANGE(5, 10, self->c);
+	ASSERT_EQ(0, attrs_at(&self->s, 5));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 10));
+	ASSERT_EQ(5, heki_store_pages(&self->s));
+	ASSERT_FALSE(heki_store_any(&self->s, 0, 100, HEKI_ATTR_ALL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 5, 5, 0, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_clear(&self->s, 5, 5, &self->c));
+	ASSERT_CHANGE(5, 10, self->c);
+	ASSERT_EQ(0, heki_store_nranges(&self->s));
+}
+
+/* Three sets in a row, then the shape of the result. */
+FIXTURE(merge) {
+	struct heki_store s;
+};
+
+FIXTURE_VARIANT(merge) {
+	struct { __u64 start, npages; __u32 attrs; } op[3];
+	size_t nranges;
+	__u64 pages;
+};
+
+FIXTURE_SETUP(merge)
+{
+	heki_store_init(&self->s);
+}
+
+FIXTURE_TEARDOWN(merge)
+{
+	heki_store_destroy(&self->s);
+}
+
+FIXTURE_VARIANT_ADD(merge, fill_gap_equal) {
+	.op = { { 0, 10, RO }, { 20, 10, RO }, { 10, 10, RO } },
+	.nranges = 1, .pages = 30,
+};
+FIXTURE_VARIANT_ADD(merge, fill_gap_different) {
+	.op = { { 0, 10, RO }, { 20, 10, RO }, { 10, 10, RW } },
+	.nranges = 3, .pages = 30,
+};
+FIXTURE_VARIANT_ADD(merge, touch_left_equal) {
+	.op = { { 0, 10, RO }, { 10, 10, RO }, { 30, 10, RO } },
+	.nranges = 2, .pages = 30,
+};
+FIXTURE_VARIANT_ADD(merge, touch_right_equal) {
+	.op = { { 10, 10, RO }, { 0, 10, RO }, { 30, 10, RW } },
+	.nranges = 2, .pages = 30,
+};
+FIXTURE_VARIANT_ADD(merge, not_touching) {
+	.op = { { 0, 10, RO }, { 11, 10, RO }, { 22, 10, RO } },
+	.nranges = 3, .pages = 30,
+};
+FIXTURE_VARIANT_ADD(merge, overlap_equal) {
+	.op = { { 0, 10, RO }, { 5, 10, RO }, { 100, 1, RO } },
+	.nranges = 2, .pages = 16,
+};
+FIXTURE_VARIANT_ADD(merge, restore_after_split) {
+	.op = { { 0, 100, RO }, { 40, 10, RW }, { 40, 10, RO } },
+	.nranges = 1, .pages = 100,
+};
+FIXTURE_VARIANT_ADD(merge, cover_many) {
+	.op = { { 0, 1, RO }, { 2, 1, RW }, { 0, 10, RX } },
+	.nranges = 1, .pages = 10,
+};
+FIXTURE_VARIANT_ADD(merge, swallow_then_touch) {
+	.op = { { 5, 2, RW }, { 0, 10, RO }, { 10, 5, RO } },
+	.nranges = 1, .pages = 15,
+};
+FIXTURE_VARIANT_ADD(merge, zero_between_read) {
+	.op = { { 0, 10, RO }, { 20, 10, RO }, { 10, 10, 0 } },
+	.nranges = 3, .pages = 30,
+};
+FIXTURE_VARIANT_ADD(merge, zero_merges_zero) {
+	.op = { { 0, 10, 0 }, { 20, 10, 0 }, { 10, 10, 0 } },
+	.nranges = 1, .pages = 30,
+};
+
+TEST_F(merge, shape)
+{
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(0, heki_store_set(&self->s, variant->op[i].start,
+					    variant->op[i].npages,
+					    variant->op[i].attrs, NULL));
+		ASSERT_INVARIANTS(&self->s);
+	}
+	ASSERT_EQ(variant->nranges, heki_store_nranges(&self->s));
+	ASSERT_EQ(variant->pages, heki_store_pages(&self->s));
+	/* The last set wins on every one of its frames. */
+	for (__u64 g = variant->op[2].start;
+	     g < variant->op[2].start + variant->op[2].npages; g++) {
+		ASSERT_EQ(variant->op[2].attrs, attrs_at(&self->s, g));
+	}
+}
+
+TEST_F(store, changed_nothing_when_same_attrs)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, 100, 50, RX, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 200, 50, RO, NULL));
+	self->c.first = 7;
+	self->c.last_excl = 9;
+	ASSERT_EQ(0, heki_store_set(&self->s, 100, 50, RX, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_set(&self->s, 120, 3, RX, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_set(&self->s, 149, 1, RX, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(2, heki_store_nranges(&self->s));
+	ASSERT_EQ(100, heki_store_pages(&self->s));
+
+	/* Clearing what is not protected changes nothing either. */
+	ASSERT_EQ(0, heki_store_clear(&self->s, 150, 50, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_clear(&self->s, 0, 100, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_clear(&self->s, 1000, 1, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(2, heki_store_nranges(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, changed_only_the_gap)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 10, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 20, 10, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 30, RO, &self->c));
+	ASSERT_CHANGE(10, 20, self->c);
+	ASSERT_EQ(1, heki_store_nranges(&self->s));
+}
+
+TEST_F(store, changed_only_the_differing_part)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 50, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 50, 50, RW, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 100, RW, &self->c));
+	ASSERT_CHANGE(0, 50, self->c);
+	ASSERT_EQ(1, heki_store_nranges(&self->s));
+
+	/* Overhanging an existing range on the left. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 200, 10, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 195, 10, RO, &self->c));
+	ASSERT_CHANGE(195, 200, self->c);
+	/* ... and on the right. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 205, 10, RO, &self->c));
+	ASSERT_CHANGE(210, 215, self->c);
+	ASSERT_EQ(2, heki_store_nranges(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, changed_is_the_smallest_covering_interval)
+{
+	/* Differences at both ends, none in the middle: cover both. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 100, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 10, RW, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 80, 10, RW, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 15, 70, RW, &self->c));
+	ASSERT_CHANGE(20, 80, self->c);
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 100, RW, &self->c));
+	ASSERT_CHANGE(0, 100, self->c);
+	ASSERT_EQ(1, heki_store_nranges(&self->s));
+}
+
+TEST_F(store, clear)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 10, RX, NULL));
+	ASSERT_EQ(0, heki_store_clear(&self->s, 0, 15, &self->c));
+	ASSERT_CHANGE(10, 15, self->c);
+	ASSERT_EQ(NONE, attrs_at(&self->s, 14));
+	ASSERT_EQ(RX, attrs_at(&self->s, 15));
+	ASSERT_EQ(0, heki_store_clear(&self->s, 18, 100, &self->c));
+	ASSERT_CHANGE(18, 20, self->c);
+	ASSERT_EQ(3, heki_store_pages(&self->s));
+	ASSERT_EQ(0, heki_store_clear(&self->s, 16, 1, &self->c));
+	ASSERT_CHANGE(16, 17, self->c);
+	ASSERT_EQ(2, heki_store_nranges(&self->s));
+	ASSERT_EQ(RX, attrs_at(&self->s, 15));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 16));
+	ASSERT_EQ(RX, attrs_at(&self->s, 17));
+	ASSERT_INVARIANTS(&self->s);
+
+	/* Across several ranges and gaps. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 100, 10, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 120, 10, RW, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 140, 10, RX, NULL));
+	ASSERT_EQ(0, heki_store_clear(&self->s, 105, 40, &self->c));
+	ASSERT_CHANGE(105, 145, self->c);
+	ASSERT_EQ(4, heki_store_nranges(&self->s));
+	ASSERT_EQ(RO, attrs_at(&self->s, 104));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 105));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 144));
+	ASSERT_EQ(RX, attrs_at(&self->s, 145));
+	ASSERT_INVARIANTS(&self->s);
+
+	ASSERT_EQ(0, heki_store_clear(&self->s, 0, MAX_GFN, &self->c));
+	ASSERT_CHANGE(15, 150, self->c);
+	ASSERT_EQ(0, heki_store_nranges(&self->s));
+	ASSERT_EQ(0, heki_store_pages(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, any)
+{
+	ASSERT_EQ(0, heki_store_set(&self->s, 100, 10, RX, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 110, 10, RXI, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 200, 10, RW, NULL));
+
+	ASSERT_TRUE(heki_store_any(&self->s, 0, 1000, HEKI_ATTR_IMMUTABLE));
+	ASSERT_TRUE(heki_store_any(&self->s, 119, 1, HEKI_ATTR_IMMUTABLE));
+	ASSERT_FALSE(heki_store_any(&self->s, 120, 100, HEKI_ATTR_IMMUTABLE));
+	ASSERT_FALSE(heki_store_any(&self->s, 0, 110, HEKI_ATTR_IMMUTABLE));
+	ASSERT_TRUE(heki_store_any(&self->s, 109, 2, HEKI_ATTR_IMMUTABLE));
+	ASSERT_TRUE(heki_store_any(&self->s, 0, 101, HEKI_ATTR_EXEC));
+	ASSERT_FALSE(heki_store_any(&self->s, 0, 100, HEKI_ATTR_ALL));
+	ASSERT_FALSE(heki_store_any(&self->s, 120, 80, HEKI_ATTR_ALL));
+	ASSERT_TRUE(heki_store_any(&self->s, 120, 81, HEKI_ATTR_WRITE));
+	ASSERT_FALSE(heki_store_any(&self->s, 0, 200, HEKI_ATTR_WRITE));
+	ASSERT_TRUE(heki_store_any(&self->s, 205, ~0ull, HEKI_ATTR_WRITE));
+	ASSERT_FALSE(heki_store_any(&self->s, 210, ~0ull, HEKI_ATTR_ALL));
+	ASSERT_FALSE(heki_store_any(&self->s, 0, 1000, 0));
+	ASSERT_FALSE(heki_store_any(&self->s, 100, 0, HEKI_ATTR_ALL));
+}
+
+TEST_F(store, for_each_in_order_and_stops)
+{
+	struct walk w = { 0 };
+
+	ASSERT_EQ(0, heki_store_set(&self->s, 300, 1, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 100, 1, RW, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 200, 1, RX, NULL));
+	ASSERT_EQ(0, heki_store_for_each(&self->s, check_range, &w));
+	ASSERT_EQ(3, w.n);
+	ASSERT_EQ(301, w.prev_end);
+
+	/* An overlapping "previous range" makes check_range stop at once. */
+	w.n = 1;
+	w.prev_end = ~0ull;
+	ASSERT_EQ(1, heki_store_for_each(&self->s, check_range, &w));
+	ASSERT_EQ(2, w.n);
+}
+
+TEST(return_codes_are_distinct_and_negative)
+{
+	int codes[] = { HEKI_STORE_ENOMEM, HEKI_STORE_ENOPAGES,
+			HEKI_STORE_ERANGE, HEKI_STORE_EATTR,
+			HEKI_STORE_ETOOMANY };
+	int n = sizeof(codes) / sizeof(codes[0]);
+
+	for (int i = 0; i < n; i++) {
+		ASSERT_LT(codes[i], 0);
+		for (int j = i + 1; j < n; j++) {
+			ASSERT_NE(codes[i], codes[j]);
+		}
+	}
+	ASSERT_EQ(1ull << 40, HEKI_STORE_MAX_GFN);
+}
+
+/* Every malformed request gets its own code and leaves the store alone. */
+FIXTURE(validation) {
+	struct heki_store s;
+};
+
+FIXTURE_VARIANT(validation) {
+	bool clear;
+	__u64 start, npages;
+	__u32 attrs;
+	int expect;
+};
+
+FIXTURE_SETUP(validation)
+{
+	heki_store_init(&self->s);
+	ASSERT_EQ(0, heki_store_set(&self->s, 100, 100, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 300, 10, RXI, NULL));
+}
+
+FIXTURE_TEARDOWN(validation)
+{
+	heki_store_destroy(&self->s);
+}
+
+#define BAD_ATTR	(1u << 4)
+
+FIXTURE_VARIANT_ADD(validation, set_zero_pages) {
+	false, 150, 0, RO, HEKI_STORE_ENOPAGES };
+FIXTURE_VARIANT_ADD(validation, set_zero_pages_first) {
+	false, ~0ull, 0, BAD_ATTR, HEKI_STORE_ENOPAGES };
+FIXTURE_VARIANT_ADD(validation, set_wraps) {
+	false, ~0ull, 2, RO, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, set_wraps_to_zero) {
+	false, 1, ~0ull, RO, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, set_npages_huge) {
+	false, 0, MAX_GFN + 1, RO, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, set_start_at_max) {
+	false, MAX_GFN, 1, RO, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, set_end_past_max) {
+	false, MAX_GFN - 1, 2, RO, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, set_range_before_attrs) {
+	false, MAX_GFN, 1, BAD_ATTR, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, set_attr_bit4) {
+	false, 150, 1, BAD_ATTR, HEKI_STORE_EATTR };
+FIXTURE_VARIANT_ADD(validation, set_attr_top_bit) {
+	false, 150, 1, RO | 0x80000000u, HEKI_STORE_EATTR };
+FIXTURE_VARIANT_ADD(validation, set_attr_all_ones) {
+	false, 150, 1, ~0u, HEKI_STORE_EATTR };
+FIXTURE_VARIANT_ADD(validation, set_all_attrs_ok) {
+	false, 150, 1, HEKI_ATTR_ALL, 0 };
+FIXTURE_VARIANT_ADD(validation, set_end_at_max_ok) {
+	false, MAX_GFN - 1, 1, RO, 0 };
+FIXTURE_VARIANT_ADD(validation, clear_zero_pages) {
+	true, 150, 0, 0, HEKI_STORE_ENOPAGES };
+FIXTURE_VARIANT_ADD(validation, clear_wraps) {
+	true, 2, ~0ull - 1, 0, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, clear_past_max) {
+	true, 0, MAX_GFN + 1, 0, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, clear_start_at_max) {
+	true, MAX_GFN, 1, 0, HEKI_STORE_ERANGE };
+FIXTURE_VARIANT_ADD(validation, clear_ok) {
+	true, 150, 1, 0, 0 };
+
+TEST_F(validation, checked)
+{
+	struct heki_store_change c = { 7, 9 };
+	struct snap sn;
+	int ret;
+
+	snap_take(&sn, &self->s);
+	if (variant->clear) {
+		ret = heki_store_clear(&self->s, variant->start,
+				       variant->npages, &c);
+	} else {
+		ret = heki_store_set(&self->s, variant->start, variant->npages,
+				     variant->attrs, &c);
+	}
+	ASSERT_EQ(variant->expect, ret);
+	if (ret) {
+		ASSERT_NO_CHANGE(c);
+		ASSERT_TRUE(snap_same(&sn, &self->s));
+	} else {
+		ASSERT_CHANGE(variant->start, variant->start + 1, c);
+	}
+	ASSERT_INVARIANTS(&self->s);
+	snap_free(&sn);
+}
+
+/*
+ * Fill the store to HEKI_STORE_MAX_RANGES: single frames at even gfns, all
+ * RO, except the last range which is 10 frames wide.
+ */
+static void fill_to_cap(struct heki_store *s)
+{
+	for (__u64 i = 0; i < MAX_NR - 1; i++)
+		heki_store_set(s, 2 * i, 1, RO, NULL);
+	heki_store_set(s, 2 * (MAX_NR - 1), 10, RO, NULL);
+}
+
+TEST_F(store, range_cap_is_atomic)
+{
+	const __u64 wide = 2 * (MAX_NR - 1);
+	struct snap sn;
+
+	fill_to_cap(&self->s);
+	ASSERT_EQ(MAX_NR, heki_store_nranges(&self->s));
+	ASSERT_EQ(MAX_NR - 1 + 10, heki_store_pages(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+	snap_take(&sn, &self->s);
+
+	/* A new disjoint range. */
+	self->c.first = 1;
+	ASSERT_EQ(HEKI_STORE_ETOOMANY,
+		  heki_store_set(&self->s, wide + 100, 1, RO, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	/* Touching, but with different attrs. */
+	ASSERT_EQ(HEKI_STORE_ETOOMANY,
+		  heki_store_set(&self->s, 1, 1, RW, &self->c));
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	/* Splitting a range in the middle, by set and by clear. */
+	ASSERT_EQ(HEKI_STORE_ETOOMANY,
+		  heki_store_set(&self->s, wide + 5, 1, RW, &self->c));
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	ASSERT_EQ(HEKI_STORE_ETOOMANY,
+		  heki_store_clear(&self->s, wide + 5, 1, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	snap_free(&sn);
+
+	/* What does not add a range still works at the cap. */
+	ASSERT_EQ(0, heki_store_set(&self->s, wide, 10, RO, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_set(&self->s, 0, 1, RW, &self->c));
+	ASSERT_CHANGE(0, 1, self->c);
+	ASSERT_EQ(0, heki_store_clear(&self->s, wide, 1, &self->c));
+	ASSERT_CHANGE(wide, wide + 1, self->c);
+	ASSERT_EQ(MAX_NR, heki_store_nranges(&self->s));
+	/* Merging two frees a slot, which the next request can take. */
+	ASSERT_EQ(0, heki_store_set(&self->s, 3, 1, RO, &self->c));
+	ASSERT_CHANGE(3, 4, self->c);
+	ASSERT_EQ(MAX_NR - 1, heki_store_nranges(&self->s));
+	ASSERT_EQ(0, heki_store_set(&self->s, wide + 100, 1, RO, &self->c));
+	ASSERT_EQ(MAX_NR, heki_store_nranges(&self->s));
+	ASSERT_INVARIANTS(&self->s);
+
+	/* Clearing everything gives the memory back. */
+	ASSERT_EQ(0, heki_store_clear(&self->s, 0, MAX_GFN, &self->c));
+	ASSERT_EQ(0, heki_store_nranges(&self->s));
+	ASSERT_EQ(0, self->s.cap);
+}
+
+TEST_F(store, allocation_failure_is_atomic)
+{
+	struct snap sn;
+
+	/* First allocation. */
+	heki_store_fail_nth_alloc = 1;
+	self->c.first = 1;
+	ASSERT_EQ(HEKI_STORE_ENOMEM,
+		  heki_store_set(&self->s, 10, 1, RO, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(0, heki_store_nranges(&self->s));
+	ASSERT_EQ(0, heki_store_pages(&self->s));
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 1, RO, &self->c));
+	ASSERT_CHANGE(10, 11, self->c);
+
+	/* Growing a full array: by set, and by a clear that splits. */
+	for (__u64 g = 20; heki_store_nranges(&self->s) < self->s.cap;
+	     g += 2) {
+		ASSERT_EQ(0, heki_store_set(&self->s, g, 1, RO, NULL));
+	}
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 5, RO, NULL));
+	snap_take(&sn, &self->s);
+	heki_store_fail_nth_alloc = 1;
+	ASSERT_EQ(HEKI_STORE_ENOMEM,
+		  heki_store_set(&self->s, 1000, 1, RW, &self->c));
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	heki_store_fail_nth_alloc = 1;
+	ASSERT_EQ(HEKI_STORE_ENOMEM,
+		  heki_store_clear(&self->s, 12, 1, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	snap_free(&sn);
+
+	/* A change that needs no allocation goes through regardless. */
+	heki_store_fail_nth_alloc = 1;
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 5, RW, &self->c));
+	ASSERT_CHANGE(10, 15, self->c);
+	heki_store_fail_nth_alloc = 0;
+	ASSERT_EQ(0, heki_store_clear(&self->s, 12, 1, &self->c));
+	ASSERT_EQ(RW, attrs_at(&self->s, 11));
+	ASSERT_EQ(NONE, attrs_at(&self->s, 12));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+TEST_F(store, shrinks_best_effort)
+{
+	/* 64 ranges: the array has grown to 64 slots. */
+	for (__u64 i = 0; i < 64; i++) {
+		ASSERT_EQ(0, heki_store_set(&self->s, 2 * i, 1, RO, NULL));
+	}
+	ASSERT_EQ(64, self->s.cap);
+
+	/* Shrinking cannot get memory: not an error, keep the array. */
+	heki_store_fail_nth_alloc = 1;
+	ASSERT_EQ(0, heki_store_clear(&self->s, 0, 96, &self->c));
+	ASSERT_CHANGE(0, 95, self->c);
+	ASSERT_EQ(16, heki_store_nranges(&self->s));
+	ASSERT_EQ(64, self->s.cap);
+	ASSERT_INVARIANTS(&self->s);
+
+	/* Next time it can. */
+	ASSERT_EQ(0, heki_store_clear(&self->s, 96, 1, &self->c));
+	ASSERT_EQ(15, heki_store_nranges(&self->s));
+	ASSERT_EQ(32, self->s.cap);
+	ASSERT_EQ(RO, attrs_at(&self->s, 98));
+	ASSERT_EQ(RO, attrs_at(&self->s, 126));
+	ASSERT_INVARIANTS(&self->s);
+}
+
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Randomized model check: random set/clear over a small window of gfns,
+ * compared after every step with a plain per-frame array.
+ */
+#define UNIVERSE 512
+
+FIXTURE(model) {
+	struct heki_store s;
+	__u32 ref[UNIVERSE];	/* attrs per frame, NONE if unprotected */
+	__u64 rng;
+};
+
+FIXTURE_VARIANT(model) {
+	__u64 seed;
+	__u64 base;		/* gfn of ref[0] */
+	int nattrs;		/* attrs drawn from the first nattrs below */
+	int steps;
+};
+
+static const __u32 palette[] = { RO, RX, 0, RW, RXI, HEKI_ATTR_ALL };
+
+FIXTURE_VARIANT_ADD(model, few_attrs) {
+	.seed = 0x5eed0001, .base = 0, .nattrs = 2, .steps = 6000 };
+FIXTURE_VARIANT_ADD(model, many_attrs) {
+	.seed = 0x5eed0002, .base = 1000, .nattrs = 6, .steps = 6000 };
+FIXTURE_VARIANT_ADD(model, top_of_space) {
+	.seed = 0x5eed0003, .base = MAX_GFN - UNIVERSE, .nattrs = 3,
+	.steps = 6000 };
+
+FIXTURE_SETUP(model)
+{
+	heki_store_init(&self->s);
+	for (int i = 0; i < UNIVERSE; i++)
+		self->ref[i] = NONE;
+	self->rng = variant->seed;
+}
+
+FIXTURE_TEARDOWN(model)
+{
+	heki_store_destroy(&self->s);
+}
+
+/* xorshift64*: fixed sequence whatever the libc. */
+static __u64 rnd(__u64 *state)
+{
+	*state ^= *state >> 12;
+	*state ^= *state << 25;
+	*state ^= *state >> 27;
+	return *state * 0x2545f4914f6cdd1dull;
+}
+
+static size_t ref_nranges(const __u32 *ref)
+{
+	size_t n = 0;
+
+	for (int i = 0; i < UNIVERSE; i++) {
+		if (ref[i] != NONE && (i == 0 || ref[i - 1] != ref[i]))
+			n++;
+	}
+	return n;
+}
+
+TEST_F(model, random_ops)
+{
+	const __u64 base = variant->base;
+
+	for (int step = 0; step < variant->steps; step++) {
+		__u64 r = rnd(&self->rng);
+		bool clear = r % 3 == 0;
+		__u64 start = (r >> 8) % UNIVERSE;
+		__u64 room = UNIVERSE - start;
+		/* Mostly short requests, sometimes long ones. */
+		__u64 maxlen = (r >> 20) % 4 ? 16 : room;
+		__u64 npages = 1 + (r >> 24) % (maxlen < room ? maxlen : room);
+		__u32 attrs = palette[(r >> 40) % variant->nattrs];
+		__u32 want = clear ? NONE : attrs;
+		__u64 first = 0, last = 0, pages = 0;
+		bool any = false;
+		struct heki_store_change c;
+		int ret;
+
+		for (__u64 g = start; g < start + npages; g++) {
+			if (self->ref[g] != want) {
+				if (!any)
+					first = base + g;
+				last = base + g + 1;
+				any = true;
+			}
+			self->ref[g] = want;
+		}
+
+		if (clear)
+			ret = heki_store_clear(&self->s, base + start, npages,
+					       &c);
+		else
+			ret = heki_store_set(&self->s, base + start, npages,
+					     attrs, &c);
+		ASSERT_EQ(0, ret) TH_LOG("step %d", step);
+		ASSERT_EQ(first, c.first) TH_LOG("step %d", step);
+		ASSERT_EQ(last, c.last_excl) TH_LOG("step %d", step);
+
+		for (int g = 0; g < UNIVERSE; g++) {
+			ASSERT_EQ(self->ref[g], attrs_at(&self->s, base + g))
+				TH_LOG("step %d gfn %d", step, g);
+			if (self->ref[g] != NONE)
+				pages++;
+		}
+		if (base) {
+			ASSERT_EQ(NONE, attrs_at(&self->s, base - 1));
+		}
+		ASSERT_EQ(NONE, attrs_at(&self->s, base + UNIVERSE));
+		ASSERT_EQ(pages, heki_store_pages(&self->s));
+		ASSERT_EQ(ref_nranges(self->ref), heki_store_nranges(&self->s))
+			TH_LOG("step %d: not minimal", step);
+		ASSERT_INVARIANTS(&self->s);
+
+		/* heki_store_any() on a random window and mask. */
+		r = rnd(&self->rng);
+		start = r % UNIVERSE;
+		npages = 1 + (r >> 16) % (UNIVERSE - start);
+		__u32 mask = (r >> 32) & HEKI_ATTR_ALL;
+		bool expect = false;
+
+		for (__u64 g = start; g < start + npages; g++) {
+			if (self->ref[g] != NONE && (self->ref[g] & mask))
+				expect = true;
+		}
+		ASSERT_EQ(expect, heki_store_any(&self->s, base + start,
+						 npages, mask))
+			TH_LOG("step %d", step);
+	}
+}
+
+TEST_HARNESS_MAIN
