@@ -147,8 +147,7 @@ test: all $(UNIT_TESTS) $(BIN)/rig_test
 	@RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(RIG_TEST_CMDS)
 
 clean:
-	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images
-	-$(MAKE) -s -C guest-kmod -f /dev/null clean 2>/dev/null
+	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images $(BUILD)/logs $(BUILD)/test-results
 	rm -f guest-kmod/*.o guest-kmod/*.ko guest-kmod/*.mod* guest-kmod/.*.cmd \
 		guest-kmod/Module.symvers guest-kmod/modules.order
 
@@ -156,4 +155,8 @@ distclean: clean
 	rm -rf $(BUILD)
 
 help:
-	@sed -n '/^## /,$$p' README.md | sed -n '1,/^## Tests/p'
+	@echo "make run     boot the rig and run SUITE (installs and builds what is missing)"
+	@echo "make test    unit tests and whole-rig scenarios"
+	@echo "make deps    install packages, fetch the current Debian 6.1 kernel, extract sources"
+	@echo "make         build everything incrementally"
+	@echo "knobs: SUITE=$(SUITE) L0=$(L0) ICOUNT=$(ICOUNT) MODES=$(MODES) TIMEOUT=$(TIMEOUT) RUN_ARGS=... (see README.md)"
