@@ -60,7 +60,11 @@ case $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1) in
 esac
 # Overrides from the user (rigrun --l2-cpu / --l2-append; ',' stands for ' ').
 [ -n "${HEKI_L2CPU:-}" ] && l2_cpu=$HEKI_L2CPU
-append="console=ttyS0 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
+# loglevel=4: L2's console carries warnings and worse (oopses, panics) but
+# not its boot chatter, which L1 would relay byte by byte through an
+# emulated UART (under TCG, interrupt load on L1 is what exposes the
+# emulator's nested-SVM races).
+append="console=ttyS0 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
 $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512}" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \

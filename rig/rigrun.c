@@ -418,20 +418,9 @@ static pid_t launch_bare_metal(void)
 	static char env[8][PATH_MAX + 64], bindir[PATH_MAX];
 	static char script[PATH_MAX + 16];
 	char self[PATH_MAX];
-	struct utsname u;
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	char *argv[] = { "sh", script, NULL };
 
-	uname(&u);
-	if (strcmp(u.release, R.o.guest_kernel)) {
-		fail("l0-boot", "L0=none needs this machine to run kernel %s (it runs %s): "
-		     "our KVM modules are built for that kernel", R.o.guest_kernel, u.release);
-		return -1;
-	}
-	if (geteuid() != 0) {
-		fail("l0-boot", "L0=none loads kernel modules and must run as root");
-		return -1;
-	}
 	if (n < 0) {
 		fail("l0-boot", "cannot find rigrun's own path");
 		return -1;
@@ -534,6 +523,40 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 		if (!strncmp(k->key, prefix, plen) && kv_get(s, k->key) == k->val)
 			jw_value(w, k->key + plen, k->val);
 	jw_end(w);
+}
+
+/*
+ * After a failure: the first sign of a crashed kernel in a console log, so
+ * the error says "L1 panicked" instead of only "QEMU exited".
+ */
+static void console_diagnosis(const char *file, const char *level)
+{
+	static const char *const signs[] = { "Kernel panic", "BUG:", "Oops:",
+					     "general protection fault" };
+	char path[PATH_MAX + 32], line[512];
+	size_t len = strlen(R.error);
+	int lineno = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", R.dir, file);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		lineno++;
+		for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++) {
+			char *hit = strstr(line, signs[i]);
+
+			if (!hit)
+				continue;
+			hit[strcspn(hit, "\r\n")] = '\0';
+			snprintf(R.error + len, sizeof(R.error) - len,
+				 "; the %s kernel crashed (%s:%d: %s)", level, file, lineno, hit);
+			fclose(f);
+			return;
+		}
+	}
+	fclose(f);
 }
 
 static void judge(void)
@@ -794,6 +817,7 @@ static void point_latest(void)
 int main(int argc, char **argv)
 {
 	struct opts *o = &R.o;
+	bool smp_given = false;
 	double last_beat;
 
 	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
@@ -813,7 +837,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--icount")) o->icount = parse_int(v, "ICOUNT", 0, 1);
 		else if (!strcmp(a, "--modes")) o->modes = v;
 		else if (!strcmp(a, "--timeout")) o->timeout = parse_int(v, "TIMEOUT", 0, 86400);
-		else if (!strcmp(a, "--smp")) o->smp = parse_int(v, "--smp", 1, 16);
+		else if (!strcmp(a, "--smp")) {
+			o->smp = parse_int(v, "--smp", 1, 16);
+			smp_given = true;
+		}
 		else if (!strcmp(a, "--kernel")) o->kernel = v;
 		else if (!strcmp(a, "--l1-image")) o->l1_image = v;
 		else if (!strcmp(a, "--l2-image")) o->l2_image = v;
@@ -872,10 +899,33 @@ int main(int argc, char **argv)
 				"this one has neither (use L0=tcg)\n");
 		return 2;
 	}
+	if (!strcmp(R.l0_accel, "none")) {
+		struct utsname u;
+
+		uname(&u);
+		if (strcmp(u.release, o->guest_kernel)) {
+			fprintf(stderr, "rigrun: L0=none needs this machine to run kernel %s "
+					"(it runs %s): our KVM modules are built for that kernel\n",
+				o->guest_kernel, u.release);
+			return 2;
+		}
+		if (geteuid() != 0) {
+			fprintf(stderr, "rigrun: L0=none loads kernel modules and must run as root\n");
+			return 2;
+		}
+	}
 	if (o->icount && strcmp(R.l0_accel, "tcg")) {
 		fprintf(stderr, "rigrun: ICOUNT=1 needs L0=tcg (icount is a TCG feature)\n");
 		return 2;
 	}
+
+	/*
+	 * Under icount L1 has one vCPU (see launch_qemu), and an L2 with two
+	 * vCPUs on it hangs at boot in some runs: deterministic runs use one
+	 * L2 vCPU unless --smp says otherwise.
+	 */
+	if (o->icount && !smp_given)
+		o->smp = 1;
 
 	if (make_run_dir())
 		return 1;
@@ -968,6 +1018,10 @@ int main(int argc, char **argv)
 	kill_child();
 	poll_sources();
 	judge();
+	if (R.failed && !R.interrupted) {
+		console_diagnosis("console-l1.log", "L1");
+		console_diagnosis("console-l2.log", "L2");
+	}
 	write_summary();
 	fclose(R.records);
 	point_latest();
