@@ -10,7 +10,6 @@ TIMEOUT ?= 0
 RUN_ARGS ?=
 
 BUILD   ?= build
-CC      ?= gcc
 CFLAGS  ?= -O2 -g
 override CFLAGS += -std=gnu11 -Wall -Wextra -Werror=implicit-function-declaration
 

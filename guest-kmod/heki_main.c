@@ -8,6 +8,8 @@
  *
  *   /sys/kernel/debug/heki/host       a fresh HEKI_HC_QUERY per read
  *   /sys/kernel/debug/heki/abi_check  malformed calls and the error each got
+ *   /sys/kernel/debug/heki/cr_pin     pins CR4.SMEP and CR0.WP, then tries to
+ *                                     clear them with raw writes (each read)
  */
 #define pr_fmt(fmt) "heki: " fmt
 
@@ -18,6 +20,8 @@
 #include <asm/kvm_para.h>
 #include <uapi/linux/kvm_para.h>
 #include <asm/hypervisor.h>
+#include <asm/asm.h>
+#include <asm/special_insns.h>
 
 #include "heki_abi.h"
 
@@ -75,7 +79,7 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 		unsigned int nr;
 		unsigned long a0, a1, a2;
 		long expect;
-	} cases[4];
+	} cases[8];
 	int i;
 
 	if (!buf)
@@ -88,6 +92,14 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 		__pa(buf), sizeof(struct heki_info), 1, -HEKI_EINVAL };
 	cases[3] = (typeof(cases[0])){ "unknown_call", HEKI_HC_LAST,
 		0, 0, 0, -HEKI_ENOSYS };
+	cases[4] = (typeof(cases[0])){ "pin_cr3", HEKI_HC_PIN_CR,
+		3, 1, 0, -HEKI_ECRNUM };
+	cases[5] = (typeof(cases[0])){ "pin_cr4_unpinnable_bit", HEKI_HC_PIN_CR,
+		4, X86_CR4_PAE, 0, -HEKI_EBITS };
+	cases[6] = (typeof(cases[0])){ "pin_no_bits", HEKI_HC_PIN_CR,
+		0, 0, 0, -HEKI_EBITS };
+	cases[7] = (typeof(cases[0])){ "pin_reserved_arg", HEKI_HC_PIN_CR,
+		4, X86_CR4_SMEP, 1, -HEKI_EINVAL };
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		long got = heki_call(cases[i].nr, cases[i].a0, cases[i].a1,
@@ -101,6 +113,72 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heki_abi_check);
+
+/*
+ * A raw control-register write, as a code-reuse gadget would make it: not
+ * through native_write_cr*(), whose own pinning would hide the host's.
+ * Returns 1 if the write faulted (the extable entry skips the clear of
+ * *faulted), 0 if it took effect; *ip is the mov's address, which the host
+ * logs as the violation's RIP.
+ */
+#define HEKI_RAW_CR_WRITE(cr, val, ip)					\
+({									\
+	int __faulted = 1;						\
+	asm volatile("lea 1f(%%rip), %[rip]\n"				\
+		     "1: mov %[v], %%" cr "\n"				\
+		     "movl $0, %[f]\n"					\
+		     "2:\n"						\
+		     _ASM_EXTABLE(1b, 2b)				\
+		     : [f] "+r" (__faulted), [rip] "=&r" (ip)		\
+		     : [v] "r" (val) : "memory");			\
+	__faulted;							\
+})
+
+/*
+ * Pins a bit with HEKI_HC_PIN_CR, then tries to clear it with a raw write:
+ * the host must refuse with #GP and the bit must still be set.  If the
+ * write went through the original value is put back at once.
+ */
+static void heki_pin_and_attack(struct seq_file *m, int cr, unsigned long bit,
+				const char *name)
+{
+	unsigned long before, after, ip = 0, flags;
+	long ret;
+	int faulted;
+
+	before = cr ? __read_cr4() : read_cr0();
+	if (!(before & bit)) {
+		seq_printf(m, "pin_%s skip not_set_on_this_cpu\n", name);
+		return;
+	}
+	ret = heki_call(HEKI_HC_PIN_CR, cr, bit, 0, 0);
+	seq_printf(m, "pin_%s %s ret=%ld\n", name, ret ? "FAIL" : "ok", ret);
+
+	local_irq_save(flags);
+	if (cr)
+		faulted = HEKI_RAW_CR_WRITE("cr4", before & ~bit, ip);
+	else
+		faulted = HEKI_RAW_CR_WRITE("cr0", before & ~bit, ip);
+	after = cr ? __read_cr4() : read_cr0();
+	if (!faulted) {
+		if (cr)
+			HEKI_RAW_CR_WRITE("cr4", before, ip);
+		else
+			HEKI_RAW_CR_WRITE("cr0", before, ip);
+	}
+	local_irq_restore(flags);
+	seq_printf(m, "clear_%s_refused %s faulted=%d still_set=%d rip=0x%lx\n",
+		   name, faulted && (after & bit) ? "ok" : "FAIL", faulted,
+		   !!(after & bit), ip);
+}
+
+static int heki_cr_pin_show(struct seq_file *m, void *unused)
+{
+	heki_pin_and_attack(m, 4, X86_CR4_SMEP, "cr4_smep");
+	heki_pin_and_attack(m, 0, X86_CR0_WP, "cr0_wp");
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(heki_cr_pin);
 
 static int __init heki_init(void)
 {
@@ -139,6 +217,7 @@ static int __init heki_init(void)
 	debugfs_create_file("host", 0400, heki_dir, NULL, &heki_host_fops);
 	debugfs_create_file("abi_check", 0400, heki_dir, NULL,
 			    &heki_abi_check_fops);
+	debugfs_create_file("cr_pin", 0400, heki_dir, NULL, &heki_cr_pin_fops);
 	return 0;
 }
 

@@ -51,8 +51,26 @@
 #define HEKI_ATTR_ALL		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | \
 				 HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE)
 
+/*
+ * HEKI_HC_PIN_CR(a0 = 0 or 4: the control register, a1 = bits to pin,
+ *		  a2 = a3 = 0)
+ * From then on a guest write to that register which clears a pinned bit
+ * gets #GP, leaves the register unchanged and is logged.  Pins accumulate
+ * per VM and cannot be removed.  Only bits in HEKI_CR{0,4}_PINNABLE may be
+ * pinned, and only while they are set on the calling vCPU.
+ */
+#define HEKI_HC_PIN_CR		(HEKI_HC_BASE + 0x01)
+
+#define HEKI_CR0_WP		(1ull << 16)
+#define HEKI_CR4_UMIP		(1ull << 11)
+#define HEKI_CR4_SMEP		(1ull << 20)
+#define HEKI_CR4_SMAP		(1ull << 21)
+#define HEKI_CR0_PINNABLE	HEKI_CR0_WP
+#define HEKI_CR4_PINNABLE	(HEKI_CR4_UMIP | HEKI_CR4_SMEP | HEKI_CR4_SMAP)
+
 /* Host feature bits (heki_info.features). */
 #define HEKI_FEAT_QUERY		(1ull << 0)	/* HEKI_HC_QUERY */
+#define HEKI_FEAT_CR_PIN	(1ull << 1)	/* HEKI_HC_PIN_CR */
 
 /* heki_info.vendor */
 #define HEKI_VENDOR_UNKNOWN	0
@@ -84,5 +102,9 @@ struct heki_info {
 #define HEKI_EALIGN	(HEKI_EBASE + 3)	/* argument GPA or range misaligned */
 #define HEKI_ESIZE	(HEKI_EBASE + 4)	/* argument size differs from the ABI's */
 #define HEKI_EINVAL	(HEKI_EBASE + 5)	/* reserved field or argument not zero */
+#define HEKI_ECRNUM	(HEKI_EBASE + 6)	/* not a control register Heki pins */
+#define HEKI_EBITS	(HEKI_EBASE + 7)	/* bits outside the pinnable set, or none */
+#define HEKI_ENOTSET	(HEKI_EBASE + 8)	/* a bit to pin is clear on this vCPU */
+#define HEKI_ENOMEM	(HEKI_EBASE + 9)	/* host out of memory for this VM's state */
 
 #endif /* HEKI_ABI_H */

@@ -35,4 +35,35 @@ static inline long heki_check_query(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return heki_check_buffer(a0, a1, sizeof(struct heki_info), 8);
 }
 
+/* HEKI_HC_PIN_CR(cr, bits, 0, 0); cur is the register's current value. */
+static inline long heki_check_pin_cr(__u64 a0, __u64 a1, __u64 a2, __u64 a3,
+				     __u64 cur)
+{
+	__u64 pinnable;
+
+	if (a2 || a3)
+		return -HEKI_EINVAL;
+	if (a0 == 0)
+		pinnable = HEKI_CR0_PINNABLE;
+	else if (a0 == 4)
+		pinnable = HEKI_CR4_PINNABLE;
+	else
+		return -HEKI_ECRNUM;
+	if (!a1 || (a1 & ~pinnable))
+		return -HEKI_EBITS;
+	if ((cur & a1) != a1)
+		return -HEKI_ENOTSET;
+	return 0;
+}
+
+/*
+ * Whether writing new over old clears a pinned bit.  Only bits set now
+ * count: after a vCPU reset (INIT, reboot) the registers start from zero
+ * and firmware and kernel must be able to boot with the bits off.
+ */
+static inline int heki_cr_clears_pinned(__u64 old, __u64 new, __u64 pinned)
+{
+	return (old & ~new & pinned) != 0;
+}
+
 #endif /* HEKI_CHECK_H */

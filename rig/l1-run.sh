@@ -52,8 +52,9 @@ emit stage kvm-loaded
 # - the XSAVE size CPUID reports to L2 does not follow L2's XCR0, and L2's
 #   kernel warns at boot ("XSAVE consistency problem"): L2 uses FXSAVE;
 # - with 2 vCPUs, L2 hangs (icount) or resets (MTTCG, intermittently) at
-#   boot while KVM async page faults and steal time are on; with them off
-#   it boots every time.  Neither matters to what the rig measures.
+#   boot while KVM async page faults and steal time are on (bisected over
+#   the kvm-* CPU flags); with them off it boots reliably under MTTCG.
+# Neither feature matters to what the rig measures.
 l2_cpu=host
 case $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1) in
 *"QEMU TCG CPU"*) l2_cpu=host,xsave=off,kvm-asyncpf=off,kvm-asyncpf-int=off,kvm-steal-time=off ;;
@@ -72,5 +73,11 @@ $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512
 emit kv l1.qemu_exit=$?
 
 heki-emit -p host_after. l1 kv-lines </sys/kernel/debug/heki/status
+# The host's violation log, one record per refused guest action.
+i=0
+while read -r violation; do
+	emit kv "violation.$i=$violation"
+	i=$((i + 1))
+done </sys/kernel/debug/heki/violations
 emit kv l1.kernel_warnings="$(( $(dmesg | grep -c -E "$warn_pattern") - warnings_before ))"
 emit stage l1-done

@@ -483,6 +483,7 @@ static void kill_child(void)
 
 static const struct { __u64 bit; const char *name; } feature_names[] = {
 	{ HEKI_FEAT_QUERY, "query" },
+	{ HEKI_FEAT_CR_PIN, "cr_pin" },
 };
 
 static const char *vendor_name(const char *v)
@@ -698,6 +699,13 @@ static void write_summary(void)
 	jw_bool(&w, "answered_by_our_host", n1 && n2 && !strcmp(n1, n2));
 	write_kvs(&w, "host_counters", l1, "host_after.");
 	write_kvs(&w, "abi_checks", l2, "abi_check.");
+	write_kvs(&w, "cr_pin", l2, "cr_pin.");
+	/* The host's log, as L1 read it after L2 ended. */
+	jw_arr(&w, "violations");
+	for (const struct kv *k = l1->kvs; k; k = k->next)
+		if (!strncmp(k->key, "violation.", 10))
+			jw_str(&w, NULL, k->val);
+	jw_end(&w);
 	jw_end(&w);
 
 	jw_obj(&w, "suite_result");

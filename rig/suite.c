@@ -73,6 +73,18 @@ static void judge_abi_check(struct suite_ctx *c, const char *name, const char *v
 	check(c, !strncmp(val, "ok ", 3), test, val);
 }
 
+/* "<name> ok|FAIL|skip <details>" lines of the guest module's cr_pin file. */
+static void judge_cr_pin(struct suite_ctx *c, const char *name, const char *val)
+{
+	if (!strncmp(val, "skip", 4)) {
+		c->tests++;
+		printf("ok %d %s # SKIP %s\n", c->tests, name, val + 4);
+		record_kv(&c->out, "check", "%s skip", name);
+		return;
+	}
+	check(c, !strncmp(val, "ok ", 3), name, val);
+}
+
 static void suite_smoke(struct suite_ctx *c)
 {
 	int n = forward_file(c, DEBUGFS_HEKI "host", "heki.", judge_host);
@@ -82,6 +94,8 @@ static void suite_smoke(struct suite_ctx *c)
 	n = forward_file(c, DEBUGFS_HEKI "abi_check", "abi_check.", judge_abi_check);
 	check(c, n > 0, "guest_module_runs_abi_check",
 	      "cannot read " DEBUGFS_HEKI "abi_check");
+	n = forward_file(c, DEBUGFS_HEKI "cr_pin", "cr_pin.", judge_cr_pin);
+	check(c, n > 0, "guest_module_runs_cr_pin", "cannot read " DEBUGFS_HEKI "cr_pin");
 }
 
 static const struct suite {

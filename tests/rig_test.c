@@ -144,6 +144,7 @@ TEST(heki_answer_came_from_our_host)
 	ASSERT_NE(NULL, feat);
 	ASSERT_EQ(JSON_NUM, feat->type);
 	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_QUERY) != 0);
+	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_CR_PIN) != 0);
 	ours = json_get(summary, "heki.answered_by_our_host");
 	ASSERT_NE(NULL, ours);
 	ASSERT_EQ(true, ours->boolean);
@@ -164,6 +165,45 @@ TEST(host_counted_the_guest_calls)
 	/* Load-time query, the suite's query, and the refused malformed calls. */
 	ASSERT_LE(2.0, total->num - refused->num);
 	ASSERT_LE(4.0, refused->num);
+}
+
+/*
+ * The guest pinned CR4.SMEP and CR0.WP and then cleared them with raw
+ * writes; the host's own log must hold exactly those refusals, at the RIPs
+ * the guest reported for its mov instructions.
+ */
+TEST(host_logged_the_refused_cr_writes)
+{
+	const char *kinds[] = { "cr4", "cr0" };
+	const char *guest[] = { "heki.cr_pin.clear_cr4_smep_refused",
+				"heki.cr_pin.clear_cr0_wp_refused" };
+	const struct json *log, *v;
+	int n = 0;
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	log = json_get(summary, "heki.violations");
+	ASSERT_NE(NULL, log);
+	ASSERT_EQ(JSON_ARR, log->type);
+	for (v = log->child; v; v = v->next)
+		n++;
+	ASSERT_EQ(2, n);
+	for (int i = 0; i < 2; i++) {
+		const char *g = str_at(guest[i]), *rip;
+		char want_kind[16], want_rip[40];
+		bool found = false;
+
+		ASSERT_NE(NULL, g) TH_LOG("%s missing", guest[i]);
+		rip = strstr(g, "rip=");
+		ASSERT_NE(NULL, rip);
+		snprintf(want_kind, sizeof(want_kind), "kind=%s ", kinds[i]);
+		snprintf(want_rip, sizeof(want_rip), "%.*s ", (int)strcspn(rip, " "), rip);
+		for (v = log->child; v; v = v->next)
+			if (strstr(v->str, want_kind) && strstr(v->str, want_rip) &&
+			    strstr(v->str, "action=refused"))
+				found = true;
+		ASSERT_TRUE(found) TH_LOG("no host record with %s%s", want_kind, want_rip);
+	}
 }
 
 TEST(no_kernel_warnings_and_nothing_lost)
@@ -224,34 +264,55 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	/* The rig's progress, as TAP diagnostics, while it runs. */
 	snprintf(cmd, sizeof(cmd), "%s %s --results %s 2>&1", rigrun, sc->args, results);
-	printf("# rig scenario %s: %s\n", sc->name, cmd);
-	fflush(stdout);
-	p = popen(cmd, "r");
-	if (!p) {
-		perror("popen");
-		return 1;
-	}
-	while (fgets(line, sizeof(line), p)) {
-		printf("#   %s", line);
-		fflush(stdout);
-	}
-	rig_status = pclose(p);
+	for (int attempt = 1; attempt <= 2; attempt++) {
+		const char *err;
 
-	snprintf(path, sizeof(path), "%s/latest", results);
-	n = readlink(path, line, sizeof(line) - 1);
-	if (n > 0) {
-		line[n] = '\0';
-		snprintf(run_dir, sizeof(run_dir), "%s/%s", results, line);
+		/* The rig's progress, as TAP diagnostics, while it runs. */
+		printf("# rig scenario %s, attempt %d: %s\n", sc->name, attempt, cmd);
+		fflush(stdout);
+		p = popen(cmd, "r");
+		if (!p) {
+			perror("popen");
+			return 1;
+		}
+		while (fgets(line, sizeof(line), p)) {
+			printf("#   %s", line);
+			fflush(stdout);
+		}
+		rig_status = pclose(p);
+
+		snprintf(path, sizeof(path), "%s/latest", results);
+		n = readlink(path, line, sizeof(line) - 1);
+		if (n > 0) {
+			line[n] = '\0';
+			snprintf(run_dir, sizeof(run_dir), "%s/%s", results, line);
+		}
+		snprintf(path, sizeof(path), "%s/summary.json", run_dir);
+		json_free(summary);
+		summary = NULL;
+		text = slurp(path);
+		if (text)
+			summary = json_parse(text, summary_err, sizeof(summary_err));
+		else
+			snprintf(summary_err, sizeof(summary_err), "cannot read it");
+		free(text);
+
+		/*
+		 * Nested SVM under QEMU 7.2's TCG occasionally crashes L1 (an
+		 * interrupt taken right after VMRUN, before KVM restores the
+		 * host's GS).  That is the emulator, not the code under test:
+		 * such a run is retried once, visibly.  A second crash fails.
+		 */
+		err = summary && str_at("error") ? str_at("error") : "";
+		if (attempt == 1 && !strcmp(sc->status, "ok") && summary &&
+		    !strcmp(str_at("rig.l0_accel") ?: "", "tcg") &&
+		    strstr(err, "kernel crashed")) {
+			printf("# retrying once: emulator crash under L0 TCG: %s\n", err);
+			continue;
+		}
+		break;
 	}
-	snprintf(path, sizeof(path), "%s/summary.json", run_dir);
-	text = slurp(path);
-	if (text)
-		summary = json_parse(text, summary_err, sizeof(summary_err));
-	else
-		snprintf(summary_err, sizeof(summary_err), "cannot read it");
-	free(text);
 
 	/* Each TEST runs in a forked child and sees the state loaded above. */
 	argv[1] = argv[0];

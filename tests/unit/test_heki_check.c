@@ -35,6 +35,54 @@ TEST_F(query, checked)
 		  heki_check_query(variant->a0, variant->a1, variant->a2, variant->a3));
 }
 
+FIXTURE(pin_cr) {};
+FIXTURE_SETUP(pin_cr) {}
+FIXTURE_TEARDOWN(pin_cr) {}
+
+FIXTURE_VARIANT(pin_cr) {
+	__u64 cr, bits, a2, a3, cur;
+	long expect;
+};
+
+#define CR4_NOW (HEKI_CR4_SMEP | HEKI_CR4_SMAP | HEKI_CR4_UMIP | (1ull << 5))
+
+FIXTURE_VARIANT_ADD(pin_cr, cr4_smep) { 4, HEKI_CR4_SMEP, 0, 0, CR4_NOW, 0 };
+FIXTURE_VARIANT_ADD(pin_cr, cr4_all_pinnable) { 4, HEKI_CR4_PINNABLE, 0, 0, CR4_NOW, 0 };
+FIXTURE_VARIANT_ADD(pin_cr, cr0_wp) { 0, HEKI_CR0_WP, 0, 0, 0x80050033, 0 };
+FIXTURE_VARIANT_ADD(pin_cr, cr3) { 3, 1, 0, 0, 0, -HEKI_ECRNUM };
+FIXTURE_VARIANT_ADD(pin_cr, cr8) { 8, 1, 0, 0, 0, -HEKI_ECRNUM };
+FIXTURE_VARIANT_ADD(pin_cr, huge_cr_number) { ~0ull, 1, 0, 0, 0, -HEKI_ECRNUM };
+FIXTURE_VARIANT_ADD(pin_cr, no_bits) { 4, 0, 0, 0, CR4_NOW, -HEKI_EBITS };
+FIXTURE_VARIANT_ADD(pin_cr, cr4_pae_not_pinnable) { 4, 1ull << 5, 0, 0, CR4_NOW, -HEKI_EBITS };
+FIXTURE_VARIANT_ADD(pin_cr, cr0_pe_not_pinnable) { 0, 1, 0, 0, 0x80050033, -HEKI_EBITS };
+FIXTURE_VARIANT_ADD(pin_cr, all_ones) { 4, ~0ull, 0, 0, ~0ull, -HEKI_EBITS };
+FIXTURE_VARIANT_ADD(pin_cr, bit_clear_now) { 4, HEKI_CR4_SMEP, 0, 0, HEKI_CR4_SMAP, -HEKI_ENOTSET };
+FIXTURE_VARIANT_ADD(pin_cr, cr0_wp_clear_now) { 0, HEKI_CR0_WP, 0, 0, 0x80040033, -HEKI_ENOTSET };
+FIXTURE_VARIANT_ADD(pin_cr, reserved_a2) { 4, HEKI_CR4_SMEP, 1, 0, CR4_NOW, -HEKI_EINVAL };
+FIXTURE_VARIANT_ADD(pin_cr, reserved_a3) { 4, HEKI_CR4_SMEP, 0, 1, CR4_NOW, -HEKI_EINVAL };
+
+TEST_F(pin_cr, checked)
+{
+	ASSERT_EQ(variant->expect, heki_check_pin_cr(variant->cr, variant->bits,
+						     variant->a2, variant->a3,
+						     variant->cur));
+}
+
+TEST(pinned_bit_may_not_be_cleared)
+{
+	__u64 pinned = HEKI_CR4_SMEP;
+
+	ASSERT_TRUE(heki_cr_clears_pinned(CR4_NOW, CR4_NOW & ~HEKI_CR4_SMEP, pinned));
+	ASSERT_TRUE(heki_cr_clears_pinned(CR4_NOW, 0, pinned));
+	/* Other bits come and go freely. */
+	ASSERT_FALSE(heki_cr_clears_pinned(CR4_NOW, CR4_NOW & ~HEKI_CR4_SMAP, pinned));
+	ASSERT_FALSE(heki_cr_clears_pinned(CR4_NOW, CR4_NOW | (1ull << 7), pinned));
+	ASSERT_FALSE(heki_cr_clears_pinned(CR4_NOW, CR4_NOW, pinned));
+	/* After a vCPU reset the bit is off: the boot path may write without it. */
+	ASSERT_FALSE(heki_cr_clears_pinned(0, 1ull << 5, pinned));
+	ASSERT_FALSE(heki_cr_clears_pinned(CR4_NOW, CR4_NOW & ~HEKI_CR4_SMEP, 0));
+}
+
 TEST(hypercall_block_does_not_touch_kvm_numbers)
 {
 	/* KVM_HC_* in 6.1 end at 12; the Heki RFC took 13 and 14. */
@@ -49,7 +97,8 @@ TEST(hypercall_block_does_not_touch_kvm_numbers)
 
 TEST(error_codes_are_distinct_and_above_kvm)
 {
-	long codes[] = { HEKI_ENOSYS, HEKI_EFAULT, HEKI_EALIGN, HEKI_ESIZE, HEKI_EINVAL };
+	long codes[] = { HEKI_ENOSYS, HEKI_EFAULT, HEKI_EALIGN, HEKI_ESIZE, HEKI_EINVAL,
+			 HEKI_ECRNUM, HEKI_EBITS, HEKI_ENOTSET, HEKI_ENOMEM };
 	int n = sizeof(codes) / sizeof(codes[0]);
 
 	for (int i = 0; i < n; i++) {
