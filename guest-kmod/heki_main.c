@@ -22,6 +22,7 @@
 #include <asm/hypervisor.h>
 #include <asm/asm.h>
 #include <asm/special_insns.h>
+#include <linux/uaccess.h>
 
 #include "heki_abi.h"
 
@@ -180,6 +181,63 @@ static int heki_cr_pin_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(heki_cr_pin);
 
+/*
+ * Protects a page read-only at the host, writes it through a fault-tolerant
+ * accessor (the write must fault and the page stay unchanged), releases it
+ * and writes again (that write must land).  The page is released before it
+ * goes back to the allocator whatever happened.
+ */
+static int heki_protect_show(struct seq_file *m, void *unused)
+{
+	u64 *page = (u64 *)__get_free_page(GFP_KERNEL);
+	u64 val = 0x6865b1deadbeefull, pattern = 0xaaaaaaaaaaaaaaaaull;
+	int faulted = 0, unchanged, i;
+	long ret, rel;
+
+	if (!page)
+		return -ENOMEM;
+	for (i = 0; i < PAGE_SIZE / 8; i++)
+		page[i] = pattern;
+
+	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_READ, 0);
+	seq_printf(m, "protect_read_only %s ret=%ld\n", ret ? "FAIL" : "ok", ret);
+
+	pagefault_disable();
+	__put_kernel_nofault(&page[8], &val, u64, efault);
+	goto done;
+efault:
+	faulted = 1;
+done:
+	pagefault_enable();
+	unchanged = page[8] == pattern;
+	seq_printf(m, "write_refused %s faulted=%d unchanged=%d gva=0x%lx gfn=0x%lx\n",
+		   !ret && faulted && unchanged ? "ok" : "FAIL", faulted,
+		   unchanged, (unsigned long)&page[8], __pa(page) >> PAGE_SHIFT);
+
+	rel = heki_call(HEKI_HC_PROTECT, __pa(page), 1,
+			HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC, 0);
+	seq_printf(m, "release %s ret=%ld\n", rel ? "FAIL" : "ok", rel);
+	if (!rel) {
+		faulted = 0;
+		pagefault_disable();
+		__put_kernel_nofault(&page[8], &val, u64, efault2);
+		goto done2;
+efault2:
+		faulted = 1;
+done2:
+		pagefault_enable();
+		seq_printf(m, "write_after_release %s faulted=%d landed=%d\n",
+			   !faulted && page[8] == val ? "ok" : "FAIL", faulted,
+			   page[8] == val);
+		free_page((unsigned long)page);
+	} else {
+		/* Still protected at the host: never hand it back. */
+		seq_puts(m, "leaked_protected_page 1\n");
+	}
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(heki_protect);
+
 static int __init heki_init(void)
 {
 	struct heki_info *info;
@@ -218,6 +276,7 @@ static int __init heki_init(void)
 	debugfs_create_file("abi_check", 0400, heki_dir, NULL,
 			    &heki_abi_check_fops);
 	debugfs_create_file("cr_pin", 0400, heki_dir, NULL, &heki_cr_pin_fops);
+	debugfs_create_file("protect", 0400, heki_dir, NULL, &heki_protect_fops);
 	return 0;
 }
 

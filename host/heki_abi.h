@@ -68,9 +68,23 @@
 #define HEKI_CR0_PINNABLE	HEKI_CR0_WP
 #define HEKI_CR4_PINNABLE	(HEKI_CR4_UMIP | HEKI_CR4_SMEP | HEKI_CR4_SMAP)
 
+/*
+ * HEKI_HC_PROTECT(a0 = GPA of the first page, a1 = number of pages,
+ *		   a2 = HEKI_ATTR_* the range keeps, a3 = 0)
+ * Sets the permissions the host enforces on every frame of the range in its
+ * second-stage page tables: a frame without HEKI_ATTR_WRITE cannot be
+ * written, one without HEKI_ATTR_EXEC cannot be executed, whatever the
+ * guest's own page tables say.  A denied access is not performed, the guest
+ * gets a #PF (error code PRESENT|RSVD plus WRITE or INSTR, CR2 the linear
+ * address) that the kernel's fault-tolerant accessors recover from, and the
+ * host logs it.  Attributes READ|WRITE|EXEC release the range.
+ */
+#define HEKI_HC_PROTECT		(HEKI_HC_BASE + 0x02)
+
 /* Host feature bits (heki_info.features). */
 #define HEKI_FEAT_QUERY		(1ull << 0)	/* HEKI_HC_QUERY */
 #define HEKI_FEAT_CR_PIN	(1ull << 1)	/* HEKI_HC_PIN_CR */
+#define HEKI_FEAT_PROTECT	(1ull << 2)	/* HEKI_HC_PROTECT, write and exec */
 
 /* heki_info.vendor */
 #define HEKI_VENDOR_UNKNOWN	0
@@ -106,5 +120,8 @@ struct heki_info {
 #define HEKI_EBITS	(HEKI_EBASE + 7)	/* bits outside the pinnable set, or none */
 #define HEKI_ENOTSET	(HEKI_EBASE + 8)	/* a bit to pin is clear on this vCPU */
 #define HEKI_ENOMEM	(HEKI_EBASE + 9)	/* host out of memory for this VM's state */
+#define HEKI_EATTR	(HEKI_EBASE + 10)	/* unknown attribute bits */
+#define HEKI_ERANGE	(HEKI_EBASE + 11)	/* no pages, or the range wraps or is too long */
+#define HEKI_E2BIG	(HEKI_EBASE + 12)	/* the VM's protections are too fragmented */
 
 #endif /* HEKI_ABI_H */

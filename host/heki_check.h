@@ -35,6 +35,26 @@ static inline long heki_check_query(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return heki_check_buffer(a0, a1, sizeof(struct heki_info), 8);
 }
 
+/*
+ * HEKI_HC_PROTECT(gpa, npages, attrs, 0).  Whether the range is backed by
+ * guest memory is the host's check (it needs the memslots).
+ */
+#define HEKI_PROTECT_MAX_PAGES (1ull << 28)	/* 1 TiB: bounds the host's work */
+
+static inline long heki_check_protect(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a3)
+		return -HEKI_EINVAL;
+	if (a0 & (HEKI_PAGE_SIZE - 1))
+		return -HEKI_EALIGN;
+	if (!a1 || a1 > HEKI_PROTECT_MAX_PAGES ||
+	    (a0 >> 12) + a1 < (a0 >> 12))
+		return -HEKI_ERANGE;
+	if (a2 & ~(__u64)HEKI_ATTR_ALL)
+		return -HEKI_EATTR;
+	return 0;
+}
+
 /* HEKI_HC_PIN_CR(cr, bits, 0, 0); cur is the register's current value. */
 static inline long heki_check_pin_cr(__u64 a0, __u64 a1, __u64 a2, __u64 a3,
 				     __u64 cur)

@@ -8,14 +8,15 @@
 struct kvm;
 struct kvm_vcpu;
 
-/* What this host implements (heki_info.features). */
-#define HEKI_HOST_FEATURES (HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN)
-
 void heki_host_init(void);
 void heki_host_exit(void);
 void heki_vm_destroy(struct kvm *kvm);
 bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 			  unsigned long new);
+unsigned int heki_spte_access(struct kvm *kvm, unsigned long long gfn,
+			      unsigned int access);
+bool heki_page_fault_denied(struct kvm_vcpu *vcpu, unsigned long long gpa,
+			    bool write, bool exec, unsigned char *max_level);
 unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 			     unsigned long a0, unsigned long a1,
 			     unsigned long a2, unsigned long a3);

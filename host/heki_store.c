@@ -339,6 +339,23 @@ bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
 	return false;
 }
 
+bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
+			    __u64 npages, __u32 mask)
+{
+	__u64 end;
+	size_t i;
+
+	if (!npages || !mask)
+		return false;
+	end = start_gfn + npages < start_gfn ? ~0ull : start_gfn + npages;
+	for (i = heki_store_first_ending_after(s, start_gfn);
+	     i < s->nr && s->ranges[i].start < end; i++) {
+		if ((s->ranges[i].attrs & mask) != mask)
+			return true;
+	}
+	return false;
+}
+
 __u64 heki_store_pages(const struct heki_store *s)
 {
 	return s->pages;

@@ -126,6 +126,14 @@ bool heki_store_lookup(const struct heki_store *s, __u64 gfn, __u32 *attrs);
 bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
 		    __u32 mask);
 
+/*
+ * True if any protected frame of [start_gfn, start_gfn + npages) lacks any
+ * of the @mask bits (the host asks "is anything here not writable or not
+ * executable").  Same range rules as heki_store_any().
+ */
+bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
+			    __u64 npages, __u32 mask);
+
 /* Number of protected frames. */
 __u64 heki_store_pages(const struct heki_store *s);
 

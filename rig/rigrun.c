@@ -484,6 +484,7 @@ static void kill_child(void)
 static const struct { __u64 bit; const char *name; } feature_names[] = {
 	{ HEKI_FEAT_QUERY, "query" },
 	{ HEKI_FEAT_CR_PIN, "cr_pin" },
+	{ HEKI_FEAT_PROTECT, "protect" },
 };
 
 static const char *vendor_name(const char *v)
@@ -700,6 +701,7 @@ static void write_summary(void)
 	write_kvs(&w, "host_counters", l1, "host_after.");
 	write_kvs(&w, "abi_checks", l2, "abi_check.");
 	write_kvs(&w, "cr_pin", l2, "cr_pin.");
+	write_kvs(&w, "protect", l2, "protect.");
 	/* The host's log, as L1 read it after L2 ended. */
 	jw_arr(&w, "violations");
 	for (const struct kv *k = l1->kvs; k; k = k->next)

@@ -73,7 +73,7 @@ static void judge_abi_check(struct suite_ctx *c, const char *name, const char *v
 	check(c, !strncmp(val, "ok ", 3), test, val);
 }
 
-/* "<name> ok|FAIL|skip <details>" lines of the guest module's cr_pin file. */
+/* "<name> ok|FAIL|skip <details>" lines of the guest module's self-checks. */
 static void judge_cr_pin(struct suite_ctx *c, const char *name, const char *val)
 {
 	if (!strncmp(val, "skip", 4)) {
@@ -96,6 +96,8 @@ static void suite_smoke(struct suite_ctx *c)
 	      "cannot read " DEBUGFS_HEKI "abi_check");
 	n = forward_file(c, DEBUGFS_HEKI "cr_pin", "cr_pin.", judge_cr_pin);
 	check(c, n > 0, "guest_module_runs_cr_pin", "cannot read " DEBUGFS_HEKI "cr_pin");
+	n = forward_file(c, DEBUGFS_HEKI "protect", "protect.", judge_cr_pin);
+	check(c, n > 0, "guest_module_runs_protect", "cannot read " DEBUGFS_HEKI "protect");
 }
 
 static const struct suite {

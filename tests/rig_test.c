@@ -145,6 +145,7 @@ TEST(heki_answer_came_from_our_host)
 	ASSERT_EQ(JSON_NUM, feat->type);
 	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_QUERY) != 0);
 	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_CR_PIN) != 0);
+	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_PROTECT) != 0);
 	ours = json_get(summary, "heki.answered_by_our_host");
 	ASSERT_NE(NULL, ours);
 	ASSERT_EQ(true, ours->boolean);
@@ -187,7 +188,7 @@ TEST(host_logged_the_refused_cr_writes)
 	ASSERT_EQ(JSON_ARR, log->type);
 	for (v = log->child; v; v = v->next)
 		n++;
-	ASSERT_EQ(2, n);
+	ASSERT_EQ(3, n);	/* cr4, cr0, and the write of the next test */
 	for (int i = 0; i < 2; i++) {
 		const char *g = str_at(guest[i]), *rip;
 		char want_kind[16], want_rip[40];
@@ -204,6 +205,38 @@ TEST(host_logged_the_refused_cr_writes)
 				found = true;
 		ASSERT_TRUE(found) TH_LOG("no host record with %s%s", want_kind, want_rip);
 	}
+}
+
+/*
+ * The guest protected a page read-only and wrote it through a fault-tolerant
+ * accessor: the guest saw a fault and unchanged memory (suite checks), and
+ * the host's log holds one write record for that frame and linear address.
+ */
+TEST(host_logged_the_refused_write)
+{
+	const char *g = NULL, *gva, *gfn;
+	char want_gva[40], want_gfn[40];
+	const struct json *log, *v;
+	int found = 0;
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	g = str_at("heki.protect.write_refused");
+	ASSERT_NE(NULL, g);
+	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
+	gva = strstr(g, "gva=");
+	gfn = strstr(g, "gfn=");
+	ASSERT_NE(NULL, gva);
+	ASSERT_NE(NULL, gfn);
+	snprintf(want_gva, sizeof(want_gva), "%.*s ", (int)strcspn(gva, " "), gva);
+	snprintf(want_gfn, sizeof(want_gfn), "%.*s ", (int)strcspn(gfn, " "), gfn);
+	log = json_get(summary, "heki.violations");
+	ASSERT_NE(NULL, log);
+	for (v = log->child; v; v = v->next)
+		if (strstr(v->str, "kind=write ") && strstr(v->str, want_gva) &&
+		    strstr(v->str, want_gfn) && strstr(v->str, "action=refused"))
+			found++;
+	ASSERT_EQ(1, found) TH_LOG("want one record with %s%s", want_gfn, want_gva);
 }
 
 TEST(no_kernel_warnings_and_nothing_lost)

@@ -68,6 +68,33 @@ TEST_F(pin_cr, checked)
 						     variant->cur));
 }
 
+FIXTURE(protect) {};
+FIXTURE_SETUP(protect) {}
+FIXTURE_TEARDOWN(protect) {}
+
+FIXTURE_VARIANT(protect) {
+	__u64 gpa, npages, attrs, a3;
+	long expect;
+};
+
+FIXTURE_VARIANT_ADD(protect, read_only_page) { 0x1000, 1, HEKI_ATTR_READ, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, text_range) { 0x1000000, 3000, HEKI_ATTR_READ | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, no_access) { 0, 1, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, max_pages) { 0, HEKI_PROTECT_MAX_PAGES, HEKI_ATTR_READ, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, misaligned) { 0x1008, 1, HEKI_ATTR_READ, 0, -HEKI_EALIGN };
+FIXTURE_VARIANT_ADD(protect, zero_pages) { 0x1000, 0, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, too_many_pages) { 0, HEKI_PROTECT_MAX_PAGES + 1, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, huge_count) { 0x1000, ~0ull, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, unknown_attr) { 0x1000, 1, 1ull << 4, 0, -HEKI_EATTR };
+FIXTURE_VARIANT_ADD(protect, high_attr) { 0x1000, 1, 1ull << 63, 0, -HEKI_EATTR };
+FIXTURE_VARIANT_ADD(protect, reserved_a3) { 0x1000, 1, HEKI_ATTR_READ, 7, -HEKI_EINVAL };
+
+TEST_F(protect, checked)
+{
+	ASSERT_EQ(variant->expect, heki_check_protect(variant->gpa, variant->npages,
+						      variant->attrs, variant->a3));
+}
+
 TEST(pinned_bit_may_not_be_cleared)
 {
 	__u64 pinned = HEKI_CR4_SMEP;
@@ -98,7 +125,8 @@ TEST(hypercall_block_does_not_touch_kvm_numbers)
 TEST(error_codes_are_distinct_and_above_kvm)
 {
 	long codes[] = { HEKI_ENOSYS, HEKI_EFAULT, HEKI_EALIGN, HEKI_ESIZE, HEKI_EINVAL,
-			 HEKI_ECRNUM, HEKI_EBITS, HEKI_ENOTSET, HEKI_ENOMEM };
+			 HEKI_ECRNUM, HEKI_EBITS, HEKI_ENOTSET, HEKI_ENOMEM,
+			 HEKI_EATTR, HEKI_ERANGE, HEKI_E2BIG };
 	int n = sizeof(codes) / sizeof(codes[0]);
 
 	for (int i = 0; i < n; i++) {

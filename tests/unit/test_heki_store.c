@@ -849,4 +849,27 @@ TEST_F(model, random_ops)
 	}
 }
 
+TEST(any_lacking_finds_restricted_frames)
+{
+	struct heki_store s;
+	__u32 rwx = HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+
+	heki_store_init(&s);
+	ASSERT_FALSE(heki_store_any_lacking(&s, 0, 1024, rwx));
+	ASSERT_EQ(0, heki_store_set(&s, 600, 1, HEKI_ATTR_READ, NULL));
+	ASSERT_EQ(0, heki_store_set(&s, 700, 10, HEKI_ATTR_ALL, NULL));
+	/* The 2 MiB region (512 frames) holding 600 has a restricted frame. */
+	ASSERT_TRUE(heki_store_any_lacking(&s, 512, 512, rwx));
+	ASSERT_FALSE(heki_store_any_lacking(&s, 0, 512, rwx));
+	ASSERT_FALSE(heki_store_any_lacking(&s, 601, 200, rwx));	/* 700.. grants all */
+	ASSERT_TRUE(heki_store_any_lacking(&s, 600, 1, HEKI_ATTR_WRITE));
+	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 1, HEKI_ATTR_READ));
+	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 0, rwx));
+	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 1, 0));
+	/* attrs == 0 lacks everything: still restricted. */
+	ASSERT_EQ(0, heki_store_set(&s, 2000, 1, 0, NULL));
+	ASSERT_TRUE(heki_store_any_lacking(&s, 1536, 512, rwx));
+	heki_store_destroy(&s);
+}
+
 TEST_HARNESS_MAIN
