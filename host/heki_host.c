@@ -14,6 +14,7 @@
 #include <linux/atomic.h>
 #include <linux/hashtable.h>
 #include <linux/spinlock.h>
+#include <linux/mutex.h>
 
 #include "x86.h"
 #include "kvm_cache_regs.h"
@@ -46,11 +47,14 @@ struct heki_vm {
 	struct kvm *kvm;
 	unsigned long cr_pinned[5];	/* indexed by CR number; 0 and 4 used */
 	/*
-	 * Frames with restricted permissions.  store_lock is a spinlock
-	 * because make_spte() reads the store under kvm->mmu_lock.
+	 * Frames with restricted permissions.  Readers (make_spte() under
+	 * kvm->mmu_lock, the fault hook) take store_lock, a spinlock.  Writers
+	 * take store_mutex, change a copy (allocating as they need) and swap
+	 * it in under store_lock, so nothing sleeps under the spinlock.
 	 */
 	struct heki_store store;
 	spinlock_t store_lock;
+	struct mutex store_mutex;
 };
 
 static DEFINE_HASHTABLE(heki_vms, 6);
@@ -84,6 +88,7 @@ static struct heki_vm *heki_vm_get(struct kvm *kvm)
 	fresh->kvm = kvm;
 	heki_store_init(&fresh->store);
 	spin_lock_init(&fresh->store_lock);
+	mutex_init(&fresh->store_mutex);
 
 	spin_lock(&heki_vms_lock);
 	vm = heki_vm_find(kvm);	/* another vCPU may have won the race */
@@ -240,6 +245,7 @@ static long heki_store_error(int err)
 static long heki_protect(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	struct heki_store_change changed;
+	struct heki_store next;
 	gfn_t first, last;
 	struct heki_vm *vm;
 	long ret;
@@ -264,14 +270,23 @@ static long heki_protect(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
 	if (!vm)
 		return -HEKI_ENOMEM;
 
-	spin_lock(&vm->store_lock);
-	if ((a2 & (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)) ==
-	    (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC) &&
-	    !(a2 & HEKI_ATTR_IMMUTABLE))
-		err = heki_store_clear(&vm->store, first, a1, &changed);
-	else
-		err = heki_store_set(&vm->store, first, a1, (u32)a2, &changed);
-	spin_unlock(&vm->store_lock);
+	mutex_lock(&vm->store_mutex);
+	err = heki_store_clone(&next, &vm->store);
+	if (!err) {
+		if ((a2 & (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)) ==
+		    (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC) &&
+		    !(a2 & HEKI_ATTR_IMMUTABLE))
+			err = heki_store_clear(&next, first, a1, &changed);
+		else
+			err = heki_store_set(&next, first, a1, (u32)a2, &changed);
+	}
+	if (!err) {
+		spin_lock(&vm->store_lock);
+		swap(vm->store, next);
+		spin_unlock(&vm->store_lock);
+	}
+	heki_store_destroy(&next);	/* the old state, or the failed copy */
+	mutex_unlock(&vm->store_mutex);
 	if (err)
 		return heki_store_error(err);
 

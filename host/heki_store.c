@@ -339,6 +339,21 @@ bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
 	return false;
 }
 
+int heki_store_clone(struct heki_store *dst, const struct heki_store *src)
+{
+	heki_store_init(dst);
+	if (!src->nr)
+		return 0;
+	dst->ranges = heki_store_alloc(src->cap);
+	if (!dst->ranges)
+		return HEKI_STORE_ENOMEM;
+	memcpy(dst->ranges, src->ranges, src->nr * sizeof(*src->ranges));
+	dst->nr = src->nr;
+	dst->cap = src->cap;
+	dst->pages = src->pages;
+	return 0;
+}
+
 bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
 			    __u64 npages, __u32 mask)
 {

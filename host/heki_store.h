@@ -127,6 +127,13 @@ bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
 		    __u32 mask);
 
 /*
+ * Makes dst (uninitialised) an independent copy of src.  The host changes a
+ * copy and swaps it in, so that readers under a spinlock never meet an
+ * allocation.  Returns 0 or HEKI_STORE_ENOMEM (dst is then empty).
+ */
+int heki_store_clone(struct heki_store *dst, const struct heki_store *src);
+
+/*
  * True if any protected frame of [start_gfn, start_gfn + npages) lacks any
  * of the @mask bits (the host asks "is anything here not writable or not
  * executable").  Same range rules as heki_store_any().

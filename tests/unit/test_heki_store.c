@@ -849,6 +849,29 @@ TEST_F(model, random_ops)
 	}
 }
 
+TEST(clone_is_independent)
+{
+	struct heki_store a, b;
+	__u32 attrs;
+
+	heki_store_init(&a);
+	ASSERT_EQ(0, heki_store_clone(&b, &a));
+	ASSERT_EQ(0, heki_store_nranges(&b));
+	heki_store_destroy(&b);
+	ASSERT_EQ(0, heki_store_set(&a, 10, 5, HEKI_ATTR_READ, NULL));
+	ASSERT_EQ(0, heki_store_set(&a, 100, 1, HEKI_ATTR_EXEC, NULL));
+	ASSERT_EQ(0, heki_store_clone(&b, &a));
+	ASSERT_EQ(heki_store_nranges(&a), heki_store_nranges(&b));
+	ASSERT_EQ(heki_store_pages(&a), heki_store_pages(&b));
+	ASSERT_EQ(0, heki_store_clear(&b, 10, 5, NULL));
+	ASSERT_TRUE(heki_store_lookup(&a, 12, &attrs));
+	ASSERT_EQ(HEKI_ATTR_READ, attrs);
+	ASSERT_FALSE(heki_store_lookup(&b, 12, NULL));
+	ASSERT_TRUE(heki_store_lookup(&b, 100, NULL));
+	heki_store_destroy(&a);
+	heki_store_destroy(&b);
+}
+
 TEST(any_lacking_finds_restricted_frames)
 {
 	struct heki_store s;
