@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Heki host side: hypercall dispatch and the L1-visible status file.
+ * Heki host side: hypercalls, CR pinning, second-stage write/exec denial,
+ * the violation log and the L1-visible debugfs files.
  *
- * Built into our kvm.ko (see host/kvm.mk); reached from
- * kvm_emulate_hypercall() through the hook in patches/.  Everything a guest
- * passes is checked before use (heki_check.h) and every refusal has its own
- * HEKI_E* code.
+ * Built into our kvm.ko (host/prepare-tree.sh); reached from KVM through
+ * the hooks in patches/.  Everything a guest passes is checked before use
+ * (heki_check.h) and every refusal has its own HEKI_E* code (ABI.md).
  */
 #include <linux/kvm_host.h>
 #include <linux/debugfs.h>

@@ -321,8 +321,12 @@ bool heki_store_lookup(const struct heki_store *s, __u64 gfn, __u32 *attrs)
 	return true;
 }
 
-bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
-		    __u32 mask)
+/*
+ * Whether a protected frame of [start_gfn, start_gfn + npages) has any of
+ * the mask bits (lacking == false) or lacks one of them (lacking == true).
+ */
+static bool heki_store_scan(const struct heki_store *s, __u64 start_gfn,
+			    __u64 npages, __u32 mask, bool lacking)
 {
 	__u64 end;
 	size_t i;
@@ -333,10 +337,24 @@ bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
 	end = start_gfn + npages < start_gfn ? ~0ull : start_gfn + npages;
 	for (i = heki_store_first_ending_after(s, start_gfn);
 	     i < s->nr && s->ranges[i].start < end; i++) {
-		if (s->ranges[i].attrs & mask)
+		__u32 have = s->ranges[i].attrs & mask;
+
+		if (lacking ? have != mask : have != 0)
 			return true;
 	}
 	return false;
+}
+
+bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
+		    __u32 mask)
+{
+	return heki_store_scan(s, start_gfn, npages, mask, false);
+}
+
+bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
+			    __u64 npages, __u32 mask)
+{
+	return heki_store_scan(s, start_gfn, npages, mask, true);
 }
 
 int heki_store_clone(struct heki_store *dst, const struct heki_store *src)
@@ -352,23 +370,6 @@ int heki_store_clone(struct heki_store *dst, const struct heki_store *src)
 	dst->cap = src->cap;
 	dst->pages = src->pages;
 	return 0;
-}
-
-bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
-			    __u64 npages, __u32 mask)
-{
-	__u64 end;
-	size_t i;
-
-	if (!npages || !mask)
-		return false;
-	end = start_gfn + npages < start_gfn ? ~0ull : start_gfn + npages;
-	for (i = heki_store_first_ending_after(s, start_gfn);
-	     i < s->nr && s->ranges[i].start < end; i++) {
-		if ((s->ranges[i].attrs & mask) != mask)
-			return true;
-	}
-	return false;
 }
 
 __u64 heki_store_pages(const struct heki_store *s)
