@@ -181,6 +181,21 @@ static int heki_cr_pin_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(heki_cr_pin);
 
+/* A write as the kernel's fault-tolerant accessors make it: 1 if it faulted. */
+static int heki_write_nofault(u64 *dst, u64 val)
+{
+	int faulted = 0;
+
+	pagefault_disable();
+	__put_kernel_nofault(dst, &val, u64, efault);
+	goto out;
+efault:
+	faulted = 1;
+out:
+	pagefault_enable();
+	return faulted;
+}
+
 /*
  * Protects a page read-only at the host, writes it through a fault-tolerant
  * accessor (the write must fault and the page stay unchanged), releases it
@@ -191,7 +206,7 @@ static int heki_protect_show(struct seq_file *m, void *unused)
 {
 	u64 *page = (u64 *)__get_free_page(GFP_KERNEL);
 	u64 val = 0x6865b1deadbeefull, pattern = 0xaaaaaaaaaaaaaaaaull;
-	int faulted = 0, unchanged, i;
+	int faulted, unchanged, i;
 	long ret, rel;
 
 	if (!page)
@@ -202,13 +217,7 @@ static int heki_protect_show(struct seq_file *m, void *unused)
 	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_READ, 0);
 	seq_printf(m, "protect_read_only %s ret=%ld\n", ret ? "FAIL" : "ok", ret);
 
-	pagefault_disable();
-	__put_kernel_nofault(&page[8], &val, u64, efault);
-	goto done;
-efault:
-	faulted = 1;
-done:
-	pagefault_enable();
+	faulted = heki_write_nofault(&page[8], val);
 	unchanged = page[8] == pattern;
 	seq_printf(m, "write_refused %s faulted=%d unchanged=%d gva=0x%lx gfn=0x%lx\n",
 		   !ret && faulted && unchanged ? "ok" : "FAIL", faulted,
@@ -218,14 +227,7 @@ done:
 			HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC, 0);
 	seq_printf(m, "release %s ret=%ld\n", rel ? "FAIL" : "ok", rel);
 	if (!rel) {
-		faulted = 0;
-		pagefault_disable();
-		__put_kernel_nofault(&page[8], &val, u64, efault2);
-		goto done2;
-efault2:
-		faulted = 1;
-done2:
-		pagefault_enable();
+		faulted = heki_write_nofault(&page[8], val);
 		seq_printf(m, "write_after_release %s faulted=%d landed=%d\n",
 			   !faulted && page[8] == val ? "ok" : "FAIL", faulted,
 			   page[8] == val);

@@ -15,6 +15,7 @@
 #include <linux/hashtable.h>
 #include <linux/spinlock.h>
 #include <linux/mutex.h>
+#include <linux/rcupdate.h>
 
 #include "x86.h"
 #include "kvm_cache_regs.h"
@@ -44,6 +45,7 @@ static atomic64_t heki_violations;
  */
 struct heki_vm {
 	struct hlist_node node;
+	struct rcu_head rcu;
 	struct kvm *kvm;
 	unsigned long cr_pinned[5];	/* indexed by CR number; 0 and 4 used */
 	/*
@@ -57,28 +59,42 @@ struct heki_vm {
 	struct mutex store_mutex;
 };
 
+/*
+ * Lookups run on every second-stage entry KVM builds and every CR write, so
+ * they walk the table under RCU; heki_vms_lock serialises changes only.  An
+ * entry a caller gets stays valid: only its own VM's destruction frees it.
+ */
 static DEFINE_HASHTABLE(heki_vms, 6);
 static DEFINE_SPINLOCK(heki_vms_lock);
 
-/* Caller holds heki_vms_lock. */
+/* Caller holds rcu_read_lock() or heki_vms_lock. */
 static struct heki_vm *heki_vm_find(struct kvm *kvm)
 {
 	struct heki_vm *vm;
 
-	hash_for_each_possible(heki_vms, vm, node, (unsigned long)kvm)
+	hash_for_each_possible_rcu(heki_vms, vm, node, (unsigned long)kvm,
+				   lockdep_is_held(&heki_vms_lock))
 		if (vm->kvm == kvm)
 			return vm;
 	return NULL;
 }
 
+/* Lookup without creating. */
+static struct heki_vm *heki_vm_peek(struct kvm *kvm)
+{
+	struct heki_vm *vm;
+
+	rcu_read_lock();
+	vm = heki_vm_find(kvm);
+	rcu_read_unlock();
+	return vm;
+}
+
 /* The VM's state, created on first use; NULL only when out of memory. */
 static struct heki_vm *heki_vm_get(struct kvm *kvm)
 {
-	struct heki_vm *vm, *fresh;
+	struct heki_vm *vm = heki_vm_peek(kvm), *fresh;
 
-	spin_lock(&heki_vms_lock);
-	vm = heki_vm_find(kvm);
-	spin_unlock(&heki_vms_lock);
 	if (vm)
 		return vm;
 
@@ -93,23 +109,12 @@ static struct heki_vm *heki_vm_get(struct kvm *kvm)
 	spin_lock(&heki_vms_lock);
 	vm = heki_vm_find(kvm);	/* another vCPU may have won the race */
 	if (!vm) {
-		hash_add(heki_vms, &fresh->node, (unsigned long)kvm);
+		hash_add_rcu(heki_vms, &fresh->node, (unsigned long)kvm);
 		vm = fresh;
 		fresh = NULL;
 	}
 	spin_unlock(&heki_vms_lock);
 	kfree(fresh);
-	return vm;
-}
-
-/* Lookup without creating; entries live until the VM is destroyed. */
-static struct heki_vm *heki_vm_peek(struct kvm *kvm)
-{
-	struct heki_vm *vm;
-
-	spin_lock(&heki_vms_lock);
-	vm = heki_vm_find(kvm);
-	spin_unlock(&heki_vms_lock);
 	return vm;
 }
 
@@ -120,11 +125,13 @@ void heki_vm_destroy(struct kvm *kvm)
 	spin_lock(&heki_vms_lock);
 	vm = heki_vm_find(kvm);
 	if (vm)
-		hash_del(&vm->node);
+		hash_del_rcu(&vm->node);
 	spin_unlock(&heki_vms_lock);
-	if (vm)
-		heki_store_destroy(&vm->store);
-	kfree(vm);
+	if (!vm)
+		return;
+	heki_store_destroy(&vm->store);
+	/* Other VMs' lookups may still be walking past this node. */
+	kfree_rcu(vm, rcu);
 }
 
 /*
@@ -441,11 +448,9 @@ bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 	/* Writes by a nested guest are L1's business, not ours. */
 	if (is_guest_mode(vcpu))
 		return false;
-	spin_lock(&heki_vms_lock);
-	vm = heki_vm_find(vcpu->kvm);
+	vm = heki_vm_peek(vcpu->kvm);
 	if (vm)
 		pinned = READ_ONCE(vm->cr_pinned[cr]);
-	spin_unlock(&heki_vms_lock);
 	if (!heki_cr_clears_pinned(old, new, pinned))
 		return false;
 	heki_log_violation(vcpu, cr ? "cr4" : "cr0", old, new, pinned);

@@ -280,8 +280,10 @@ out:
 	return 0;
 }
 
-int heki_store_set(struct heki_store *s, __u64 start_gfn, __u64 npages,
-		   __u32 attrs, struct heki_store_change *changed)
+/* Shared front of set and clear: argument checks, then the change. */
+static int heki_store_change_range(struct heki_store *s, __u64 start_gfn,
+				   __u64 npages, __u32 attrs, bool set,
+				   struct heki_store_change *changed)
 {
 	int ret;
 
@@ -292,22 +294,20 @@ int heki_store_set(struct heki_store *s, __u64 start_gfn, __u64 npages,
 		return ret;
 	if (attrs & ~HEKI_ATTR_ALL)
 		return HEKI_STORE_EATTR;
-	return heki_store_apply(s, start_gfn, start_gfn + npages, attrs, true,
+	return heki_store_apply(s, start_gfn, start_gfn + npages, attrs, set,
 				changed);
+}
+
+int heki_store_set(struct heki_store *s, __u64 start_gfn, __u64 npages,
+		   __u32 attrs, struct heki_store_change *changed)
+{
+	return heki_store_change_range(s, start_gfn, npages, attrs, true, changed);
 }
 
 int heki_store_clear(struct heki_store *s, __u64 start_gfn, __u64 npages,
 		     struct heki_store_change *changed)
 {
-	int ret;
-
-	if (changed)
-		changed->first = changed->last_excl = 0;
-	ret = heki_store_check_range(start_gfn, npages);
-	if (ret)
-		return ret;
-	return heki_store_apply(s, start_gfn, start_gfn + npages, 0, false,
-				changed);
+	return heki_store_change_range(s, start_gfn, npages, 0, false, changed);
 }
 
 bool heki_store_lookup(const struct heki_store *s, __u64 gfn, __u32 *attrs)

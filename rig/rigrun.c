@@ -620,7 +620,12 @@ static void write_summary(void)
 	}
 	uname(&u);
 	cpu_model(cpu, sizeof(cpu));
-	command_output("qemu-system-x86_64 --version 2>/dev/null", qver, sizeof(qver));
+	{
+		char cmd[PATH_MAX + 32];
+
+		snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", R.o.qemu);
+		command_output(cmd, qver, sizeof(qver));
+	}
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&R.started));
 
 	jw_init(&w, f);

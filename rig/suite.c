@@ -74,7 +74,7 @@ static void judge_abi_check(struct suite_ctx *c, const char *name, const char *v
 }
 
 /* "<name> ok|FAIL|skip <details>" lines of the guest module's self-checks. */
-static void judge_cr_pin(struct suite_ctx *c, const char *name, const char *val)
+static void judge_self_check(struct suite_ctx *c, const char *name, const char *val)
 {
 	if (!strncmp(val, "skip", 4)) {
 		c->tests++;
@@ -94,9 +94,9 @@ static void suite_smoke(struct suite_ctx *c)
 	n = forward_file(c, DEBUGFS_HEKI "abi_check", "abi_check.", judge_abi_check);
 	check(c, n > 0, "guest_module_runs_abi_check",
 	      "cannot read " DEBUGFS_HEKI "abi_check");
-	n = forward_file(c, DEBUGFS_HEKI "cr_pin", "cr_pin.", judge_cr_pin);
+	n = forward_file(c, DEBUGFS_HEKI "cr_pin", "cr_pin.", judge_self_check);
 	check(c, n > 0, "guest_module_runs_cr_pin", "cannot read " DEBUGFS_HEKI "cr_pin");
-	n = forward_file(c, DEBUGFS_HEKI "protect", "protect.", judge_cr_pin);
+	n = forward_file(c, DEBUGFS_HEKI "protect", "protect.", judge_self_check);
 	check(c, n > 0, "guest_module_runs_protect", "cannot read " DEBUGFS_HEKI "protect");
 }
 
