@@ -6,7 +6,7 @@
  *
  * Calling convention: KVM's own (VMCALL on Intel, VMMCALL on AMD; nr in RAX,
  * arguments in RBX, RCX, RDX, RSI, result in RAX).  Calls are accepted from
- * guest CPL 0 only; KVM itself answers -KVM_EPERM (-1) for other CPLs.
+ * guest CPL 0 only: from any other CPL a Heki number gets -HEKI_EPERM.
  */
 #ifndef HEKI_ABI_H
 #define HEKI_ABI_H
@@ -19,7 +19,7 @@
  * against a different major.
  */
 #define HEKI_ABI_VERSION_MAJOR 0
-#define HEKI_ABI_VERSION_MINOR 1
+#define HEKI_ABI_VERSION_MINOR 2
 #define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
 
 /*
@@ -81,10 +81,86 @@
  */
 #define HEKI_HC_PROTECT		(HEKI_HC_BASE + 0x02)
 
+/*
+ * HEKI_HC_PROTECT_BATCH(a0 = GPA of an array of struct heki_range,
+ *			 a1 = number of entries (1 .. HEKI_BATCH_MAX), a2 = a3 = 0)
+ * Applies the entries in order, each as HEKI_HC_PROTECT would, all or
+ * nothing: if any entry is refused none takes effect and the call returns
+ * that entry's error.  The array must be 8-byte aligned and inside one page.
+ */
+#define HEKI_HC_PROTECT_BATCH	(HEKI_HC_BASE + 0x03)
+
+struct heki_range {
+	__u64 gpa;		/* first page, page aligned */
+	__u64 npages;
+	__u64 attrs;		/* HEKI_ATTR_* */
+	__u64 reserved;		/* must be 0 */
+};
+
+#define HEKI_BATCH_MAX		(4096 / sizeof(struct heki_range))	/* 128 */
+
+/*
+ * HEKI_HC_WINDOW_OPEN(a0 = GPA of the first page, a1 = pages (1 ..
+ *		       HEKI_WINDOW_MAX_PAGES), a2 = a3 = 0)
+ * HEKI_HC_WINDOW_CLOSE(same arguments)
+ * A temporary write window for text_poke: while a frame has a window open
+ * it is writable whatever its attributes.  Windows count per frame (as the
+ * Heki RFC's per-page counters): two opens need two closes, so nested and
+ * concurrent pokes of one page, and a page mapped at several addresses,
+ * behave.  Closing the last window on a frame restores its attributes and
+ * removes the write permission from the second-stage tables.  All pages of
+ * one call open (or close) together or not at all.  Windows are granted
+ * after lockdown too and are NOT authenticated in this ABI version: any
+ * kernel code path that can make the call can open one.
+ */
+#define HEKI_HC_WINDOW_OPEN	(HEKI_HC_BASE + 0x04)
+#define HEKI_HC_WINDOW_CLOSE	(HEKI_HC_BASE + 0x05)
+#define HEKI_WINDOW_MAX_PAGES	2	/* text_poke maps at most two pages */
+#define HEKI_WINDOW_MAX_FRAMES	64	/* frames with a window open, per VM */
+#define HEKI_WINDOW_MAX_COUNT	65535	/* nested opens of one frame */
+
+/*
+ * HEKI_HC_LOCKDOWN(a0 = a1 = a2 = a3 = 0)
+ * From then on no request may give an IMMUTABLE frame a permission it lacks
+ * or take IMMUTABLE away (unprotecting included): such a request is refused
+ * with -HEKI_ELOCKED and logged.  Non-immutable frames stay changeable, so
+ * vmap, set_memory_* and module unload keep working.  One-way.
+ */
+#define HEKI_HC_LOCKDOWN	(HEKI_HC_BASE + 0x06)
+
+/*
+ * HEKI_HC_STATS(a0 = GPA of a struct heki_stats, a1 = sizeof(struct
+ *		 heki_stats), a2 = a3 = 0)
+ * Fills this VM's counters (same buffer rules as HEKI_HC_QUERY).  Lets a
+ * guest benchmark count the host's work per operation without asking L1.
+ */
+#define HEKI_HC_STATS		(HEKI_HC_BASE + 0x07)
+
+struct heki_stats {
+	__u64 calls;		/* Heki hypercalls of this VM, this one included */
+	__u64 refused;		/* of which answered with an error */
+	__u64 ranges_applied;	/* PROTECT and batch entries that took effect */
+	__u64 windows_opened;	/* WINDOW_OPEN calls that succeeded */
+	__u64 windows_closed;	/* WINDOW_CLOSE calls that succeeded */
+	__u64 violations;	/* denied accesses, CR writes and weakenings */
+	__u64 zaps;		/* second-stage zaps of changed frames */
+	__u64 zapped_frames;	/* frames those zaps covered */
+	__u64 tlb_flushes;	/* remote TLB flushes KVM made for this VM */
+	__u64 vcpu_exits;	/* VM exits of the calling vCPU */
+	__u64 windows_open;	/* frames with a window open now */
+	__u64 protected_frames;	/* frames with restricted attributes now */
+	__u64 ranges;		/* ranges describing them */
+	__u64 locked;		/* 1 after HEKI_HC_LOCKDOWN */
+};
+
 /* Host feature bits (heki_info.features). */
 #define HEKI_FEAT_QUERY		(1ull << 0)	/* HEKI_HC_QUERY */
 #define HEKI_FEAT_CR_PIN	(1ull << 1)	/* HEKI_HC_PIN_CR */
 #define HEKI_FEAT_PROTECT	(1ull << 2)	/* HEKI_HC_PROTECT, write and exec */
+#define HEKI_FEAT_BATCH		(1ull << 3)	/* HEKI_HC_PROTECT_BATCH */
+#define HEKI_FEAT_WINDOW	(1ull << 4)	/* HEKI_HC_WINDOW_OPEN/CLOSE */
+#define HEKI_FEAT_LOCKDOWN	(1ull << 5)	/* HEKI_HC_LOCKDOWN */
+#define HEKI_FEAT_STATS		(1ull << 6)	/* HEKI_HC_STATS */
 
 /* heki_info.vendor */
 #define HEKI_VENDOR_UNKNOWN	0
@@ -123,5 +199,11 @@ struct heki_info {
 #define HEKI_EATTR	(HEKI_EBASE + 10)	/* unknown attribute bits */
 #define HEKI_ERANGE	(HEKI_EBASE + 11)	/* no pages, or the range wraps or is too long */
 #define HEKI_E2BIG	(HEKI_EBASE + 12)	/* the VM's protections are too fragmented */
+#define HEKI_EPERM	(HEKI_EBASE + 13)	/* called from guest CPL > 0 */
+#define HEKI_ELOCKED	(HEKI_EBASE + 14)	/* refused after lockdown */
+#define HEKI_EBATCH	(HEKI_EBASE + 15)	/* batch count 0 or above HEKI_BATCH_MAX */
+#define HEKI_ENOTOPEN	(HEKI_EBASE + 16)	/* closing a window that is not open */
+#define HEKI_EBUSY	(HEKI_EBASE + 17)	/* window table full or count saturated */
+#define HEKI_EWRPROT	(HEKI_EBASE + 18)	/* output buffer in a write-protected frame */
 
 #endif /* HEKI_ABI_H */

@@ -40,6 +40,7 @@ static inline long heki_check_query(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
  * guest memory is the host's check (it needs the memslots).
  */
 #define HEKI_PROTECT_MAX_PAGES (1ull << 28)	/* 1 TiB: bounds the host's work */
+#define HEKI_MAX_GFN (1ull << 40)	/* 52-bit physical addresses: ranges end by here */
 
 static inline long heki_check_protect(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
@@ -48,11 +49,62 @@ static inline long heki_check_protect(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	if (a0 & (HEKI_PAGE_SIZE - 1))
 		return -HEKI_EALIGN;
 	if (!a1 || a1 > HEKI_PROTECT_MAX_PAGES ||
-	    (a0 >> 12) + a1 < (a0 >> 12))
+	    (a0 >> 12) + a1 < (a0 >> 12) || (a0 >> 12) + a1 > HEKI_MAX_GFN)
 		return -HEKI_ERANGE;
 	if (a2 & ~(__u64)HEKI_ATTR_ALL)
 		return -HEKI_EATTR;
 	return 0;
+}
+
+/* Attributes that release a range instead of restricting it. */
+static inline int heki_attrs_release(__u64 attrs)
+{
+	return attrs == (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC);
+}
+
+/* HEKI_HC_PROTECT_BATCH(array_gpa, count, 0, 0): the array itself. */
+static inline long heki_check_batch(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a2 || a3)
+		return -HEKI_EINVAL;
+	if (!a1 || a1 > HEKI_BATCH_MAX)
+		return -HEKI_EBATCH;
+	return heki_check_buffer(a0, a1 * sizeof(struct heki_range),
+				 a1 * sizeof(struct heki_range), 8);
+}
+
+/* One entry of a batch, read from guest memory. */
+static inline long heki_check_range(const struct heki_range *r)
+{
+	if (r->reserved)
+		return -HEKI_EINVAL;
+	return heki_check_protect(r->gpa, r->npages, r->attrs, 0);
+}
+
+/* HEKI_HC_WINDOW_OPEN/CLOSE(gpa, npages, 0, 0) */
+static inline long heki_check_window(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a2 || a3)
+		return -HEKI_EINVAL;
+	if (a0 & (HEKI_PAGE_SIZE - 1))
+		return -HEKI_EALIGN;
+	if (!a1 || a1 > HEKI_WINDOW_MAX_PAGES)
+		return -HEKI_ERANGE;
+	return 0;
+}
+
+/* HEKI_HC_LOCKDOWN(0, 0, 0, 0) */
+static inline long heki_check_lockdown(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	return a0 || a1 || a2 || a3 ? -HEKI_EINVAL : 0;
+}
+
+/* HEKI_HC_STATS(stats_gpa, sizeof(struct heki_stats), 0, 0) */
+static inline long heki_check_stats(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a2 || a3)
+		return -HEKI_EINVAL;
+	return heki_check_buffer(a0, a1, sizeof(struct heki_stats), 8);
 }
 
 /* HEKI_HC_PIN_CR(cr, bits, 0, 0); cur is the register's current value. */

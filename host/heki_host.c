@@ -25,16 +25,18 @@
 #include "heki_host.h"
 #include "heki_check.h"
 #include "heki_store.h"
+#include "heki_window.h"
 
 static u64 heki_host_nonce;
 static struct dentry *heki_debugfs_dir;
 
+/* Host-wide counters, shown in debugfs heki/status. */
 static atomic64_t heki_calls_total;
-static atomic64_t heki_calls_query;
-static atomic64_t heki_calls_pin_cr;
-static atomic64_t heki_calls_protect;
 static atomic64_t heki_calls_refused;
+static atomic64_t heki_calls_user;	/* refused: made from CPL > 0 */
 static atomic64_t heki_violations;
+static atomic64_t heki_zaps;
+static atomic64_t heki_zapped_frames;
 
 /*
  * Per-VM state lives beside struct kvm, keyed by its address, rather than
@@ -57,6 +59,12 @@ struct heki_vm {
 	struct heki_store store;
 	spinlock_t store_lock;
 	struct mutex store_mutex;
+	/* Write windows: changed and read under store_lock only. */
+	struct heki_windows windows;
+	bool locked;			/* HEKI_HC_LOCKDOWN; under store_mutex */
+	/* struct heki_stats, as far as the VM's own counters go. */
+	atomic64_t calls, refused, ranges_applied, windows_opened;
+	atomic64_t windows_closed, violations, zaps, zapped_frames;
 };
 
 /*
@@ -144,9 +152,15 @@ struct heki_violation {
 	u64 seq;
 	pid_t vm_pid;		/* the VMM process (kvm->userspace_pid) */
 	int vcpu;
-	const char *kind;	/* "cr0", "cr4", "write", "exec" */
+	int cpl;
+	const char *mode;	/* guest CPU mode: "long64", "compat", ... */
+	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect" */
+	const char *via;	/* "npt" (a second-stage fault), "emulator", "hypercall" */
 	u64 rip;
-	/* cr*: old, new, pinned; write/exec: gpa, gva (~0 unknown), attrs */
+	/*
+	 * cr*: old, new, pinned; write/exec: gpa, gva (~0 unknown), attrs;
+	 * protect: gpa, npages, attrs requested
+	 */
 	u64 a, b, c;
 };
 
@@ -154,10 +168,25 @@ static struct heki_violation heki_log[HEKI_LOG_SIZE];
 static u64 heki_log_next;
 static DEFINE_SPINLOCK(heki_log_lock);
 
-static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
-			       u64 a, u64 b, u64 c)
+static const char *heki_cpu_mode(struct kvm_vcpu *vcpu)
 {
+	if (is_64_bit_mode(vcpu))
+		return "long64";
+	if (is_long_mode(vcpu))
+		return "compat";
+	if (is_protmode(vcpu))
+		return "prot32";
+	return "real";
+}
+
+static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
+			       const char *via, u64 a, u64 b, u64 c)
+{
+	struct heki_vm *vm = heki_vm_peek(vcpu->kvm);
 	struct heki_violation *v;
+	const char *mode = heki_cpu_mode(vcpu);
+	int cpl = static_call(kvm_x86_get_cpl)(vcpu);
+	u64 rip = kvm_rip_read(vcpu);
 
 	spin_lock(&heki_log_lock);
 	v = &heki_log[heki_log_next % HEKI_LOG_SIZE];
@@ -165,21 +194,35 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 		.seq = heki_log_next++,
 		.vm_pid = vcpu->kvm->userspace_pid,
 		.vcpu = vcpu->vcpu_id,
+		.cpl = cpl,
+		.mode = mode,
 		.kind = kind,
-		.rip = kvm_rip_read(vcpu),
+		.via = via,
+		.rip = rip,
 		.a = a,
 		.b = b,
 		.c = c,
 	};
 	spin_unlock(&heki_log_lock);
 	atomic64_inc(&heki_violations);
+	if (vm)
+		atomic64_inc(&vm->violations);
 }
 
 /* What this host implements (heki_info.features). */
 static u64 heki_host_features(void)
 {
-	return HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN |
-	       (tdp_enabled ? HEKI_FEAT_PROTECT : 0);
+	u64 f = HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN | HEKI_FEAT_LOCKDOWN |
+		HEKI_FEAT_STATS;
+
+	/*
+	 * Denial happens in direct_page_fault(), which shadow paging does not
+	 * use: without TDP (NPT/EPT) memory protection is unavailable, not
+	 * unenforced.
+	 */
+	if (tdp_enabled)
+		f |= HEKI_FEAT_PROTECT | HEKI_FEAT_BATCH | HEKI_FEAT_WINDOW;
+	return f;
 }
 
 static u32 heki_vendor(void)
@@ -193,7 +236,57 @@ static u32 heki_vendor(void)
 	return HEKI_VENDOR_UNKNOWN;
 }
 
-static long heki_query(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
+/* The frame's HEKI_ATTR_*, WRITE added while a window is open; -1 if free. */
+static long heki_effective_attrs(struct heki_vm *vm, gfn_t gfn)
+{
+	long attrs = -1;
+	u32 a;
+
+	spin_lock(&vm->store_lock);
+	if (heki_store_lookup(&vm->store, gfn, &a)) {
+		attrs = a;
+		if (!(a & HEKI_ATTR_WRITE) &&
+		    heki_windows_count(&vm->windows, gfn))
+			attrs |= HEKI_ATTR_WRITE;
+	}
+	spin_unlock(&vm->store_lock);
+	return attrs;
+}
+
+static bool heki_write_protected(struct kvm *kvm, gfn_t gfn)
+{
+	struct heki_vm *vm = heki_vm_peek(kvm);
+	long attrs;
+
+	if (!vm)
+		return false;
+	attrs = heki_effective_attrs(vm, gfn);
+	return attrs >= 0 && !(attrs & HEKI_ATTR_WRITE);
+}
+
+/*
+ * Results the host writes into guest memory: never into a frame Heki
+ * write-protects, or the call would be a way around the protection.
+ */
+static long heki_write_result(struct kvm_vcpu *vcpu, gpa_t gpa,
+			      const void *data, unsigned long len)
+{
+	if (heki_write_protected(vcpu->kvm, gpa_to_gfn(gpa)))
+		return -HEKI_EWRPROT;
+	if (kvm_vcpu_write_guest(vcpu, gpa, data, len))
+		return -HEKI_EFAULT;
+	return 0;
+}
+
+static bool heki_in_ram(struct kvm_vcpu *vcpu, gfn_t first, u64 npages)
+{
+	/* Both ends in guest RAM; holes in between are harmless to track. */
+	return kvm_vcpu_gfn_to_memslot(vcpu, first) &&
+	       kvm_vcpu_gfn_to_memslot(vcpu, first + npages - 1);
+}
+
+static long heki_query(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+		       u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	struct heki_info info = {};
 	long ret;
@@ -207,16 +300,12 @@ static long heki_query(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
 	info.features = heki_host_features();
 	info.host_nonce = heki_host_nonce;
 	info.calls = atomic64_read(&heki_calls_total);
-
-	if (kvm_vcpu_write_guest(vcpu, a0, &info, sizeof(info)))
-		return -HEKI_EFAULT;
-	atomic64_inc(&heki_calls_query);
-	return 0;
+	return heki_write_result(vcpu, a0, &info, sizeof(info));
 }
 
-static long heki_pin_cr(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
+static long heki_pin_cr(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			u64 a0, u64 a1, u64 a2, u64 a3)
 {
-	struct heki_vm *vm;
 	u64 cur;
 	long ret;
 
@@ -224,13 +313,9 @@ static long heki_pin_cr(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
 	ret = heki_check_pin_cr(a0, a1, a2, a3, cur);
 	if (ret)
 		return ret;
-	vm = heki_vm_get(vcpu->kvm);
-	if (!vm)
-		return -HEKI_ENOMEM;
 	spin_lock(&heki_vms_lock);
 	WRITE_ONCE(vm->cr_pinned[a0], vm->cr_pinned[a0] | a1);
 	spin_unlock(&heki_vms_lock);
-	atomic64_inc(&heki_calls_pin_cr);
 	return 0;
 }
 
@@ -249,82 +334,221 @@ static long heki_store_error(int err)
 	}
 }
 
-static long heki_protect(struct kvm_vcpu *vcpu, u64 a0, u64 a1, u64 a2, u64 a3)
+/* Zaps [first, last_excl) so the next access rebuilds it with new rights. */
+static void heki_zap(struct kvm *kvm, struct heki_vm *vm, gfn_t first,
+		     gfn_t last_excl)
 {
-	struct heki_store_change changed;
+	kvm_zap_gfn_range(kvm, first, last_excl);
+	atomic64_inc(&vm->zaps);
+	atomic64_add(last_excl - first, &vm->zapped_frames);
+	atomic64_inc(&heki_zaps);
+	atomic64_add(last_excl - first, &heki_zapped_frames);
+}
+
+/*
+ * Applies @n checked ranges in order to a copy of the store and swaps it in,
+ * all or nothing.  After lockdown an entry that would weaken an immutable
+ * frame (judged against the entries before it) refuses the whole request.
+ */
+static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			      const struct heki_range *r, unsigned int n)
+{
+	const struct heki_range *bad = NULL;
+	struct heki_store_change *changed;
 	struct heki_store next;
-	gfn_t first, last;
-	struct heki_vm *vm;
-	long ret;
+	unsigned int i;
+	long ret = 0;
 	int err;
 
-	/*
-	 * Denial happens in direct_page_fault(), which shadow paging does not
-	 * use: without TDP (NPT/EPT) the call is unavailable, not unenforced.
-	 */
-	if (!tdp_enabled)
-		return -HEKI_ENOSYS;
-	ret = heki_check_protect(a0, a1, a2, a3);
-	if (ret)
-		return ret;
-	first = gpa_to_gfn(a0);
-	last = first + a1 - 1;
-	/* Both ends in guest RAM; holes in between are harmless to track. */
-	if (!kvm_vcpu_gfn_to_memslot(vcpu, first) ||
-	    !kvm_vcpu_gfn_to_memslot(vcpu, last))
-		return -HEKI_EFAULT;
-	vm = heki_vm_get(vcpu->kvm);
-	if (!vm)
+	for (i = 0; i < n; i++) {
+		ret = heki_check_range(&r[i]);
+		if (!ret && !heki_in_ram(vcpu, gpa_to_gfn(r[i].gpa), r[i].npages))
+			ret = -HEKI_EFAULT;
+		if (ret)
+			return ret;
+	}
+
+	changed = kcalloc(n, sizeof(*changed), GFP_KERNEL_ACCOUNT);
+	if (!changed)
 		return -HEKI_ENOMEM;
 
 	mutex_lock(&vm->store_mutex);
 	err = heki_store_clone(&next, &vm->store);
-	if (!err) {
-		if ((a2 & (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)) ==
-		    (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC) &&
-		    !(a2 & HEKI_ATTR_IMMUTABLE))
-			err = heki_store_clear(&next, first, a1, &changed);
+	for (i = 0; !err && i < n; i++) {
+		gfn_t first = gpa_to_gfn(r[i].gpa);
+		bool release = heki_attrs_release(r[i].attrs);
+
+		if (vm->locked && heki_store_weakens(&next, first, r[i].npages,
+						     release, r[i].attrs)) {
+			bad = &r[i];
+			break;
+		}
+		if (release)
+			err = heki_store_clear(&next, first, r[i].npages,
+					       &changed[i]);
 		else
-			err = heki_store_set(&next, first, a1, (u32)a2, &changed);
+			err = heki_store_set(&next, first, r[i].npages,
+					     (u32)r[i].attrs, &changed[i]);
 	}
-	if (!err) {
+	if (!err && !bad) {
 		spin_lock(&vm->store_lock);
 		swap(vm->store, next);
 		spin_unlock(&vm->store_lock);
 	}
 	heki_store_destroy(&next);	/* the old state, or the failed copy */
 	mutex_unlock(&vm->store_mutex);
-	if (err)
+
+	if (bad) {
+		heki_log_violation(vcpu, "protect", "hypercall", bad->gpa,
+				   bad->npages, bad->attrs);
+		kfree(changed);
+		return -HEKI_ELOCKED;
+	}
+	if (err) {
+		kfree(changed);
 		return heki_store_error(err);
+	}
 
 	/*
 	 * Zap what changed, under KVM's invalidation protocol: a fault that
 	 * read the old permissions either installed its SPTE before the zap
 	 * (and loses it) or retries after it (and sees the new ones).
 	 */
-	if (!heki_store_change_empty(&changed))
-		kvm_zap_gfn_range(vcpu->kvm, changed.first, changed.last_excl);
-	atomic64_inc(&heki_calls_protect);
+	for (i = 0; i < n; i++)
+		if (!heki_store_change_empty(&changed[i]))
+			heki_zap(vcpu->kvm, vm, changed[i].first,
+				 changed[i].last_excl);
+	kfree(changed);
+	atomic64_add(n, &vm->ranges_applied);
 	return 0;
 }
 
-#define HEKI_RW_X (HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
-
-/* The HEKI_ATTR_* of a frame, or -1 if it is not restricted. */
-static long heki_frame_attrs(struct kvm *kvm, gfn_t gfn)
+static long heki_protect(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			 u64 a0, u64 a1, u64 a2, u64 a3)
 {
-	struct heki_vm *vm = heki_vm_peek(kvm);
-	long attrs = -1;
-	u32 a;
+	struct heki_range r = { .gpa = a0, .npages = a1, .attrs = a2,
+				.reserved = a3 };
 
-	if (!vm)
-		return -1;
-	spin_lock(&vm->store_lock);
-	if (heki_store_lookup(&vm->store, gfn, &a))
-		attrs = a;
-	spin_unlock(&vm->store_lock);
-	return attrs;
+	return heki_apply_ranges(vcpu, vm, &r, 1);
 }
+
+static long heki_protect_batch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			       u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	struct heki_range *r;
+	long ret;
+
+	ret = heki_check_batch(a0, a1, a2, a3);
+	if (ret)
+		return ret;
+	/* One page at most (heki_check_batch()); read it once, then trust it. */
+	r = kmalloc_array(a1, sizeof(*r), GFP_KERNEL_ACCOUNT);
+	if (!r)
+		return -HEKI_ENOMEM;
+	if (kvm_vcpu_read_guest(vcpu, a0, r, a1 * sizeof(*r)))
+		ret = -HEKI_EFAULT;
+	else
+		ret = heki_apply_ranges(vcpu, vm, r, a1);
+	kfree(r);
+	return ret;
+}
+
+static long heki_window(struct kvm_vcpu *vcpu, struct heki_vm *vm, bool open,
+			u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	gfn_t gfn = gpa_to_gfn(a0);
+	u32 flipped;
+	unsigned int i;
+	long ret;
+
+	ret = heki_check_window(a0, a1, a2, a3);
+	if (ret)
+		return ret;
+	if (!heki_in_ram(vcpu, gfn, a1))
+		return -HEKI_EFAULT;
+
+	spin_lock(&vm->store_lock);
+	if (open)
+		ret = heki_windows_open(&vm->windows, gfn, a1, &flipped);
+	else
+		ret = heki_windows_close(&vm->windows, gfn, a1, &flipped);
+	spin_unlock(&vm->store_lock);
+	if (ret)
+		return ret;
+
+	if (open) {
+		/*
+		 * Nothing to zap: the first write faults on the read-only
+		 * entry, and make_spte() now grants WRITE.
+		 */
+		atomic64_inc(&vm->windows_opened);
+		return 0;
+	}
+	/* Last window on a frame closed: take WRITE out of its entries. */
+	for (i = 0; i < a1; i++)
+		if ((flipped & (1u << i)) &&
+		    heki_write_protected(vcpu->kvm, gfn + i))
+			heki_zap(vcpu->kvm, vm, gfn + i, gfn + i + 1);
+	atomic64_inc(&vm->windows_closed);
+	return 0;
+}
+
+static long heki_window_open(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			     u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	return heki_window(vcpu, vm, true, a0, a1, a2, a3);
+}
+
+static long heki_window_close(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			      u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	return heki_window(vcpu, vm, false, a0, a1, a2, a3);
+}
+
+static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			  u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	long ret = heki_check_lockdown(a0, a1, a2, a3);
+
+	if (ret)
+		return ret;
+	mutex_lock(&vm->store_mutex);
+	if (vm->locked)
+		ret = -HEKI_ELOCKED;
+	vm->locked = true;
+	mutex_unlock(&vm->store_mutex);
+	return ret;
+}
+
+static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+		       u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	struct heki_stats st = {};
+	long ret;
+
+	ret = heki_check_stats(a0, a1, a2, a3);
+	if (ret)
+		return ret;
+	st.calls = atomic64_read(&vm->calls);
+	st.refused = atomic64_read(&vm->refused);
+	st.ranges_applied = atomic64_read(&vm->ranges_applied);
+	st.windows_opened = atomic64_read(&vm->windows_opened);
+	st.windows_closed = atomic64_read(&vm->windows_closed);
+	st.violations = atomic64_read(&vm->violations);
+	st.zaps = atomic64_read(&vm->zaps);
+	st.zapped_frames = atomic64_read(&vm->zapped_frames);
+	st.tlb_flushes = READ_ONCE(vcpu->kvm->stat.generic.remote_tlb_flush);
+	st.vcpu_exits = vcpu->stat.exits;
+	spin_lock(&vm->store_lock);
+	st.windows_open = vm->windows.frames;
+	st.protected_frames = heki_store_pages(&vm->store);
+	st.ranges = heki_store_nranges(&vm->store);
+	spin_unlock(&vm->store_lock);
+	st.locked = READ_ONCE(vm->locked);
+	return heki_write_result(vcpu, a0, &st, sizeof(st));
+}
+
+#define HEKI_RW_X (HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
 /*
  * Called by make_spte() for every second-stage entry KVM builds, on every
@@ -334,11 +558,15 @@ static long heki_frame_attrs(struct kvm *kvm, gfn_t gfn)
  */
 unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access)
 {
+	struct heki_vm *vm;
 	long attrs;
 
 	if (hash_empty(heki_vms))
 		return access;
-	attrs = heki_frame_attrs(kvm, gfn);
+	vm = heki_vm_peek(kvm);
+	if (!vm)
+		return access;
+	attrs = heki_effective_attrs(vm, gfn);
 	if (attrs < 0)
 		return access;
 	if (!(attrs & HEKI_ATTR_WRITE))
@@ -383,8 +611,7 @@ bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	struct x86_exception fault = {};
 	gfn_t gfn = gpa_to_gfn(gpa);
 	struct heki_vm *vm;
-	long attrs = -1;
-	u32 a;
+	long attrs;
 	u64 gva;
 
 	if (hash_empty(heki_vms) || is_guest_mode(vcpu))
@@ -408,18 +635,18 @@ bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 					gfn & ~(KVM_PAGES_PER_HPAGE(PG_LEVEL_1G) - 1),
 					KVM_PAGES_PER_HPAGE(PG_LEVEL_1G), HEKI_RW_X))
 		*max_level = PG_LEVEL_2M;
-	if (heki_store_lookup(&vm->store, gfn, &a))
-		attrs = a;
 	spin_unlock(&vm->store_lock);
 
 	if (!write && !exec)
 		return false;
+	attrs = heki_effective_attrs(vm, gfn);
 	if (attrs < 0 || (write && (attrs & HEKI_ATTR_WRITE)) ||
 	    (exec && (attrs & HEKI_ATTR_EXEC)))
 		return false;
 
 	gva = exec ? kvm_rip_read(vcpu) : heki_fault_gva(vcpu);
-	heki_log_violation(vcpu, exec ? "exec" : "write", gpa, gva, attrs);
+	heki_log_violation(vcpu, exec ? "exec" : "write", "npt", gpa, gva,
+			   attrs);
 	if (gva == ~0ull) {
 		/* Nothing to report in CR2: stop the access with #GP instead. */
 		kvm_inject_gp(vcpu, 0);
@@ -431,6 +658,39 @@ bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 			   (exec ? PFERR_FETCH_MASK : PFERR_WRITE_MASK);
 	fault.address = gva;
 	kvm_inject_page_fault(vcpu, &fault);
+	return true;
+}
+
+/*
+ * Called by KVM's instruction emulator before it writes guest memory for
+ * the guest (emulated stores, emulated CMPXCHG, descriptor and stack
+ * writes): those go through the host's own mapping of guest RAM and never
+ * meet the second-stage tables, so they are checked here.  A denied write
+ * is not performed; *exception is the #PF the emulator then injects.
+ */
+bool heki_emulated_write_denied(struct kvm_vcpu *vcpu, unsigned long gva,
+				gpa_t gpa, struct x86_exception *exception)
+{
+	struct heki_vm *vm;
+	long attrs;
+
+	if (hash_empty(heki_vms) || is_guest_mode(vcpu))
+		return false;
+	vm = heki_vm_peek(vcpu->kvm);
+	if (!vm)
+		return false;
+	attrs = heki_effective_attrs(vm, gpa_to_gfn(gpa));
+	if (attrs < 0 || (attrs & HEKI_ATTR_WRITE))
+		return false;
+
+	heki_log_violation(vcpu, "write", "emulator", gpa, gva, attrs);
+	*exception = (struct x86_exception){
+		.vector = PF_VECTOR,
+		.error_code_valid = true,
+		.error_code = PFERR_PRESENT_MASK | PFERR_RSVD_MASK |
+			      PFERR_WRITE_MASK,
+		.address = gva,
+	};
 	return true;
 }
 
@@ -453,58 +713,103 @@ bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 		pinned = READ_ONCE(vm->cr_pinned[cr]);
 	if (!heki_cr_clears_pinned(old, new, pinned))
 		return false;
-	heki_log_violation(vcpu, cr ? "cr4" : "cr0", old, new, pinned);
+	heki_log_violation(vcpu, cr ? "cr4" : "cr0", "cr-write", old, new,
+			   pinned);
 	return true;
 }
+
+typedef long (*heki_call_fn)(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			     u64 a0, u64 a1, u64 a2, u64 a3);
+
+/* The calls, indexed by nr - HEKI_HC_BASE; counted per kind in debugfs. */
+static const struct heki_call_desc {
+	const char *name;
+	heki_call_fn fn;
+	u64 feature;			/* offered only with this feature */
+} heki_calls[] = {
+	{ "query", heki_query, HEKI_FEAT_QUERY },
+	{ "pin_cr", heki_pin_cr, HEKI_FEAT_CR_PIN },
+	{ "protect", heki_protect, HEKI_FEAT_PROTECT },
+	{ "protect_batch", heki_protect_batch, HEKI_FEAT_BATCH },
+	{ "window_open", heki_window_open, HEKI_FEAT_WINDOW },
+	{ "window_close", heki_window_close, HEKI_FEAT_WINDOW },
+	{ "lockdown", heki_lockdown, HEKI_FEAT_LOCKDOWN },
+	{ "stats", heki_stats, HEKI_FEAT_STATS },
+};
+
+/* Calls per kind; the last slot counts unassigned numbers. */
+static atomic64_t heki_calls_by_kind[ARRAY_SIZE(heki_calls) + 1];
 
 unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 			     unsigned long a0, unsigned long a1,
 			     unsigned long a2, unsigned long a3)
 {
+	unsigned long idx = nr - HEKI_HC_BASE;
+	struct heki_vm *vm;
 	long ret;
 
 	atomic64_inc(&heki_calls_total);
+	if (idx >= ARRAY_SIZE(heki_calls))
+		idx = ARRAY_SIZE(heki_calls);
+	atomic64_inc(&heki_calls_by_kind[idx]);
 
-	switch (nr) {
-	case HEKI_HC_QUERY:
-		ret = heki_query(vcpu, a0, a1, a2, a3);
-		break;
-	case HEKI_HC_PIN_CR:
-		ret = heki_pin_cr(vcpu, a0, a1, a2, a3);
-		break;
-	case HEKI_HC_PROTECT:
-		ret = heki_protect(vcpu, a0, a1, a2, a3);
-		break;
-	default:
+	vm = heki_vm_get(vcpu->kvm);
+	if (vm)
+		atomic64_inc(&vm->calls);
+
+	if (static_call(kvm_x86_get_cpl)(vcpu) != 0) {
+		/* Guest user mode must never reach the host's Heki state. */
+		atomic64_inc(&heki_calls_user);
+		ret = -HEKI_EPERM;
+	} else if (idx == ARRAY_SIZE(heki_calls) ||
+		   !(heki_host_features() & heki_calls[idx].feature)) {
 		ret = -HEKI_ENOSYS;
-		break;
+	} else if (!vm) {
+		ret = -HEKI_ENOMEM;
+	} else {
+		ret = heki_calls[idx].fn(vcpu, vm, a0, a1, a2, a3);
 	}
 
-	if (ret < 0)
+	if (ret < 0) {
 		atomic64_inc(&heki_calls_refused);
+		if (vm)
+			atomic64_inc(&vm->refused);
+	}
 	return ret;
 }
 
 /* One "key value" per line: the rig's L1 script forwards them verbatim. */
 static int heki_status_show(struct seq_file *m, void *unused)
 {
+	unsigned int i;
+
 	seq_printf(m, "abi_version %u.%u\n", HEKI_ABI_VERSION_MAJOR,
 		   HEKI_ABI_VERSION_MINOR);
 	seq_printf(m, "vendor %u\n", heki_vendor());
 	seq_printf(m, "features 0x%llx\n", heki_host_features());
 	seq_printf(m, "host_nonce 0x%016llx\n", heki_host_nonce);
 	seq_printf(m, "calls_total %lld\n", atomic64_read(&heki_calls_total));
-	seq_printf(m, "calls_query %lld\n", atomic64_read(&heki_calls_query));
-	seq_printf(m, "calls_pin_cr %lld\n", atomic64_read(&heki_calls_pin_cr));
-	seq_printf(m, "calls_protect %lld\n", atomic64_read(&heki_calls_protect));
+	for (i = 0; i < ARRAY_SIZE(heki_calls); i++)
+		seq_printf(m, "calls_%s %lld\n", heki_calls[i].name,
+			   atomic64_read(&heki_calls_by_kind[i]));
+	seq_printf(m, "calls_unassigned %lld\n",
+		   atomic64_read(&heki_calls_by_kind[i]));
 	seq_printf(m, "calls_refused %lld\n",
 		   atomic64_read(&heki_calls_refused));
+	seq_printf(m, "calls_from_user_mode %lld\n",
+		   atomic64_read(&heki_calls_user));
 	seq_printf(m, "violations %lld\n", atomic64_read(&heki_violations));
+	seq_printf(m, "zaps %lld\n", atomic64_read(&heki_zaps));
+	seq_printf(m, "zapped_frames %lld\n",
+		   atomic64_read(&heki_zapped_frames));
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heki_status);
 
-/* One violation per line, oldest first: "seq=N vm_pid=P vcpu=V kind=K ...". */
+/*
+ * One violation per line, oldest first:
+ * "seq=N vm_pid=P vcpu=V cpl=C mode=M kind=K via=W rip=R ... action=refused".
+ */
 static int heki_violations_show(struct seq_file *m, void *unused)
 {
 	u64 first, i;
@@ -514,11 +819,15 @@ static int heki_violations_show(struct seq_file *m, void *unused)
 	for (i = first; i < heki_log_next; i++) {
 		struct heki_violation *v = &heki_log[i % HEKI_LOG_SIZE];
 
-		seq_printf(m, "seq=%llu vm_pid=%d vcpu=%d kind=%s rip=0x%llx ",
-			   v->seq, v->vm_pid, v->vcpu, v->kind, v->rip);
+		seq_printf(m, "seq=%llu vm_pid=%d vcpu=%d cpl=%d mode=%s kind=%s via=%s rip=0x%llx ",
+			   v->seq, v->vm_pid, v->vcpu, v->cpl, v->mode,
+			   v->kind, v->via, v->rip);
 		if (v->kind[0] == 'c')
 			seq_printf(m, "old=0x%llx new=0x%llx pinned=0x%llx",
 				   v->a, v->b, v->c);
+		else if (v->kind[0] == 'p')
+			seq_printf(m, "gfn=0x%llx gpa=0x%llx npages=%llu attrs=0x%llx",
+				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
 		else
 			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx attrs=0x%llx",
 				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);

@@ -17,6 +17,10 @@ unsigned int heki_spte_access(struct kvm *kvm, unsigned long long gfn,
 			      unsigned int access);
 bool heki_page_fault_denied(struct kvm_vcpu *vcpu, unsigned long long gpa,
 			    bool write, bool exec, unsigned char *max_level);
+struct x86_exception;
+bool heki_emulated_write_denied(struct kvm_vcpu *vcpu, unsigned long gva,
+				unsigned long long gpa,
+				struct x86_exception *exception);
 unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 			     unsigned long a0, unsigned long a1,
 			     unsigned long a2, unsigned long a3);

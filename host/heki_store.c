@@ -357,6 +357,29 @@ bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
 	return heki_store_scan(s, start_gfn, npages, mask, true);
 }
 
+bool heki_store_weakens(const struct heki_store *s, __u64 start_gfn,
+			__u64 npages, bool release, __u32 attrs)
+{
+	const __u32 perms = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+	__u64 end;
+	size_t i;
+
+	if (!npages)
+		return false;
+	end = start_gfn + npages < start_gfn ? ~0ull : start_gfn + npages;
+	for (i = heki_store_first_ending_after(s, start_gfn);
+	     i < s->nr && s->ranges[i].start < end; i++) {
+		__u32 had = s->ranges[i].attrs;
+
+		if (!(had & HEKI_ATTR_IMMUTABLE))
+			continue;
+		if (release || !(attrs & HEKI_ATTR_IMMUTABLE) ||
+		    (attrs & ~had & perms))
+			return true;
+	}
+	return false;
+}
+
 int heki_store_clone(struct heki_store *dst, const struct heki_store *src)
 {
 	heki_store_init(dst);

@@ -141,6 +141,15 @@ int heki_store_clone(struct heki_store *dst, const struct heki_store *src);
 bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
 			    __u64 npages, __u32 mask);
 
+/*
+ * True if giving every frame of [start_gfn, start_gfn + npages) @attrs (or
+ * unprotecting them, when @release) would weaken an IMMUTABLE frame: grant
+ * it READ, WRITE or EXEC it lacks, or drop IMMUTABLE.  After lockdown the
+ * host refuses such requests.  Same range rules as heki_store_any().
+ */
+bool heki_store_weakens(const struct heki_store *s, __u64 start_gfn,
+			__u64 npages, bool release, __u32 attrs);
+
 /* Number of protected frames. */
 __u64 heki_store_pages(const struct heki_store *s);
 

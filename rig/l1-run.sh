@@ -5,7 +5,8 @@
 #
 # In: HEKI_RESULTS HEKI_SEQ L2_CONSOLE L2_RESULTS KMOD_DIR QEMU L2_KERNEL
 #     L2_INITRD HEKI_SUITE HEKI_SMP HEKI_MEM HEKI_ICOUNT; HEKI_REPLACE_KVM=1
-#     unloads a loaded kvm first (bare metal).
+#     unloads a loaded kvm first (bare metal); HEKI_FEP=0 keeps KVM's forced
+#     emulation prefix off (the emulated-write check then skips).
 emit() { heki-emit l1 "$@"; }
 # On failure the kernel's last words go to the console log for the user.
 fail() { emit fail "$@"; dmesg | tail -n 25; exit 1; }
@@ -44,6 +45,10 @@ while [ ! -c /dev/kvm ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 [ -c /dev/kvm ] || fail kvm-load "/dev/kvm is missing after loading KVM"
 [ -r /sys/kernel/debug/heki/status ] ||
 	fail kvm-load "the loaded kvm.ko has no Heki (no /sys/kernel/debug/heki/status)"
+# Test hook: lets a guest ask KVM to emulate one instruction (prefix
+# ud2;"kvm"), so the rig can prove that writes KVM's emulator makes are
+# checked too.  It changes nothing for guests that never use the prefix.
+[ "${HEKI_FEP:-1}" = 1 ] && echo 1 >/sys/module/kvm/parameters/force_emulation_prefix
 heki-emit -p host. l1 kv-lines </sys/kernel/debug/heki/status
 emit stage kvm-loaded
 

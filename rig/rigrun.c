@@ -485,6 +485,10 @@ static const struct { __u64 bit; const char *name; } feature_names[] = {
 	{ HEKI_FEAT_QUERY, "query" },
 	{ HEKI_FEAT_CR_PIN, "cr_pin" },
 	{ HEKI_FEAT_PROTECT, "protect" },
+	{ HEKI_FEAT_BATCH, "batch" },
+	{ HEKI_FEAT_WINDOW, "window" },
+	{ HEKI_FEAT_LOCKDOWN, "lockdown" },
+	{ HEKI_FEAT_STATS, "stats" },
 };
 
 static const char *vendor_name(const char *v)
@@ -704,9 +708,22 @@ static void write_summary(void)
 	jw_str(&w, "host_nonce_from_host", n1);
 	jw_bool(&w, "answered_by_our_host", n1 && n2 && !strcmp(n1, n2));
 	write_kvs(&w, "host_counters", l1, "host_after.");
-	write_kvs(&w, "abi_checks", l2, "abi_check.");
-	write_kvs(&w, "cr_pin", l2, "cr_pin.");
-	write_kvs(&w, "protect", l2, "protect.");
+	{
+		/* The guest module's self-checks, one object per check file. */
+		static const char *const groups[][2] = {
+			{ "abi_checks", "abi_check." }, { "cr_pin", "cr_pin." },
+			{ "protect", "protect." }, { "exec", "exec." },
+			{ "batch", "batch." }, { "window", "window." },
+			{ "emulated_write", "emulated_write." },
+			{ "user_mode_call", "user_mode_call." },
+			{ "fuzz", "fuzz." }, { "lockdown", "lockdown." },
+			{ "guest_stats", "stats." },
+			{ "guest_stats_after_lockdown", "stats_locked." },
+		};
+
+		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+			write_kvs(&w, groups[i][0], l2, groups[i][1]);
+	}
 	/* The host's log, as L1 read it after L2 ended. */
 	jw_arr(&w, "violations");
 	for (const struct kv *k = l1->kvs; k; k = k->next)

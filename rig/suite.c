@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heki_abi.h"
 #include "record.h"
 
 #define DEBUGFS_HEKI "/sys/kernel/debug/heki/"
@@ -73,9 +74,14 @@ static void judge_abi_check(struct suite_ctx *c, const char *name, const char *v
 	check(c, !strncmp(val, "ok ", 3), test, val);
 }
 
-/* "<name> ok|FAIL|skip <details>" lines of the guest module's self-checks. */
+/*
+ * "<name> ok|FAIL|skip|info <details>" lines of the guest module's
+ * self-checks; info lines are figures, forwarded but not judged.
+ */
 static void judge_self_check(struct suite_ctx *c, const char *name, const char *val)
 {
+	if (!strncmp(val, "info", 4))
+		return;
 	if (!strncmp(val, "skip", 4)) {
 		c->tests++;
 		printf("ok %d %s # SKIP %s\n", c->tests, name, val + 4);
@@ -85,19 +91,85 @@ static void judge_self_check(struct suite_ctx *c, const char *name, const char *
 	check(c, !strncmp(val, "ok ", 3), name, val);
 }
 
+/*
+ * A Heki hypercall from guest user mode, with the vendor's instruction: the
+ * host must refuse it with HEKI_EPERM (and touch nothing).
+ */
+static long user_mode_hypercall(const char *insn, unsigned long nr)
+{
+	unsigned long ret = nr;
+
+	if (!strcmp(insn, "vmmcall"))
+		asm volatile("vmmcall" : "+a"(ret) : "b"(0), "c"(0), "d"(0), "S"(0) : "memory");
+	else
+		asm volatile("vmcall" : "+a"(ret) : "b"(0), "c"(0), "d"(0), "S"(0) : "memory");
+	return (long)ret;
+}
+
+static void check_user_mode_call(struct suite_ctx *c)
+{
+	char insn[32] = "", line[128], why[128];
+	FILE *f = fopen(DEBUGFS_HEKI "vendor", "r");
+	long ret;
+
+	if (f) {
+		if (fgets(line, sizeof(line), f))
+			sscanf(line, "hypercall_insn %31s", insn);
+		fclose(f);
+	}
+	if (!insn[0]) {
+		check(c, 0, "user_mode_call_refused", "cannot read " DEBUGFS_HEKI "vendor");
+		return;
+	}
+	ret = user_mode_hypercall(insn, HEKI_HC_QUERY);
+	snprintf(why, sizeof(why), "%s from CPL 3 got %ld, want %d", insn, ret,
+		 -HEKI_EPERM);
+	record_kv(&c->out, "user_mode_call.query", "%s ret=%ld", insn, ret);
+	check(c, ret == -HEKI_EPERM, "user_mode_call_refused", why);
+}
+
+/*
+ * The smoke suite: guest module self-check files, forwarded and judged, or
+ * checks the suite makes itself (run), in order.  Lockdown is one-way, so
+ * it comes last.
+ */
+static const struct self_check {
+	const char *file;
+	const char *prefix;	/* of the forwarded records */
+	void (*judge)(struct suite_ctx *, const char *, const char *);
+	void (*run)(struct suite_ctx *);
+} smoke_checks[] = {
+	{ "host", "heki.", judge_host, NULL },
+	{ "abi_check", "abi_check.", judge_abi_check, NULL },
+	{ "cr_pin", "cr_pin.", judge_self_check, NULL },
+	{ "protect", "protect.", judge_self_check, NULL },
+	{ "exec", "exec.", judge_self_check, NULL },
+	{ "batch", "batch.", judge_self_check, NULL },
+	{ "window", "window.", judge_self_check, NULL },
+	{ "emulated_write", "emulated_write.", judge_self_check, NULL },
+	{ "user_mode_call", NULL, NULL, check_user_mode_call },
+	{ "fuzz", "fuzz.", judge_self_check, NULL },
+	{ "stats", "stats.", NULL, NULL },
+	{ "lockdown", "lockdown.", judge_self_check, NULL },
+	{ "stats", "stats_locked.", NULL, NULL },
+};
+
 static void suite_smoke(struct suite_ctx *c)
 {
-	int n = forward_file(c, DEBUGFS_HEKI "host", "heki.", judge_host);
+	for (size_t i = 0; i < sizeof(smoke_checks) / sizeof(smoke_checks[0]); i++) {
+		const struct self_check *sc = &smoke_checks[i];
+		char path[256], name[128];
+		int n;
 
-	check(c, n > 1, "guest_module_reports_host_info",
-	      "cannot read " DEBUGFS_HEKI "host");
-	n = forward_file(c, DEBUGFS_HEKI "abi_check", "abi_check.", judge_abi_check);
-	check(c, n > 0, "guest_module_runs_abi_check",
-	      "cannot read " DEBUGFS_HEKI "abi_check");
-	n = forward_file(c, DEBUGFS_HEKI "cr_pin", "cr_pin.", judge_self_check);
-	check(c, n > 0, "guest_module_runs_cr_pin", "cannot read " DEBUGFS_HEKI "cr_pin");
-	n = forward_file(c, DEBUGFS_HEKI "protect", "protect.", judge_self_check);
-	check(c, n > 0, "guest_module_runs_protect", "cannot read " DEBUGFS_HEKI "protect");
+		if (sc->run) {
+			sc->run(c);
+			continue;
+		}
+		snprintf(path, sizeof(path), DEBUGFS_HEKI "%s", sc->file);
+		snprintf(name, sizeof(name), "guest_module_runs_%s", sc->file);
+		n = forward_file(c, path, sc->prefix, sc->judge);
+		check(c, n > 0, name, "cannot read the file");
+	}
 }
 
 static const struct suite {

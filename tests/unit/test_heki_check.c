@@ -88,11 +88,104 @@ FIXTURE_VARIANT_ADD(protect, huge_count) { 0x1000, ~0ull, HEKI_ATTR_READ, 0, -HE
 FIXTURE_VARIANT_ADD(protect, unknown_attr) { 0x1000, 1, 1ull << 4, 0, -HEKI_EATTR };
 FIXTURE_VARIANT_ADD(protect, high_attr) { 0x1000, 1, 1ull << 63, 0, -HEKI_EATTR };
 FIXTURE_VARIANT_ADD(protect, reserved_a3) { 0x1000, 1, HEKI_ATTR_READ, 7, -HEKI_EINVAL };
+FIXTURE_VARIANT_ADD(protect, ends_at_max_frame) { (HEKI_MAX_GFN - 1) << 12, 1, HEKI_ATTR_READ, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, past_max_frame) { (HEKI_MAX_GFN - 1) << 12, 2, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, wraps) { ~0xfffull, 2, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
 
 TEST_F(protect, checked)
 {
 	ASSERT_EQ(variant->expect, heki_check_protect(variant->gpa, variant->npages,
 						      variant->attrs, variant->a3));
+}
+
+FIXTURE(batch) {};
+FIXTURE_SETUP(batch) {}
+FIXTURE_TEARDOWN(batch) {}
+
+FIXTURE_VARIANT(batch) {
+	__u64 a0, a1, a2, a3;
+	long expect;
+};
+
+#define RANGE sizeof(struct heki_range)
+FIXTURE_VARIANT_ADD(batch, one) { 0x1000, 1, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(batch, full_page) { 0x1000, HEKI_BATCH_MAX, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(batch, ends_at_page_end) { 0x2000 - 2 * RANGE, 2, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(batch, empty) { 0x1000, 0, 0, 0, -HEKI_EBATCH };
+FIXTURE_VARIANT_ADD(batch, too_long) { 0x1000, HEKI_BATCH_MAX + 1, 0, 0, -HEKI_EBATCH };
+FIXTURE_VARIANT_ADD(batch, count_overflows_size) { 0x1000, 1ull << 59, 0, 0, -HEKI_EBATCH };
+FIXTURE_VARIANT_ADD(batch, misaligned) { 0x1004, 1, 0, 0, -HEKI_EALIGN };
+FIXTURE_VARIANT_ADD(batch, crosses_page) { 0x2000 - RANGE, 2, 0, 0, -HEKI_EALIGN };
+FIXTURE_VARIANT_ADD(batch, top_of_address_space) { ~0ull & ~7ull, 1, 0, 0, -HEKI_EALIGN };
+FIXTURE_VARIANT_ADD(batch, reserved_a2) { 0x1000, 1, 1, 0, -HEKI_EINVAL };
+FIXTURE_VARIANT_ADD(batch, reserved_a3) { 0x1000, 1, 0, 1, -HEKI_EINVAL };
+
+TEST_F(batch, checked)
+{
+	ASSERT_EQ(variant->expect, heki_check_batch(variant->a0, variant->a1,
+						    variant->a2, variant->a3));
+}
+
+TEST(batch_entries_checked_like_protect)
+{
+	struct heki_range r = { 0x1000, 1, HEKI_ATTR_READ, 0 };
+
+	ASSERT_EQ(0, heki_check_range(&r));
+	r.reserved = 1;
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_range(&r));
+	r.reserved = 0;
+	r.gpa = 0x1001;
+	ASSERT_EQ(-HEKI_EALIGN, heki_check_range(&r));
+	r.gpa = 0x1000;
+	r.npages = 0;
+	ASSERT_EQ(-HEKI_ERANGE, heki_check_range(&r));
+	r.npages = 1;
+	r.attrs = 1ull << 40;
+	ASSERT_EQ(-HEKI_EATTR, heki_check_range(&r));
+}
+
+FIXTURE(window) {};
+FIXTURE_SETUP(window) {}
+FIXTURE_TEARDOWN(window) {}
+
+FIXTURE_VARIANT(window) {
+	__u64 a0, a1, a2, a3;
+	long expect;
+};
+
+FIXTURE_VARIANT_ADD(window, one_page) { 0x1000, 1, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(window, two_pages) { 0x1000, HEKI_WINDOW_MAX_PAGES, 0, 0, 0 };
+FIXTURE_VARIANT_ADD(window, no_pages) { 0x1000, 0, 0, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(window, too_many_pages) { 0x1000, HEKI_WINDOW_MAX_PAGES + 1, 0, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(window, huge_count) { 0x1000, ~0ull, 0, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(window, misaligned) { 0x1800, 1, 0, 0, -HEKI_EALIGN };
+FIXTURE_VARIANT_ADD(window, reserved_a2) { 0x1000, 1, 4, 0, -HEKI_EINVAL };
+FIXTURE_VARIANT_ADD(window, reserved_a3) { 0x1000, 1, 0, 4, -HEKI_EINVAL };
+
+TEST_F(window, checked)
+{
+	ASSERT_EQ(variant->expect, heki_check_window(variant->a0, variant->a1,
+						     variant->a2, variant->a3));
+}
+
+TEST(lockdown_and_stats_checked)
+{
+	ASSERT_EQ(0, heki_check_lockdown(0, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_lockdown(1, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_lockdown(0, 0, 0, ~0ull));
+	ASSERT_EQ(0, heki_check_stats(0x1000, sizeof(struct heki_stats), 0, 0));
+	ASSERT_EQ(-HEKI_ESIZE, heki_check_stats(0x1000, sizeof(struct heki_info), 0, 0));
+	ASSERT_EQ(-HEKI_EALIGN, heki_check_stats(0x1004, sizeof(struct heki_stats), 0, 0));
+	ASSERT_EQ(-HEKI_EALIGN, heki_check_stats(0x2000 - 8, sizeof(struct heki_stats), 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_stats(0x1000, sizeof(struct heki_stats), 1, 0));
+}
+
+TEST(release_is_exactly_rwx)
+{
+	ASSERT_TRUE(heki_attrs_release(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC));
+	ASSERT_FALSE(heki_attrs_release(HEKI_ATTR_ALL));
+	ASSERT_FALSE(heki_attrs_release(HEKI_ATTR_READ | HEKI_ATTR_WRITE));
+	ASSERT_FALSE(heki_attrs_release(0));
 }
 
 TEST(pinned_bit_may_not_be_cleared)
@@ -126,7 +219,9 @@ TEST(error_codes_are_distinct_and_above_kvm)
 {
 	long codes[] = { HEKI_ENOSYS, HEKI_EFAULT, HEKI_EALIGN, HEKI_ESIZE, HEKI_EINVAL,
 			 HEKI_ECRNUM, HEKI_EBITS, HEKI_ENOTSET, HEKI_ENOMEM,
-			 HEKI_EATTR, HEKI_ERANGE, HEKI_E2BIG };
+			 HEKI_EATTR, HEKI_ERANGE, HEKI_E2BIG, HEKI_EPERM,
+			 HEKI_ELOCKED, HEKI_EBATCH, HEKI_ENOTOPEN, HEKI_EBUSY,
+			 HEKI_EWRPROT };
 	int n = sizeof(codes) / sizeof(codes[0]);
 
 	for (int i = 0; i < n; i++) {
@@ -144,6 +239,16 @@ TEST(info_layout_is_stable)
 	ASSERT_EQ(8, __builtin_offsetof(struct heki_info, features));
 	ASSERT_EQ(16, __builtin_offsetof(struct heki_info, host_nonce));
 	ASSERT_EQ(24, __builtin_offsetof(struct heki_info, calls));
+}
+
+TEST(range_and_stats_layout_are_stable)
+{
+	ASSERT_EQ(32, sizeof(struct heki_range));
+	ASSERT_EQ(128, HEKI_BATCH_MAX);
+	ASSERT_EQ(8, __builtin_offsetof(struct heki_range, npages));
+	ASSERT_EQ(16, __builtin_offsetof(struct heki_range, attrs));
+	ASSERT_EQ(14 * 8, sizeof(struct heki_stats));
+	ASSERT_EQ(13 * 8, __builtin_offsetof(struct heki_stats, locked));
 }
 
 TEST_HARNESS_MAIN

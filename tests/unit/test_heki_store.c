@@ -895,4 +895,38 @@ TEST(any_lacking_finds_restricted_frames)
 	heki_store_destroy(&s);
 }
 
+/* What lockdown refuses: any change that gives an immutable frame more. */
+TEST(weakening_an_immutable_frame)
+{
+	const __u32 R = HEKI_ATTR_READ, W = HEKI_ATTR_WRITE, X = HEKI_ATTR_EXEC;
+	const __u32 I = HEKI_ATTR_IMMUTABLE;
+	struct heki_store s;
+
+	heki_store_init(&s);
+	ASSERT_EQ(0, heki_store_set(&s, 100, 10, R | X | I, NULL));	/* text */
+	ASSERT_EQ(0, heki_store_set(&s, 200, 10, R | I, NULL));		/* rodata */
+	ASSERT_EQ(0, heki_store_set(&s, 300, 10, R, NULL));		/* not immutable */
+
+	/* Unprotecting, adding W or X, dropping IMMUTABLE: weakening. */
+	ASSERT_TRUE(heki_store_weakens(&s, 100, 10, true, 0));
+	ASSERT_TRUE(heki_store_weakens(&s, 105, 1, false, R | W | X | I));
+	ASSERT_TRUE(heki_store_weakens(&s, 100, 1, false, R | X));
+	ASSERT_TRUE(heki_store_weakens(&s, 200, 1, false, R | X | I));
+	/* Any overlap counts: a range starting before or ending after. */
+	ASSERT_TRUE(heki_store_weakens(&s, 0, 101, false, R | W | I));
+	ASSERT_TRUE(heki_store_weakens(&s, 209, 50, true, 0));
+	/* A wrapping range covers everything above its start. */
+	ASSERT_TRUE(heki_store_weakens(&s, 150, ~0ull, true, 0));
+	/* Same or fewer rights, IMMUTABLE kept: not weakening. */
+	ASSERT_FALSE(heki_store_weakens(&s, 100, 10, false, R | X | I));
+	ASSERT_FALSE(heki_store_weakens(&s, 100, 10, false, X | I));
+	ASSERT_FALSE(heki_store_weakens(&s, 200, 10, false, I));
+	/* Frames that are not immutable, or not protected, are free. */
+	ASSERT_FALSE(heki_store_weakens(&s, 300, 10, true, 0));
+	ASSERT_FALSE(heki_store_weakens(&s, 300, 10, false, R | W | X));
+	ASSERT_FALSE(heki_store_weakens(&s, 110, 90, true, 0));
+	ASSERT_FALSE(heki_store_weakens(&s, 100, 0, true, 0));
+	heki_store_destroy(&s);
+}
+
 TEST_HARNESS_MAIN

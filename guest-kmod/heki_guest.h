@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared by the files of the Heki guest module. */
+#ifndef HEKI_GUEST_H
+#define HEKI_GUEST_H
+
+#include <linux/types.h>
+#include <linux/seq_file.h>
+#include "heki_abi.h"
+
+long heki_call(unsigned int nr, unsigned long a0, unsigned long a1,
+	       unsigned long a2, unsigned long a3);
+long heki_query(struct heki_info *info);
+long heki_stats(struct heki_stats *st);
+int heki_write_nofault(u64 *dst, u64 val);
+
+/* Release a range (READ|WRITE|EXEC); 0 or the host's error. */
+static inline long heki_release(phys_addr_t pa, unsigned long npages)
+{
+	return heki_call(HEKI_HC_PROTECT, pa, npages,
+			 HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC, 0);
+}
+
+/*
+ * A self-check: a debugfs file whose every read runs the check and prints
+ * "<name> ok|FAIL|skip <details>" lines the rig's suite judges.
+ */
+struct heki_selftest {
+	const char *name;
+	int (*show)(struct seq_file *m, void *unused);
+};
+
+extern const struct heki_selftest heki_selftests[];
+int heki_fuzz_show(struct seq_file *m, void *unused);	/* heki_fuzz.c */
+extern const unsigned int heki_nr_selftests;
+
+/* heki_asm.S: code whose exact instructions and fault fixups the tests need. */
+extern char heki_nx_target[];	/* page-aligned, alone in its page */
+int heki_nx_call(void);		/* HEKI_NX_RAN, or HEKI_NX_FAULTED */
+#define HEKI_NX_RAN	0x4e58
+#define HEKI_NX_FAULTED	(-1)
+/*
+ * Stores val at *dst through KVM's instruction emulator (the forced
+ * emulation prefix): 0 stored, 1 the store faulted, 2 the host does not
+ * honour the prefix (kvm.force_emulation_prefix=0).  *ip is the store's
+ * address.
+ */
+int heki_fep_write(u64 *dst, u64 val, unsigned long *ip);
+
+#endif /* HEKI_GUEST_H */
