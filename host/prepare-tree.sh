@@ -38,7 +38,9 @@ grep -q 'src)/../../../virt/kvm' "$kvm"/Kbuild ||
 	{ echo "prepare-tree: Debian's arch/x86/kvm/Makefile changed shape" >&2; exit 1; }
 cat >>"$kvm"/Kbuild <<'KBUILD'
 
-# Heki host (host/ in the testbed).
+# Heki host (host/ in the testbed).  Our own files must build warning-free.
 kvm-y += heki/heki_host.o heki/heki_store.o
+CFLAGS_heki/heki_host.o += -Werror
+CFLAGS_heki/heki_store.o += -Werror
 KBUILD
 touch "$tree"/.prepared

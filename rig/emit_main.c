@@ -4,13 +4,17 @@
  *
  *   heki-emit SRC TYPE PAYLOAD...     one record (payload words joined by ' ')
  *   heki-emit -p PREFIX SRC kv-lines  one kv record per "key value" stdin line
+ *   heki-emit -d TTY...               wait until each serial port has sent
+ *                                     what was written to it (before poweroff)
  *
  * Output goes to $HEKI_RESULTS (a serial port or file); the sequence counter
  * to $HEKI_SEQ (default /tmp/heki-emit.seq).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "frame.h"
@@ -20,8 +24,31 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: heki-emit [-p PREFIX] SRC TYPE PAYLOAD...\n"
 			"       heki-emit -p PREFIX SRC kv-lines < key-value-lines\n"
+			"       heki-emit -d TTY...\n"
 			"env: HEKI_RESULTS (output, required), HEKI_SEQ (sequence file)\n");
 	return 2;
+}
+
+/*
+ * A process that exits right after writing to a serial port leaves the
+ * bytes in the tty's buffer; a poweroff then loses them.  tcdrain() waits
+ * for the UART, whoever wrote them.
+ */
+static int drain(int n, char **ttys)
+{
+	int ret = 0;
+
+	for (int i = 0; i < n; i++) {
+		int fd = open(ttys[i], O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0 || tcdrain(fd)) {
+			perror(ttys[i]);
+			ret = 1;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	return ret;
 }
 
 int main(int argc, char **argv)
@@ -33,6 +60,8 @@ int main(int argc, char **argv)
 	struct record_out o;
 	int opt, ret = 0;
 
+	if (argc > 1 && !strcmp(argv[1], "-d"))
+		return drain(argc - 2, argv + 2);
 	while ((opt = getopt(argc, argv, "p:")) != -1) {
 		if (opt != 'p')
 			return usage();

@@ -81,6 +81,13 @@ int record_kv(struct record_out *o, const char *key, const char *fmt, ...)
 
 void record_close(struct record_out *o)
 {
+	/*
+	 * write() to a serial port returns once the bytes are in the tty
+	 * buffer; the guest may power off right after.  Wait until the UART
+	 * has sent them.
+	 */
+	if (o->fd >= 0 && isatty(o->fd))
+		tcdrain(o->fd);
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;

@@ -726,9 +726,24 @@ static void write_summary(void)
 	}
 	/* The host's log, as L1 read it after L2 ended. */
 	jw_arr(&w, "violations");
-	for (const struct kv *k = l1->kvs; k; k = k->next)
-		if (!strncmp(k->key, "violation.", 10))
-			jw_str(&w, NULL, k->val);
+	for (const struct kv *k = l1->kvs; k; k = k->next) {
+		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
+
+		if (strncmp(k->key, "violation.", 10))
+			continue;
+		/* "k=v k=v ..." -> { "k": "v", ... } */
+		snprintf(line, sizeof(line), "%s", k->val);
+		jw_obj(&w, NULL);
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(tok, '=');
+
+			if (!eq)
+				continue;
+			*eq = '\0';
+			jw_str(&w, tok, eq + 1);
+		}
+		jw_end(&w);
+	}
 	jw_end(&w);
 	jw_end(&w);
 
