@@ -31,6 +31,12 @@ struct heki_selftest {
 
 extern const struct heki_selftest heki_selftests[];
 int heki_fuzz_show(struct seq_file *m, void *unused);	/* heki_fuzz.c */
+
+/* heki_kernel.c: protecting the running kernel. */
+int heki_kernel_init(void);
+void heki_kernel_exit(void);
+bool heki_kernel_is_protected(void);
+int heki_counters_show(struct seq_file *m, void *unused);
 extern const unsigned int heki_nr_selftests;
 
 /* heki_asm.S: code whose exact instructions and fault fixups the tests need. */

@@ -115,6 +115,7 @@ static int heki_stats_show(struct seq_file *m, void *unused)
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heki_stats);
+DEFINE_SHOW_ATTRIBUTE(heki_counters);
 
 /* debugfs for DEFINE_SHOW_ATTRIBUTE-style show functions from a table. */
 static int heki_selftest_open(struct inode *inode, struct file *file)
@@ -166,7 +167,12 @@ static int __init heki_init(void)
 		info->features, info->vendor);
 	kfree(info);
 
+	ret = heki_kernel_init();
+	if (ret)
+		return ret;
+
 	heki_dir = debugfs_create_dir("heki", NULL);
+	debugfs_create_file("counters", 0400, heki_dir, NULL, &heki_counters_fops);
 	debugfs_create_file("host", 0400, heki_dir, NULL, &heki_host_fops);
 	debugfs_create_file("stats", 0400, heki_dir, NULL, &heki_stats_fops);
 	for (i = 0; i < heki_nr_selftests; i++)
@@ -179,6 +185,7 @@ static int __init heki_init(void)
 static void __exit heki_exit(void)
 {
 	debugfs_remove_recursive(heki_dir);
+	heki_kernel_exit();
 }
 
 module_init(heki_init);

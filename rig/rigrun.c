@@ -535,19 +535,19 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
  * After a failure: the first sign of a crashed kernel in a console log, so
  * the error says "L1 panicked" instead of only "QEMU exited".
  */
-static void console_diagnosis(const char *file, const char *level)
+/* First crash sign in a console log, as "file:line: text"; false if none. */
+static bool console_crash(const char *file, char *out, size_t len)
 {
 	static const char *const signs[] = { "Kernel panic", "BUG:", "Oops:",
 					     "general protection fault" };
 	char path[PATH_MAX + 32], line[512];
-	size_t len = strlen(R.error);
 	int lineno = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/%s", R.dir, file);
 	f = fopen(path, "r");
 	if (!f)
-		return;
+		return false;
 	while (fgets(line, sizeof(line), f)) {
 		lineno++;
 		for (size_t i = 0; i < sizeof(signs) / sizeof(signs[0]); i++) {
@@ -556,13 +556,23 @@ static void console_diagnosis(const char *file, const char *level)
 			if (!hit)
 				continue;
 			hit[strcspn(hit, "\r\n")] = '\0';
-			snprintf(R.error + len, sizeof(R.error) - len,
-				 "; the %s kernel crashed (%s:%d: %s)", level, file, lineno, hit);
+			snprintf(out, len, "%s:%d: %s", file, lineno, hit);
 			fclose(f);
-			return;
+			return true;
 		}
 	}
 	fclose(f);
+	return false;
+}
+
+static void console_diagnosis(const char *file, const char *level)
+{
+	size_t len = strlen(R.error);
+	char where[600];
+
+	if (console_crash(file, where, sizeof(where)))
+		snprintf(R.error + len, sizeof(R.error) - len,
+			 "; the %s kernel crashed (%s)", level, where);
 }
 
 static void judge(void)
@@ -600,9 +610,22 @@ static void judge(void)
 			return;
 		}
 	}
-	if (l1->lost || l2->lost)
+	if (l1->lost || l2->lost) {
 		fail("collect", "%d result records were lost in transit",
 		     l1->lost + l2->lost);
+		return;
+	}
+	/* A kernel that dies after reporting (at poweroff, say) is a failure too. */
+	for (int i = 0; i < 2; i++) {
+		char where[600];
+
+		if (console_crash(i ? "console-l2.log" : "console-l1.log", where,
+				  sizeof(where))) {
+			fail("collect", "the %s kernel crashed after its results were sent (%s)",
+			     i ? "L2" : "L1", where);
+			return;
+		}
+	}
 }
 
 static void write_summary(void)
@@ -719,6 +742,7 @@ static void write_summary(void)
 			{ "fuzz", "fuzz." }, { "lockdown", "lockdown." },
 			{ "guest_stats", "stats." },
 			{ "guest_stats_after_lockdown", "stats_locked." },
+			{ "guest_counters", "counters." },
 		};
 
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)

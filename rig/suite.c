@@ -152,6 +152,7 @@ static const struct self_check {
 	{ "stats", "stats.", NULL, NULL },
 	{ "lockdown", "lockdown.", judge_self_check, NULL },
 	{ "stats", "stats_locked.", NULL, NULL },
+	{ "counters", "counters.", NULL, NULL },
 };
 
 static void suite_smoke(struct suite_ctx *c)

@@ -1,0 +1,769 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Protecting the running kernel: discovery at load, and keeping the host's
+ * permissions in step with the kernel's own changes afterwards.
+ *
+ * At load: the kernel image's text (R_X), rodata including ro_after_init
+ * (R__), both IMMUTABLE, and its data and bss (RW_, no execute); the text
+ * and read-only data of every loaded module (not immutable: modules
+ * unload); then CR0/CR4 pins, then (parameter lockdown, default on)
+ * HEKI_HC_LOCKDOWN.  The host enforces per frame, so the direct-map
+ * aliases of all those frames get the same permissions.
+ *
+ * At run time, from a module (no kernel patch), each site hooked with the
+ * mechanism that fits it:
+ *  - __text_poke() (or, where the compiler inlined it, its four callers):
+ *    a kretprobe, because the window must open before the write and close
+ *    after it, on every return path; entry and exit share per-call data.
+ *  - set_memory_ro/rw/x/nx(): kretprobes too: the permissions to mirror
+ *    are the ones the kernel's own page tables hold once the call returned
+ *    successfully, read back with lookup_address().
+ *  - remove_vm_area(): a kprobe at entry, the one point every vfree() and
+ *    vunmap() passes while the pages are still mapped, so frames we
+ *    protected are released before they return to the page allocator.
+ * Module load needs no hook of its own: the loader makes module text and
+ * rodata read-only through set_memory_ro/x, which we mirror.
+ *
+ * Transports are rows of heki_transports[]; hooks only call through it.
+ */
+#define pr_fmt(fmt) "heki: " fmt
+
+#include <linux/module.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/ktime.h>
+#include <linux/percpu.h>
+#include <linux/spinlock.h>
+#include <linux/list.h>
+#include <linux/seq_file.h>
+#include <asm/pgtable.h>
+#include <asm/special_insns.h>
+#include <asm/processor-flags.h>
+#include <asm/vdso.h>
+
+#include "heki_guest.h"
+
+static bool protect = true;
+module_param(protect, bool, 0444);
+MODULE_PARM_DESC(protect, "protect the kernel at load and keep it in step (default on)");
+static bool lockdown = true;
+module_param(lockdown, bool, 0444);
+MODULE_PARM_DESC(lockdown, "lock down right after protecting (default on; irreversible)");
+static char *mode = "hypercall";
+module_param(mode, charp, 0444);
+MODULE_PARM_DESC(mode, "transport: hypercall (view and vmfunc: not yet)");
+
+#define RWX (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+
+/* ------------------------------------------------------------ transports */
+
+/* One page per CPU for batches: the hooks run with preemption disabled. */
+static DEFINE_PER_CPU(struct heki_range *, heki_batch_buf);
+
+static long hc_protect(const struct heki_range *r, unsigned int n)
+{
+	struct heki_range *buf = *this_cpu_ptr(&heki_batch_buf);
+
+	memcpy(buf, r, n * sizeof(*r));
+	return heki_call(HEKI_HC_PROTECT_BATCH, __pa(buf), n, 0, 0);
+}
+
+static long hc_window(bool open, u64 pfn, unsigned int n)
+{
+	return heki_call(open ? HEKI_HC_WINDOW_OPEN : HEKI_HC_WINDOW_CLOSE,
+			 PFN_PHYS(pfn), n, 0, 0);
+}
+
+static const struct heki_transport {
+	const char *name;
+	const char *unsupported;	/* why it cannot run here, or NULL */
+	long (*protect)(const struct heki_range *r, unsigned int n);
+	long (*window)(bool open, u64 pfn, unsigned int n);
+} heki_transports[] = {
+	{ "hypercall", NULL, hc_protect, hc_window },
+	{ "view", "views are not implemented yet (views issue)" },
+	{ "vmfunc", "VMFUNC needs Intel VMX and the views issue" },
+};
+
+static const struct heki_transport *tr;
+
+/* -------------------------------------------------------------- counters */
+
+enum heki_hook { HOOK_LOAD, HOOK_TEXT_POKE, HOOK_SET_MEMORY, HOOK_FREE, HOOK_NR };
+static const char *const hook_names[HOOK_NR] = {
+	"load", "text_poke", "set_memory", "vm_free",
+};
+static atomic64_t hook_calls[HOOK_NR], hook_hypercalls[HOOK_NR], hook_errors[HOOK_NR];
+static atomic_t windows_open_now;
+static atomic64_t pages_protected, pages_released;
+static bool kernel_protected, locked_down;
+
+/*
+ * Sends @n ranges in batches.  Preemption must be off (the per-CPU batch
+ * page); returns 0 or the first error.
+ */
+static long send_ranges(enum heki_hook h, const struct heki_range *r,
+			unsigned int n)
+{
+	long ret = 0, err;
+	unsigned int i, chunk;
+
+	for (i = 0; i < n; i += chunk) {
+		chunk = min_t(unsigned int, n - i, HEKI_BATCH_MAX);
+		err = tr->protect(r + i, chunk);
+		atomic64_inc(&hook_hypercalls[h]);
+		if (err) {
+			atomic64_inc(&hook_errors[h]);
+			if (!ret)
+				ret = err;
+		}
+	}
+	return ret;
+}
+
+/* ------------------------------------------------------------- page walk */
+
+static bool heki_is_vmalloc_or_module(unsigned long addr)
+{
+	return is_vmalloc_addr((void *)addr) ||
+	       (addr >= MODULES_VADDR && addr < MODULES_END);
+}
+
+static unsigned long heki_virt_to_pfn(unsigned long addr)
+{
+	return heki_is_vmalloc_or_module(addr) ? vmalloc_to_pfn((void *)addr) :
+						 PHYS_PFN(__pa(addr));
+}
+
+/* The permissions the kernel's own page tables give @addr now. */
+static u32 heki_pte_attrs(unsigned long addr)
+{
+	unsigned int level;
+	pte_t *pte = lookup_address(addr, &level);
+	u32 attrs = HEKI_ATTR_READ;
+
+	if (!pte || !pte_present(*pte))
+		return RWX;	/* nothing to mirror */
+	if (pte_write(*pte))
+		attrs |= HEKI_ATTR_WRITE;
+	if (pte_exec(*pte))
+		attrs |= HEKI_ATTR_EXEC;
+	return attrs;
+}
+
+/*
+ * Builds ranges for the pages of [addr, addr + npages pages) into r[] (at
+ * most max), merging neighbours whose frames are contiguous and whose
+ * attributes are equal; attrs < 0 means "read each page's own".
+ */
+static unsigned int pages_to_ranges(unsigned long addr, unsigned long npages,
+				    long attrs, struct heki_range *r,
+				    unsigned int max)
+{
+	unsigned int n = 0;
+	unsigned long i;
+
+	for (i = 0; i < npages; i++) {
+		unsigned long va = addr + i * PAGE_SIZE;
+		u64 pa = PFN_PHYS(heki_virt_to_pfn(va));
+		u64 a = attrs >= 0 ? attrs : heki_pte_attrs(va);
+
+		if (!pa)
+			continue;
+		if (n && r[n - 1].gpa + r[n - 1].npages * PAGE_SIZE == pa &&
+		    r[n - 1].attrs == a) {
+			r[n - 1].npages++;
+			continue;
+		}
+		if (n == max)
+			break;
+		r[n++] = (struct heki_range){ pa, 1, a, 0 };
+	}
+	return n;
+}
+
+/* ------------------------------------------------ vmalloc regions we hold */
+
+/*
+ * vmalloc/module ranges whose frames we restricted.  Few (one per module,
+ * BPF pack, ftrace trampoline, kprobe slot page): a list will do.
+ */
+struct heki_region {
+	struct list_head node;
+	unsigned long start, end;
+};
+static LIST_HEAD(heki_regions);
+static DEFINE_SPINLOCK(heki_regions_lock);
+
+static void region_note(unsigned long start, unsigned long end)
+{
+	struct heki_region *r;
+	unsigned long flags;
+
+	spin_lock_irqsave(&heki_regions_lock, flags);
+	list_for_each_entry(r, &heki_regions, node)
+		if (start <= r->end && end >= r->start) {	/* touching merges */
+			r->start = min(r->start, start);
+			r->end = max(r->end, end);
+			goto out;
+		}
+	r = kmalloc(sizeof(*r), GFP_ATOMIC);
+	if (r) {
+		r->start = start;
+		r->end = end;
+		list_add(&r->node, &heki_regions);
+	}
+out:
+	spin_unlock_irqrestore(&heki_regions_lock, flags);
+}
+
+/* Releases the frames of every held region inside [start, end). */
+static void regions_release(enum heki_hook h, unsigned long start,
+			    unsigned long end)
+{
+	static struct heki_range ranges[HEKI_BATCH_MAX];	/* under the lock */
+	struct heki_region *reg, *tmp;
+	unsigned long flags, a, np;
+	unsigned int n;
+
+	spin_lock_irqsave(&heki_regions_lock, flags);
+	list_for_each_entry_safe(reg, tmp, &heki_regions, node) {
+		if (reg->start < start || reg->start >= end)
+			continue;
+		for (a = reg->start; a < reg->end; a += np << PAGE_SHIFT) {
+			np = min((reg->end - a) >> PAGE_SHIFT,
+				 (unsigned long)HEKI_BATCH_MAX);
+			n = pages_to_ranges(a, np, RWX, ranges, HEKI_BATCH_MAX);
+			if (n && !send_ranges(h, ranges, n))
+				atomic64_add(np, &pages_released);
+		}
+		list_del(&reg->node);
+		kfree(reg);
+	}
+	spin_unlock_irqrestore(&heki_regions_lock, flags);
+}
+
+/* ----------------------------------------------------- kretprobe plumbing */
+
+struct heki_probe {
+	struct kretprobe krp;
+	int addr_arg, len_arg;		/* argument positions (0-based) */
+	bool registered;
+};
+
+static unsigned long arg_of(struct pt_regs *regs, int i)
+{
+	switch (i) {
+	case 0: return regs->di;
+	case 1: return regs->si;
+	case 2: return regs->dx;
+	default: return regs->cx;
+	}
+}
+
+static struct heki_probe *probe_of(struct kretprobe_instance *ri)
+{
+	return container_of(get_kretprobe(ri), struct heki_probe, krp);
+}
+
+/* ---------------------------------------------------- text_poke windows */
+
+#define POKE_MAX_FRAMES 32	/* text_poke_copy() of a large BPF program */
+
+struct poke_data {
+	unsigned int n;
+	u64 pfn[POKE_MAX_FRAMES];
+};
+
+static void poke_close(struct poke_data *d)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->n; i++) {
+		if (tr->window(false, d->pfn[i], 1))
+			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
+		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
+		atomic_dec(&windows_open_now);
+	}
+	d->n = 0;
+}
+
+/*
+ * Before the write: one window per frame the poke touches.  If the host
+ * refuses one, the windows already open are closed again and the write
+ * will fault: better a loud oops than a silent gap.
+ */
+static int poke_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct heki_probe *p = probe_of(ri);
+	struct poke_data *d = (struct poke_data *)ri->data;
+	unsigned long addr = arg_of(regs, p->addr_arg);
+	unsigned long len = arg_of(regs, p->len_arg), va;
+
+	d->n = 0;
+	atomic64_inc(&hook_calls[HOOK_TEXT_POKE]);
+	if (!len)
+		return 0;
+	for (va = addr & PAGE_MASK; va < addr + len; va += PAGE_SIZE) {
+		u64 pfn = heki_virt_to_pfn(va);
+
+		if (d->n == POKE_MAX_FRAMES || !pfn) {
+			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
+			break;
+		}
+		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
+		if (tr->window(true, pfn, 1)) {
+			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
+			poke_close(d);
+			return 0;
+		}
+		atomic_inc(&windows_open_now);
+		d->pfn[d->n++] = pfn;
+	}
+	return 0;
+}
+
+/* After the write, on every return: close what the entry opened. */
+static int poke_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	poke_close((struct poke_data *)ri->data);
+	return 0;
+}
+
+/*
+ * __text_poke(func, addr, src, len) is where every run-time text write
+ * goes; if the compiler inlined it, hook each of its callers instead
+ * (addr, src_or_byte, len).
+ */
+static struct heki_probe poke_inner = {
+	.krp = { .kp.symbol_name = "__text_poke" }, .addr_arg = 1, .len_arg = 3,
+};
+static struct heki_probe poke_outer[] = {
+	{ .krp = { .kp.symbol_name = "text_poke" }, .addr_arg = 0, .len_arg = 2 },
+	{ .krp = { .kp.symbol_name = "text_poke_kgdb" }, .addr_arg = 0, .len_arg = 2 },
+	{ .krp = { .kp.symbol_name = "text_poke_copy" }, .addr_arg = 0, .len_arg = 2 },
+	{ .krp = { .kp.symbol_name = "text_poke_set" }, .addr_arg = 0, .len_arg = 2 },
+};
+
+/* ------------------------------------------------------ set_memory_*() */
+
+struct setmem_data {
+	unsigned long addr;
+	int numpages;
+};
+
+static int setmem_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct setmem_data *d = (struct setmem_data *)ri->data;
+
+	d->addr = regs->di;
+	d->numpages = (int)regs->si;
+	atomic64_inc(&hook_calls[HOOK_SET_MEMORY]);
+	return 0;
+}
+
+/* Mirrors what the kernel's page tables now say, page by page. */
+static int setmem_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct setmem_data *d = (struct setmem_data *)ri->data;
+	static struct heki_range ranges[HEKI_BATCH_MAX];
+	static DEFINE_SPINLOCK(lock);
+	unsigned long a, np, flags, end;
+	unsigned int n;
+
+	if (regs_return_value(regs) || d->numpages <= 0)
+		return 0;
+	end = d->addr + ((unsigned long)d->numpages << PAGE_SHIFT);
+	spin_lock_irqsave(&lock, flags);
+	for (a = d->addr & PAGE_MASK; a < end; a += np << PAGE_SHIFT) {
+		np = min((end - a) >> PAGE_SHIFT, (unsigned long)HEKI_BATCH_MAX);
+		n = pages_to_ranges(a, np, -1, ranges, HEKI_BATCH_MAX);
+		if (n && !send_ranges(HOOK_SET_MEMORY, ranges, n))
+			atomic64_add(np, &pages_protected);
+	}
+	spin_unlock_irqrestore(&lock, flags);
+	if (heki_is_vmalloc_or_module(d->addr))
+		region_note(d->addr & PAGE_MASK, end);
+	return 0;
+}
+
+/*
+ * Registered in this order, and before the other hooks: registering a
+ * probe can allocate an executable trampoline (set_memory_ro(), then
+ * set_memory_x()).  Once ro is mirrored (as R__), x must be too, or the
+ * trampoline stays non-executable at the host; with ro hooked last, a
+ * trampoline made while hooks are being set up is either left alone or
+ * mirrored as R_X.
+ */
+static struct heki_probe setmem_probes[] = {
+	{ .krp = { .kp.symbol_name = "set_memory_x" } },
+	{ .krp = { .kp.symbol_name = "set_memory_nx" } },
+	{ .krp = { .kp.symbol_name = "set_memory_rw" } },
+	{ .krp = { .kp.symbol_name = "set_memory_ro" } },
+};
+
+/* --------------------------------------------------- remove_vm_area() */
+
+/* Not exported; resolved through kallsyms at load. */
+static struct vm_struct *(*heki_find_vm_area)(const void *addr);
+
+static int free_pre(struct kprobe *kp, struct pt_regs *regs)
+{
+	unsigned long addr = regs->di;
+	struct vm_struct *area;
+
+	atomic64_inc(&hook_calls[HOOK_FREE]);
+	if (list_empty(&heki_regions))
+		return 0;
+	area = heki_find_vm_area((void *)addr);
+	if (area)
+		regions_release(HOOK_FREE, addr, addr + get_vm_area_size(area));
+	return 0;
+}
+
+static struct kprobe free_probe = {
+	.symbol_name = "remove_vm_area", .pre_handler = free_pre,
+};
+
+/* ------------------------------------------------------------ discovery */
+
+static unsigned long (*heki_kallsyms_lookup_name)(const char *name);
+
+/* kallsyms_lookup_name() is not exported since 5.7; a kprobe resolves it. */
+static int find_kallsyms(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	int ret = register_kprobe(&kp);
+
+	if (ret)
+		return ret;
+	heki_kallsyms_lookup_name = (void *)kp.addr;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+struct kernel_part {
+	const char *what, *start, *end;
+	u32 attrs;
+};
+
+/* The kernel image, as vmlinux.lds lays it out on x86-64. */
+static const struct kernel_part kernel_parts[] = {
+	{ "text", "_stext", "_etext", HEKI_ATTR_READ | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE },
+	/* ro_after_init lies inside rodata on x86-64 */
+	{ "rodata", "__start_rodata", "__end_rodata", HEKI_ATTR_READ | HEKI_ATTR_IMMUTABLE },
+	{ "data", "_sdata", "_edata", HEKI_ATTR_READ | HEKI_ATTR_WRITE },
+	{ "bss", "__bss_start", "__bss_stop", HEKI_ATTR_READ | HEKI_ATTR_WRITE },
+};
+
+static const char *const vdso_images[] = {
+	"vdso_image_64", "vdso_image_32", "vdso_image_x32",
+};
+
+struct load_summary {
+	unsigned int ranges, modules, hypercalls;
+	unsigned long pages;
+};
+
+/* The kernel image is physically contiguous: one range per part. */
+static long protect_kernel_image(struct load_summary *sum, struct heki_range *r,
+				 unsigned int *n)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(kernel_parts); i++) {
+		const struct kernel_part *p = &kernel_parts[i];
+		unsigned long start = heki_kallsyms_lookup_name(p->start);
+		unsigned long end = heki_kallsyms_lookup_name(p->end);
+		u64 first, last;
+
+		if (!start || !end || end <= start) {
+			pr_err("cannot find the kernel's %s (%s..%s)\n", p->what,
+			       p->start, p->end);
+			return -ENOENT;
+		}
+		/* The gaps after text and rodata are freed at boot: stop at the page end. */
+		first = PHYS_PFN(__pa_symbol(start));
+		last = PHYS_PFN(__pa_symbol(end - 1));
+		r[(*n)++] = (struct heki_range){ PFN_PHYS(first), last - first + 1,
+						 p->attrs, 0 };
+		sum->pages += last - first + 1;
+		pr_info("%-6s %#lx-%#lx frames %#llx-%#llx attrs %#x\n", p->what,
+			start, end, first, last, p->attrs);
+	}
+	/*
+	 * The vDSO images sit in the kernel's read-only data but user space
+	 * executes them: their frames keep EXEC (a later batch entry wins).
+	 */
+	for (i = 0; i < ARRAY_SIZE(vdso_images); i++) {
+		const struct vdso_image *img =
+			(void *)heki_kallsyms_lookup_name(vdso_images[i]);
+		u64 first, last;
+
+		if (!img)
+			continue;
+		first = PHYS_PFN(__pa(img->data));
+		last = PHYS_PFN(__pa(img->data + img->size - 1));
+		r[(*n)++] = (struct heki_range){ PFN_PHYS(first), last - first + 1,
+			HEKI_ATTR_READ | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE, 0 };
+		pr_info("vdso   %s frames %#llx-%#llx executable\n", vdso_images[i],
+			first, last);
+	}
+	return 0;
+}
+
+/* Text (R_X) and rodata + ro_after_init (R__) of every live module. */
+static unsigned int protect_modules(struct load_summary *sum,
+				    struct heki_range *r, unsigned int n,
+				    unsigned int max)
+{
+	struct list_head *modules = (void *)heki_kallsyms_lookup_name("modules");
+	struct module *mod;
+
+	if (!modules)
+		return n;
+	rcu_read_lock();
+	list_for_each_entry_rcu(mod, modules, list) {
+		unsigned long base = (unsigned long)mod->core_layout.base;
+		unsigned long text = mod->core_layout.text_size >> PAGE_SHIFT;
+		/*
+		 * ro_after_init becomes read-only when init returns: ours is
+		 * still initialising, and the set_memory_ro() hook takes it.
+		 */
+		unsigned long ro = (mod == THIS_MODULE ? mod->core_layout.ro_size :
+				    mod->core_layout.ro_after_init_size) >> PAGE_SHIFT;
+
+		if (mod->state != MODULE_STATE_LIVE && mod != THIS_MODULE)
+			continue;
+		if (n + 2 * (text + ro) > max)	/* worst case: no merging */
+			break;
+		n += pages_to_ranges(base, text, HEKI_ATTR_READ | HEKI_ATTR_EXEC,
+				     r + n, max - n);
+		n += pages_to_ranges(base + (text << PAGE_SHIFT), ro - text,
+				     HEKI_ATTR_READ, r + n, max - n);
+		region_note(base, base + (ro << PAGE_SHIFT));
+		sum->pages += ro;
+		sum->modules++;
+	}
+	rcu_read_unlock();
+	return n;
+}
+
+static void pin_cr(void)
+{
+	unsigned long cr4 = __read_cr4();
+
+	if (read_cr0() & X86_CR0_WP)
+		heki_call(HEKI_HC_PIN_CR, 0, X86_CR0_WP, 0, 0);
+	cr4 &= HEKI_CR4_PINNABLE;
+	if (cr4)
+		heki_call(HEKI_HC_PIN_CR, 4, cr4, 0, 0);
+}
+
+static int register_probes(void)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(setmem_probes); i++) {
+		setmem_probes[i].krp.entry_handler = setmem_entry;
+		setmem_probes[i].krp.handler = setmem_exit;
+		setmem_probes[i].krp.data_size = sizeof(struct setmem_data);
+		setmem_probes[i].krp.maxactive = 4 * num_possible_cpus() + 8;
+		ret = register_kretprobe(&setmem_probes[i].krp);
+		if (ret) {
+			pr_err("cannot hook %s: %d\n",
+			       setmem_probes[i].krp.kp.symbol_name, ret);
+			return ret;
+		}
+		setmem_probes[i].registered = true;
+	}
+	poke_inner.krp.entry_handler = poke_entry;
+	poke_inner.krp.handler = poke_exit;
+	poke_inner.krp.data_size = sizeof(struct poke_data);
+	poke_inner.krp.maxactive = 4 * num_possible_cpus() + 8;
+	if (!register_kretprobe(&poke_inner.krp)) {
+		poke_inner.registered = true;
+	} else {
+		for (i = 0; i < ARRAY_SIZE(poke_outer); i++) {
+			poke_outer[i].krp.entry_handler = poke_entry;
+			poke_outer[i].krp.handler = poke_exit;
+			poke_outer[i].krp.data_size = sizeof(struct poke_data);
+			poke_outer[i].krp.maxactive = 4 * num_possible_cpus() + 8;
+			ret = register_kretprobe(&poke_outer[i].krp);
+			if (ret) {
+				pr_err("cannot hook %s: %d\n",
+				       poke_outer[i].krp.kp.symbol_name, ret);
+				return ret;
+			}
+			poke_outer[i].registered = true;
+		}
+	}
+	ret = register_kprobe(&free_probe);
+	if (ret)
+		pr_err("cannot hook remove_vm_area: %d\n", ret);
+	return ret;
+}
+
+static void unregister_probes(void)
+{
+	unsigned int i;
+
+	if (free_probe.addr)
+		unregister_kprobe(&free_probe);
+	for (i = 0; i < ARRAY_SIZE(setmem_probes); i++)
+		if (setmem_probes[i].registered)
+			unregister_kretprobe(&setmem_probes[i].krp);
+	for (i = 0; i < ARRAY_SIZE(poke_outer); i++)
+		if (poke_outer[i].registered)
+			unregister_kretprobe(&poke_outer[i].krp);
+	if (poke_inner.registered)
+		unregister_kretprobe(&poke_inner.krp);
+}
+
+#define LOAD_MAX_RANGES 4096
+
+int heki_kernel_init(void)
+{
+	struct load_summary sum = {};
+	struct heki_range *r;
+	unsigned int i, n = 0;
+	ktime_t t0 = ktime_get();
+	long ret;
+	int cpu;
+
+	for (i = 0; i < ARRAY_SIZE(heki_transports); i++)
+		if (!strcmp(mode, heki_transports[i].name))
+			tr = &heki_transports[i];
+	if (!tr) {
+		pr_err("unknown mode=%s (hypercall, view, vmfunc)\n", mode);
+		return -EINVAL;
+	}
+	if (tr->unsupported) {
+		pr_err("mode=%s unsupported: %s\n", mode, tr->unsupported);
+		return -EOPNOTSUPP;
+	}
+	for_each_possible_cpu(cpu) {
+		per_cpu(heki_batch_buf, cpu) = (void *)__get_free_page(GFP_KERNEL);
+		if (!per_cpu(heki_batch_buf, cpu))
+			return -ENOMEM;
+	}
+	if (!protect) {
+		pr_info("protect=0: the kernel is left unprotected\n");
+		return 0;
+	}
+	ret = find_kallsyms();
+	if (ret) {
+		pr_err("cannot resolve kallsyms_lookup_name: %ld\n", ret);
+		return ret;
+	}
+	heki_find_vm_area = (void *)heki_kallsyms_lookup_name("find_vm_area");
+	if (!heki_find_vm_area) {
+		pr_err("cannot resolve find_vm_area\n");
+		return -ENOENT;
+	}
+	r = vmalloc(LOAD_MAX_RANGES * sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+
+	/* Hooks first: nothing may change between discovery and protection. */
+	ret = register_probes();
+	if (ret)
+		goto fail;
+	ret = protect_kernel_image(&sum, r, &n);
+	if (ret)
+		goto fail;
+	n = protect_modules(&sum, r, n, LOAD_MAX_RANGES);
+	sum.ranges = n;
+	atomic64_inc(&hook_calls[HOOK_LOAD]);
+	preempt_disable();
+	ret = send_ranges(HOOK_LOAD, r, n);
+	preempt_enable();
+	sum.hypercalls = DIV_ROUND_UP(n, HEKI_BATCH_MAX);
+	if (ret) {
+		pr_err("host refused the kernel's protections: %ld\n", ret);
+		goto fail;
+	}
+	atomic64_add(sum.pages, &pages_protected);
+	kernel_protected = true;
+	pin_cr();
+	sum.hypercalls += 2;
+	if (lockdown) {
+		ret = heki_call(HEKI_HC_LOCKDOWN, 0, 0, 0, 0);
+		sum.hypercalls++;
+		if (ret) {
+			pr_err("host refused lockdown: %ld\n", ret);
+			goto fail;
+		}
+		locked_down = true;
+		/* After lockdown the protections cannot be taken back: stay. */
+		__module_get(THIS_MODULE);
+	}
+	vfree(r);
+	pr_info("protected: %u ranges, %lu pages (kernel image and %u modules), %u hypercalls, %lld us, mode %s, %s\n",
+		sum.ranges, sum.pages, sum.modules, sum.hypercalls,
+		ktime_us_delta(ktime_get(), t0), tr->name,
+		locked_down ? "locked down" : "not locked down");
+	return 0;
+fail:
+	unregister_probes();
+	vfree(r);
+	return ret < 0 && ret > -4096 ? ret : -EIO;
+}
+
+/* Only reachable before lockdown (it pins the module): undo everything. */
+void heki_kernel_exit(void)
+{
+	struct heki_range r;
+	unsigned int i;
+	int cpu;
+
+	if (kernel_protected) {
+		unregister_probes();
+		regions_release(HOOK_FREE, 0, ~0ul);
+		for (i = 0; i < ARRAY_SIZE(kernel_parts); i++) {
+			unsigned long s = heki_kallsyms_lookup_name(kernel_parts[i].start);
+			unsigned long e = heki_kallsyms_lookup_name(kernel_parts[i].end);
+			u64 first = PHYS_PFN(__pa_symbol(s)), last = PHYS_PFN(__pa_symbol(e - 1));
+
+			r = (struct heki_range){ PFN_PHYS(first), last - first + 1, RWX, 0 };
+			preempt_disable();
+			send_ranges(HOOK_LOAD, &r, 1);
+			preempt_enable();
+		}
+		pr_info("unloaded: every protection released\n");
+	}
+	for_each_possible_cpu(cpu)
+		free_page((unsigned long)per_cpu(heki_batch_buf, cpu));
+}
+
+bool heki_kernel_is_protected(void)
+{
+	return kernel_protected;
+}
+
+/* debugfs heki/counters: one "key value" per line. */
+int heki_counters_show(struct seq_file *m, void *unused)
+{
+	unsigned int i;
+
+	seq_printf(m, "mode %s\n", tr ? tr->name : "none");
+	seq_printf(m, "kernel_protected %d\n", kernel_protected);
+	seq_printf(m, "locked_down_at_load %d\n", locked_down);
+	seq_printf(m, "text_poke_hook %s\n", poke_inner.registered ? "__text_poke" :
+		   poke_outer[0].registered ? "text_poke+callers" : "none");
+	for (i = 0; i < HOOK_NR; i++) {
+		seq_printf(m, "%s_calls %lld\n", hook_names[i],
+			   atomic64_read(&hook_calls[i]));
+		seq_printf(m, "%s_hypercalls %lld\n", hook_names[i],
+			   atomic64_read(&hook_hypercalls[i]));
+		seq_printf(m, "%s_errors %lld\n", hook_names[i],
+			   atomic64_read(&hook_errors[i]));
+	}
+	seq_printf(m, "windows_open %d\n", atomic_read(&windows_open_now));
+	seq_printf(m, "pages_protected %lld\n", atomic64_read(&pages_protected));
+	seq_printf(m, "pages_released %lld\n", atomic64_read(&pages_released));
+	return 0;
+}
