@@ -61,13 +61,14 @@ $(KVM_KOS) &: $(KVM_TREE)/.prepared $(HOST_SRCS)
 	@touch $(KVM_KOS)
 
 # ---- guest: the Heki guest module ----------------------------------------
-GUEST_KO := guest-kmod/heki.ko
-GUEST_SRCS := $(wildcard guest-kmod/*.c guest-kmod/*.h) guest-kmod/Kbuild host/heki_abi.h
+# heki_testmod.ko: a module the suite loads and unloads under lockdown.
+GUEST_KOS := guest-kmod/heki.ko guest-kmod/heki_testmod.ko
+GUEST_SRCS := $(wildcard guest-kmod/*.c guest-kmod/*.h guest-kmod/*.S) guest-kmod/Kbuild host/heki_abi.h
 
-$(GUEST_KO): $(GUEST_SRCS) $(DEPS_MK)
-	@echo "  KBUILD  $@"
+$(GUEST_KOS) &: $(GUEST_SRCS) $(DEPS_MK)
+	@echo "  KBUILD  $(GUEST_KOS)"
 	$(call kbuild,$(CURDIR)/guest-kmod,guest-kmod)
-	@touch $@
+	@touch $(GUEST_KOS)
 
 # ---- userland tools -------------------------------------------------------
 BIN := $(BUILD)/bin
@@ -92,15 +93,15 @@ IMG := $(BUILD)/images
 L2_IMAGE := $(IMG)/l2.cpio.gz
 L1_IMAGE := $(IMG)/l1.cpio
 
-$(L2_IMAGE): $(GUEST_KO) $(BIN)/heki-emit $(BIN)/heki-suite rig/l2-init rig/mkimage.sh
+$(L2_IMAGE): $(GUEST_KOS) $(BIN)/heki-emit $(BIN)/heki-suite rig/l2-init rig/mkimage.sh
 	@mkdir -p $(@D)
-	rig/mkimage.sh l2 $@ $(IMG)/l2.stage $(BIN) $(GUEST_KO)
+	rig/mkimage.sh l2 $@ $(IMG)/l2.stage $(BIN) $(GUEST_KOS)
 
 $(L1_IMAGE): $(KVM_KOS) $(L2_IMAGE) $(BIN)/heki-emit $(BIN)/heki-suite rig/l1-init rig/l1-run.sh rig/mkimage.sh $(DEPS_MK)
 	@mkdir -p $(@D)
 	rig/mkimage.sh l1 $@ $(IMG)/l1.stage $(BIN) $(KVM_DIR) $(KMODS) $(KIMAGE) $(L2_IMAGE)
 
-all: $(KVM_KOS) $(GUEST_KO) $(TOOLS) $(L1_IMAGE)
+all: $(KVM_KOS) $(GUEST_KOS) $(TOOLS) $(L1_IMAGE)
 
 # ---- run ------------------------------------------------------------------
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)

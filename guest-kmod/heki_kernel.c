@@ -91,7 +91,6 @@ static const struct heki_transport *tr;
 
 /* -------------------------------------------------------------- counters */
 
-enum heki_hook { HOOK_LOAD, HOOK_TEXT_POKE, HOOK_SET_MEMORY, HOOK_FREE, HOOK_NR };
 static const char *const hook_names[HOOK_NR] = {
 	"load", "text_poke", "set_memory", "vm_free",
 };
@@ -447,6 +446,8 @@ static int find_kallsyms(void)
 struct kernel_part {
 	const char *what, *start, *end;
 	u32 attrs;
+	/* A hole the kernel frees after boot, if these symbols exist. */
+	const char *hole_start, *hole_end;
 };
 
 /* The kernel image, as vmlinux.lds lays it out on x86-64. */
@@ -455,7 +456,12 @@ static const struct kernel_part kernel_parts[] = {
 	/* ro_after_init lies inside rodata on x86-64 */
 	{ "rodata", "__start_rodata", "__end_rodata", HEKI_ATTR_READ | HEKI_ATTR_IMMUTABLE },
 	{ "data", "_sdata", "_edata", HEKI_ATTR_READ | HEKI_ATTR_WRITE },
-	{ "bss", "__bss_start", "__bss_stop", HEKI_ATTR_READ | HEKI_ATTR_WRITE },
+	/*
+	 * .bss..decrypted sits inside bss; without SME/SEV its unused part
+	 * goes back to the page allocator at boot and may later hold code.
+	 */
+	{ "bss", "__bss_start", "__bss_stop", HEKI_ATTR_READ | HEKI_ATTR_WRITE,
+	  "__start_bss_decrypted", "__end_bss_decrypted" },
 };
 
 static const char *const vdso_images[] = {
@@ -487,6 +493,26 @@ static long protect_kernel_image(struct load_summary *sum, struct heki_range *r,
 		/* The gaps after text and rodata are freed at boot: stop at the page end. */
 		first = PHYS_PFN(__pa_symbol(start));
 		last = PHYS_PFN(__pa_symbol(end - 1));
+		if (p->hole_start) {
+			unsigned long hs = heki_kallsyms_lookup_name(p->hole_start);
+			unsigned long he = heki_kallsyms_lookup_name(p->hole_end);
+
+			if (hs > start && he > hs && he <= end) {
+				u64 hfirst = PHYS_PFN(__pa_symbol(hs));
+				u64 hlast = PHYS_PFN(__pa_symbol(he - 1));
+
+				if (hfirst > first) {
+					r[(*n)++] = (struct heki_range){ PFN_PHYS(first),
+						hfirst - first, p->attrs, 0 };
+					sum->pages += hfirst - first;
+				}
+				first = hlast + 1;
+				pr_info("%-6s hole %s..%s frames %#llx-%#llx left alone\n",
+					p->what, p->hole_start, p->hole_end, hfirst, hlast);
+			}
+		}
+		if (first > last)
+			continue;
 		r[(*n)++] = (struct heki_range){ PFN_PHYS(first), last - first + 1,
 						 p->attrs, 0 };
 		sum->pages += last - first + 1;
@@ -650,14 +676,14 @@ int heki_kernel_init(void)
 		if (!per_cpu(heki_batch_buf, cpu))
 			return -ENOMEM;
 	}
-	if (!protect) {
-		pr_info("protect=0: the kernel is left unprotected\n");
-		return 0;
-	}
 	ret = find_kallsyms();
 	if (ret) {
 		pr_err("cannot resolve kallsyms_lookup_name: %ld\n", ret);
 		return ret;
+	}
+	if (!protect) {
+		pr_info("protect=0: the kernel is left unprotected\n");
+		return 0;
 	}
 	heki_find_vm_area = (void *)heki_kallsyms_lookup_name("find_vm_area");
 	if (!heki_find_vm_area) {
@@ -742,6 +768,25 @@ void heki_kernel_exit(void)
 bool heki_kernel_is_protected(void)
 {
 	return kernel_protected;
+}
+
+unsigned long heki_lookup(const char *name)
+{
+	return heki_kallsyms_lookup_name ? heki_kallsyms_lookup_name(name) : 0;
+}
+
+void heki_counters_snapshot(struct heki_guest_counters *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < HOOK_NR; i++) {
+		c->calls[i] = atomic64_read(&hook_calls[i]);
+		c->hypercalls[i] = atomic64_read(&hook_hypercalls[i]);
+		c->errors[i] = atomic64_read(&hook_errors[i]);
+	}
+	c->windows_open = atomic_read(&windows_open_now);
+	c->pages_protected = atomic64_read(&pages_protected);
+	c->pages_released = atomic64_read(&pages_released);
 }
 
 /* debugfs heki/counters: one "key value" per line. */

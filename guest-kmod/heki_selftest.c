@@ -581,5 +581,9 @@ const struct heki_selftest heki_selftests[] = {
 	{ "vendor", heki_vendor_show },
 	{ "fuzz", heki_fuzz_show },
 	{ "lockdown", heki_lockdown_show },
+	{ "kernel_write", heki_kernel_write_show },
+	{ "keeps_working", heki_keeps_working_show },
+	{ "module_check", heki_module_check_show },
+	{ "trace_target", heki_trace_target_show },
 };
 const unsigned int heki_nr_selftests = ARRAY_SIZE(heki_selftests);

@@ -2,8 +2,8 @@
 # Packs the rig's initramfs images (thin orchestration; no logic beyond
 # copying files and resolving module and library dependencies).
 #
-#   mkimage.sh l2 OUT STAGE BIN_DIR GUEST_KO
-#	L2 (guest): busybox, the Heki guest module, heki-emit, heki-suite.
+#   mkimage.sh l2 OUT STAGE BIN_DIR GUEST_KO...
+#	L2 (guest): busybox, the Heki guest module(s), heki-emit, heki-suite.
 #   mkimage.sh l1 OUT STAGE BIN_DIR KVM_DIR KMODS L2_KERNEL L2_IMAGE
 #	L1 (host): busybox, our kvm*.ko and their dependencies from the
 #	Debian image (KMODS = its lib/modules/<ver>), QEMU with its libraries
@@ -37,8 +37,7 @@ copy_with_libs() {
 
 case $kind in
 l2)
-	guest_ko=$1
-	cp "$guest_ko" "$stage"/lib/modules/
+	cp "$@" "$stage"/lib/modules/
 	install -m 0755 "$RIG"/l2-init "$stage"/init
 	(cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) |
 		gzip -1 >"$out.tmp"

@@ -743,6 +743,11 @@ static void write_summary(void)
 			{ "guest_stats", "stats." },
 			{ "guest_stats_after_lockdown", "stats_locked." },
 			{ "guest_counters", "counters." },
+			{ "kernel_write", "kernel_write." },
+			{ "keeps_working", "keeps_working." },
+			{ "module_check", "module_check." },
+			{ "module_unload", "module_unload." },
+			{ "bpf", "bpf." },
 		};
 
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)

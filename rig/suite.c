@@ -5,9 +5,13 @@
  * attacks) are new rows.  Human-readable TAP goes to stdout (the L2
  * console); the records are what the harness trusts.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/bpf.h>
 
 #include "heki_abi.h"
 #include "record.h"
@@ -27,6 +31,13 @@ static void check(struct suite_ctx *c, int ok, const char *name, const char *why
 	printf("%s %d %s%s%s\n", ok ? "ok" : "not ok", c->tests, name,
 	       why && !ok ? " # " : "", why && !ok ? why : "");
 	record_kv(&c->out, "check", "%s %s", name, ok ? "pass" : "fail");
+}
+
+static void skip(struct suite_ctx *c, const char *name, const char *why)
+{
+	c->tests++;
+	printf("ok %d %s # SKIP %s\n", c->tests, name, why);
+	record_kv(&c->out, "check", "%s skip", name);
 }
 
 /*
@@ -83,9 +94,7 @@ static void judge_self_check(struct suite_ctx *c, const char *name, const char *
 	if (!strncmp(val, "info", 4))
 		return;
 	if (!strncmp(val, "skip", 4)) {
-		c->tests++;
-		printf("ok %d %s # SKIP %s\n", c->tests, name, val + 4);
-		record_kv(&c->out, "check", "%s skip", name);
+		skip(c, name, val + 4);
 		return;
 	}
 	check(c, !strncmp(val, "ok ", 3), name, val);
@@ -128,6 +137,173 @@ static void check_user_mode_call(struct suite_ctx *c)
 	check(c, ret == -HEKI_EPERM, "user_mode_call_refused", why);
 }
 
+/* The number after "key " in a "key value" file, or -1. */
+static long long read_key(const char *path, const char *key)
+{
+	char line[256];
+	size_t len = strlen(key);
+	long long v = -1;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			v = strtoll(line + len + 1, NULL, 0);
+	fclose(f);
+	return v;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, text, strlen(text));
+	close(fd);
+	return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+#define TESTMOD "/lib/modules/heki_testmod.ko"
+
+/* Under protection and lockdown, a module loads (protected) and unloads. */
+static void check_module_load(struct suite_ctx *c)
+{
+	int fd = open(TESTMOD, O_RDONLY | O_CLOEXEC);
+	long ret = fd < 0 ? -1 : syscall(SYS_finit_module, fd, "", 0);
+	char why[128];
+
+	if (fd >= 0)
+		close(fd);
+	snprintf(why, sizeof(why), "finit_module(" TESTMOD ") = %ld", ret);
+	check(c, ret == 0, "module_loads_under_lockdown", why);
+}
+
+static void check_module_unload(struct suite_ctx *c)
+{
+	long long before = read_key(DEBUGFS_HEKI "stats", "protected_frames"), after;
+	long ret = syscall(SYS_delete_module, "heki_testmod", O_NONBLOCK);
+	char why[160];
+
+	after = read_key(DEBUGFS_HEKI "stats", "protected_frames");
+	snprintf(why, sizeof(why), "delete_module = %ld, protected frames %lld -> %lld",
+		 ret, before, after);
+	record_kv(&c->out, "module_unload.frames", "before=%lld after=%lld", before, after);
+	check(c, ret == 0, "module_unloads_under_lockdown", why);
+	if (read_key(DEBUGFS_HEKI "counters", "kernel_protected") != 1)
+		skip(c, "module_frames_released_on_unload", "heki.ko loaded with protect=0");
+	else
+		check(c, ret == 0 && after >= 0 && after < before,
+		      "module_frames_released_on_unload", why);
+}
+
+#define TRACING "/sys/kernel/debug/tracing/"
+#define TRACE_FN "heki_trace_target"	/* in heki.ko, whose text is protected */
+
+/* Whether a file holds @what (reads at most 64 KiB). */
+static int file_has(const char *path, const char *what)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY);
+	ssize_t n, len = 0;
+
+	if (fd < 0)
+		return 0;
+	while (len < (ssize_t)sizeof(buf) - 1 &&
+	       (n = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	return strstr(buf, what) != NULL;
+}
+
+/*
+ * The function tracer on one function and off again, under lockdown.  The
+ * filter is read back before the tracer starts: an empty filter would
+ * trace (and patch) every function in the kernel.
+ */
+static void check_ftrace(struct suite_ctx *c)
+{
+	int filtered, on, seen;
+
+	if (read_key(DEBUGFS_HEKI "counters", "kernel_protected") != 1) {
+		skip(c, "ftrace_function_tracer_on", "heki.ko loaded with protect=0");
+		return;
+	}
+	filtered = !write_file(TRACING "set_ftrace_filter", TRACE_FN) &&
+		   file_has(TRACING "set_ftrace_filter", TRACE_FN);
+	if (!filtered) {
+		check(c, 0, "ftrace_function_tracer_on", "cannot set the filter to " TRACE_FN);
+		return;
+	}
+	on = !write_file(TRACING "trace", "") &&
+	     !write_file(TRACING "current_tracer", "function") &&
+	     !write_file(TRACING "tracing_on", "1");
+	file_has(DEBUGFS_HEKI "trace_target", "called");
+	seen = file_has(TRACING "trace", TRACE_FN);
+	check(c, on && seen, "ftrace_function_tracer_on",
+	      on ? TRACE_FN " not in the trace" : "cannot enable the function tracer");
+	check(c, !write_file(TRACING "current_tracer", "nop") &&
+	      !write_file(TRACING "set_ftrace_filter", " "),
+	      "ftrace_function_tracer_off", "cannot turn the tracer off");
+}
+
+/* A BPF program is JIT-compiled (into protected memory) and runs. */
+static void check_bpf(struct suite_ctx *c)
+{
+	struct bpf_insn prog[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 42 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	unsigned char pkt[64] = { 0 };
+	struct bpf_prog_info info = { 0 };
+	union bpf_attr a;
+	char why[160];
+	int fd;
+	long ret;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (unsigned long)prog;
+	a.insn_cnt = 2;
+	a.license = (unsigned long)"GPL";
+	fd = syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	if (fd < 0) {
+		check(c, 0, "bpf_program_loads_jitted_and_runs", "BPF_PROG_LOAD failed");
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.info.bpf_fd = fd;
+	a.info.info_len = sizeof(info);
+	a.info.info = (unsigned long)&info;
+	syscall(SYS_bpf, BPF_OBJ_GET_INFO_BY_FD, &a, sizeof(a));
+	memset(&a, 0, sizeof(a));
+	a.test.prog_fd = fd;
+	a.test.data_in = (unsigned long)pkt;
+	a.test.data_size_in = sizeof(pkt);
+	a.test.repeat = 1;
+	ret = syscall(SYS_bpf, BPF_PROG_TEST_RUN, &a, sizeof(a));
+	snprintf(why, sizeof(why), "test_run=%ld retval=%u jited_len=%u", ret,
+		 a.test.retval, info.jited_prog_len);
+	record_kv(&c->out, "bpf.run", "%s", why);
+	check(c, ret == 0 && a.test.retval == 42 && info.jited_prog_len > 0,
+	      "bpf_program_loads_jitted_and_runs", why);
+	close(fd);
+}
+
+/* After everything: no text_poke window left open, guest- or host-side. */
+static void check_no_window_open(struct suite_ctx *c)
+{
+	long long guest = read_key(DEBUGFS_HEKI "counters", "windows_open");
+	long long host = read_key(DEBUGFS_HEKI "stats", "windows_open");
+	char why[96];
+
+	snprintf(why, sizeof(why), "guest says %lld open, host says %lld", guest, host);
+	check(c, guest == 0 && host == 0, "no_write_window_left_open", why);
+}
+
 /*
  * The smoke suite: guest module self-check files, forwarded and judged, or
  * checks the suite makes itself (run), in order.  Lockdown is one-way, so
@@ -151,6 +327,15 @@ static const struct self_check {
 	{ "fuzz", "fuzz.", judge_self_check, NULL },
 	{ "stats", "stats.", NULL, NULL },
 	{ "lockdown", "lockdown.", judge_self_check, NULL },
+	/* From here on the kernel runs protected and locked down. */
+	{ "kernel_write", "kernel_write.", judge_self_check, NULL },
+	{ "keeps_working", "keeps_working.", judge_self_check, NULL },
+	{ "module_load", NULL, NULL, check_module_load },
+	{ "module_check", "module_check.", judge_self_check, NULL },
+	{ "module_unload", NULL, NULL, check_module_unload },
+	{ "ftrace", NULL, NULL, check_ftrace },
+	{ "bpf", NULL, NULL, check_bpf },
+	{ "windows_closed", NULL, NULL, check_no_window_open },
 	{ "stats", "stats_locked.", NULL, NULL },
 	{ "counters", "counters.", NULL, NULL },
 };

@@ -342,6 +342,50 @@ TEST(host_logged_the_lockdown_refusals)
 	ASSERT_EQ(1.0, locked->num);
 }
 
+/*
+ * Under protection, writes to kernel text, rodata, ro_after_init data and
+ * a freshly loaded module's text and rodata, each through a writable alias
+ * the guest built, were refused: the host logged each, on that frame.
+ */
+TEST(host_logged_the_kernel_writes)
+{
+	static const char *const writes[] = {
+		"heki.kernel_write.kernel_text_write_refused",
+		"heki.kernel_write.kernel_rodata_write_refused",
+		"heki.kernel_write.kernel_ro_after_init_write_refused",
+		"heki.module_check.module_text_write_refused",
+		"heki.module_check.module_rodata_write_refused",
+	};
+	char gfn[40];
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		const char *g = str_at(writes[i]);
+
+		ASSERT_NE(NULL, g) TH_LOG("%s missing", writes[i]);
+		ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("%s: %s", writes[i], g);
+		ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
+		ASSERT_LE(1, host_records("kind=write", "via=npt", gfn))
+			TH_LOG("no host write record for %s (%s)", writes[i], gfn);
+	}
+}
+
+/* Static keys flipped 1000 times under lockdown: two window calls per poke. */
+TEST(text_pokes_cost_two_window_calls)
+{
+	const char *g;
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	g = str_at("heki.keeps_working.two_window_hypercalls_per_text_poke");
+	ASSERT_NE(NULL, g);
+	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
+	g = str_at("heki.keeps_working.static_key_1000_flips");
+	ASSERT_NE(NULL, g);
+	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
+}
+
 /* The 100,000-call fuzz ran to the end and left the host healthy. */
 TEST(fuzz_left_the_host_healthy)
 {
