@@ -33,7 +33,7 @@ extern const struct heki_selftest heki_selftests[];
 int heki_fuzz_show(struct seq_file *m, void *unused);	/* heki_fuzz.c */
 
 /* heki_kernel.c: protecting the running kernel. */
-enum heki_hook { HOOK_LOAD, HOOK_TEXT_POKE, HOOK_SET_MEMORY, HOOK_FREE, HOOK_NR };
+enum heki_hook { HOOK_LOAD, HOOK_TEXT_POKE, HOOK_SET_MEMORY, HOOK_VMAP, HOOK_FREE, HOOK_NR };
 
 struct heki_guest_counters {
 	s64 calls[HOOK_NR], hypercalls[HOOK_NR], errors[HOOK_NR];
@@ -42,6 +42,7 @@ struct heki_guest_counters {
 };
 
 int heki_kernel_init(void);
+void heki_kernel_locked(void);
 void heki_counters_snapshot(struct heki_guest_counters *c);
 unsigned long heki_lookup(const char *name);	/* kallsyms; 0 if unknown */
 int heki_kernel_write_show(struct seq_file *m, void *unused);

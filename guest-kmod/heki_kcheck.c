@@ -233,6 +233,40 @@ static void check_set_memory(struct seq_file *m)
 	span_free(&s);
 }
 
+/*
+ * A page vmap()ed read-only is protected as such (a writable alias of its
+ * frame is refused) and released by vunmap().
+ */
+static void check_vmap(struct seq_file *m)
+{
+	struct page *page = alloc_page(GFP_KERNEL);
+	unsigned long gfn;
+	struct span s;
+	void *ro;
+	int refused, lands;
+
+	if (!page || span_start(&s)) {
+		seq_puts(m, "vmap_read_only_protected FAIL setup\n");
+		if (page)
+			__free_page(page);
+		return;
+	}
+	ro = vmap(&page, 1, VM_MAP, PAGE_KERNEL_RO);
+	refused = ro && alias_write((unsigned long)ro, &gfn) == 1;
+	if (ro)
+		vunmap(ro);
+	lands = alias_write((unsigned long)page_address(page), &gfn) == 0;
+	span_end(&s);
+	seq_printf(m, "vmap_read_only_protected %s refused=%d vmap_hypercalls=+%lld gfn=0x%lx\n",
+		   OK(ro && refused && D(&s, hypercalls, HOOK_VMAP) == 1),
+		   refused, D(&s, hypercalls, HOOK_VMAP), gfn);
+	seq_printf(m, "vunmap_releases %s writable_after=%d vm_free_hypercalls=+%lld\n",
+		   OK(lands && D(&s, hypercalls, HOOK_FREE) == 1), lands,
+		   D(&s, hypercalls, HOOK_FREE));
+	span_free(&s);
+	__free_page(page);
+}
+
 int heki_keeps_working_show(struct seq_file *m, void *unused)
 {
 	struct heki_guest_counters c;
@@ -244,6 +278,7 @@ int heki_keeps_working_show(struct seq_file *m, void *unused)
 	check_static_keys(m);
 	check_kprobe(m);
 	check_set_memory(m);
+	check_vmap(m);
 	heki_counters_snapshot(&c);
 	seq_printf(m, "no_window_left_open %s windows_open=%d\n",
 		   OK(c.windows_open == 0), c.windows_open);

@@ -18,6 +18,8 @@
  *  - set_memory_ro/rw/x/nx(): kretprobes too: the permissions to mirror
  *    are the ones the kernel's own page tables hold once the call returned
  *    successfully, read back with lookup_address().
+ *  - vmap(): a kretprobe: a mapping made read-only or executable from the
+ *    start (no set_memory_*() call follows) is mirrored once it exists.
  *  - remove_vm_area(): a kprobe at entry, the one point every vfree() and
  *    vunmap() passes while the pages are still mapped, so frames we
  *    protected are released before they return to the page allocator.
@@ -92,7 +94,7 @@ static const struct heki_transport *tr;
 /* -------------------------------------------------------------- counters */
 
 static const char *const hook_names[HOOK_NR] = {
-	"load", "text_poke", "set_memory", "vm_free",
+	"load", "text_poke", "set_memory", "vmap", "vm_free",
 };
 static atomic64_t hook_calls[HOOK_NR], hook_hypercalls[HOOK_NR], hook_errors[HOOK_NR];
 static atomic_t windows_open_now;
@@ -403,6 +405,54 @@ static struct heki_probe setmem_probes[] = {
 	{ .krp = { .kp.symbol_name = "set_memory_ro" } },
 };
 
+/* ---------------------------------------------------------------- vmap() */
+
+struct vmap_data {
+	unsigned int count;
+	bool restricted;	/* the pgprot lacks write, or grants execute */
+};
+
+/* vmap(pages, count, flags, prot) */
+static int vmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vmap_data *d = (struct vmap_data *)ri->data;
+	pgprot_t prot = __pgprot(regs->cx);
+
+	d->count = (unsigned int)regs->si;
+	d->restricted = !(pgprot_val(prot) & _PAGE_RW) ||
+			!(pgprot_val(prot) & _PAGE_NX);
+	atomic64_inc(&hook_calls[HOOK_VMAP]);
+	return 0;
+}
+
+static int vmap_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
+{
+	struct vmap_data *d = (struct vmap_data *)ri->data;
+	unsigned long addr = regs_return_value(regs), a, np, flags;
+	static struct heki_range ranges[HEKI_BATCH_MAX];
+	static DEFINE_SPINLOCK(lock);
+	unsigned int n;
+
+	if (!addr || !d->restricted || !d->count)
+		return 0;
+	spin_lock_irqsave(&lock, flags);
+	for (a = addr; a < addr + ((unsigned long)d->count << PAGE_SHIFT);
+	     a += np << PAGE_SHIFT) {
+		np = min((unsigned long)d->count - ((a - addr) >> PAGE_SHIFT),
+			 (unsigned long)HEKI_BATCH_MAX);
+		n = pages_to_ranges(a, np, -1, ranges, HEKI_BATCH_MAX);
+		if (n && !send_ranges(HOOK_VMAP, ranges, n))
+			atomic64_add(np, &pages_protected);
+	}
+	spin_unlock_irqrestore(&lock, flags);
+	region_note(addr, addr + ((unsigned long)d->count << PAGE_SHIFT));
+	return 0;
+}
+
+static struct heki_probe vmap_probe = {
+	.krp = { .kp.symbol_name = "vmap" },
+};
+
 /* --------------------------------------------------- remove_vm_area() */
 
 /* Not exported; resolved through kallsyms at load. */
@@ -627,21 +677,45 @@ static int register_probes(void)
 			poke_outer[i].registered = true;
 		}
 	}
+	vmap_probe.krp.entry_handler = vmap_entry;
+	vmap_probe.krp.handler = vmap_exit;
+	vmap_probe.krp.data_size = sizeof(struct vmap_data);
+	vmap_probe.krp.maxactive = 4 * num_possible_cpus() + 8;
+	ret = register_kretprobe(&vmap_probe.krp);
+	if (ret) {
+		pr_err("cannot hook vmap: %d\n", ret);
+		return ret;
+	}
+	vmap_probe.registered = true;
 	ret = register_kprobe(&free_probe);
 	if (ret)
 		pr_err("cannot hook remove_vm_area: %d\n", ret);
 	return ret;
 }
 
+/* The hooks that add protections. */
+static void unregister_protecting_probes(void)
+{
+	unsigned int i;
+
+	if (vmap_probe.registered)
+		unregister_kretprobe(&vmap_probe.krp);
+	vmap_probe.registered = false;
+	for (i = 0; i < ARRAY_SIZE(setmem_probes); i++) {
+		if (setmem_probes[i].registered)
+			unregister_kretprobe(&setmem_probes[i].krp);
+		setmem_probes[i].registered = false;
+	}
+}
+
 static void unregister_probes(void)
 {
 	unsigned int i;
 
+	unregister_protecting_probes();
 	if (free_probe.addr)
 		unregister_kprobe(&free_probe);
-	for (i = 0; i < ARRAY_SIZE(setmem_probes); i++)
-		if (setmem_probes[i].registered)
-			unregister_kretprobe(&setmem_probes[i].krp);
+	free_probe.addr = NULL;
 	for (i = 0; i < ARRAY_SIZE(poke_outer); i++)
 		if (poke_outer[i].registered)
 			unregister_kretprobe(&poke_outer[i].krp);
@@ -650,6 +724,30 @@ static void unregister_probes(void)
 }
 
 #define LOAD_MAX_RANGES 4096
+
+static void free_batch_bufs(void)
+{
+	int cpu;
+
+	for_each_possible_cpu(cpu) {
+		free_page((unsigned long)per_cpu(heki_batch_buf, cpu));
+		per_cpu(heki_batch_buf, cpu) = NULL;
+	}
+}
+
+/*
+ * The VM is locked down (at load, or later through the lockdown
+ * self-check): the protections can no longer be taken back, so the hooks
+ * that keep them in step must stay.  Pin the module.
+ */
+void heki_kernel_locked(void)
+{
+	if (locked_down)
+		return;
+	locked_down = true;
+	__module_get(THIS_MODULE);
+	pr_info("locked down: heki stays loaded (rmmod is refused from now on)\n");
+}
 
 int heki_kernel_init(void)
 {
@@ -673,12 +771,15 @@ int heki_kernel_init(void)
 	}
 	for_each_possible_cpu(cpu) {
 		per_cpu(heki_batch_buf, cpu) = (void *)__get_free_page(GFP_KERNEL);
-		if (!per_cpu(heki_batch_buf, cpu))
+		if (!per_cpu(heki_batch_buf, cpu)) {
+			free_batch_bufs();
 			return -ENOMEM;
+		}
 	}
 	ret = find_kallsyms();
 	if (ret) {
 		pr_err("cannot resolve kallsyms_lookup_name: %ld\n", ret);
+		free_batch_bufs();
 		return ret;
 	}
 	if (!protect) {
@@ -686,13 +787,12 @@ int heki_kernel_init(void)
 		return 0;
 	}
 	heki_find_vm_area = (void *)heki_kallsyms_lookup_name("find_vm_area");
-	if (!heki_find_vm_area) {
-		pr_err("cannot resolve find_vm_area\n");
-		return -ENOENT;
-	}
-	r = vmalloc(LOAD_MAX_RANGES * sizeof(*r));
-	if (!r)
+	r = heki_find_vm_area ? vmalloc(LOAD_MAX_RANGES * sizeof(*r)) : NULL;
+	if (!r) {
+		pr_err("cannot resolve find_vm_area or allocate: giving up\n");
+		free_batch_bufs();
 		return -ENOMEM;
+	}
 
 	/* Hooks first: nothing may change between discovery and protection. */
 	ret = register_probes();
@@ -723,9 +823,7 @@ int heki_kernel_init(void)
 			pr_err("host refused lockdown: %ld\n", ret);
 			goto fail;
 		}
-		locked_down = true;
-		/* After lockdown the protections cannot be taken back: stay. */
-		__module_get(THIS_MODULE);
+		heki_kernel_locked();
 	}
 	vfree(r);
 	pr_info("protected: %u ranges, %lu pages (kernel image and %u modules), %u hypercalls, %lld us, mode %s, %s\n",
@@ -736,7 +834,9 @@ int heki_kernel_init(void)
 fail:
 	unregister_probes();
 	vfree(r);
-	return ret < 0 && ret > -4096 ? ret : -EIO;
+	free_batch_bufs();
+	/* Host codes (-400x) are not errnos: report an I/O error to insmod. */
+	return ret < 0 && ret > -HEKI_EBASE ? ret : -EIO;
 }
 
 /* Only reachable before lockdown (it pins the module): undo everything. */
@@ -744,10 +844,12 @@ void heki_kernel_exit(void)
 {
 	struct heki_range r;
 	unsigned int i;
-	int cpu;
-
 	if (kernel_protected) {
-		unregister_probes();
+		/*
+		 * No new protections, then release them all, and only then
+		 * stop opening windows and releasing freed memory.
+		 */
+		unregister_protecting_probes();
 		regions_release(HOOK_FREE, 0, ~0ul);
 		for (i = 0; i < ARRAY_SIZE(kernel_parts); i++) {
 			unsigned long s = heki_kallsyms_lookup_name(kernel_parts[i].start);
@@ -759,10 +861,10 @@ void heki_kernel_exit(void)
 			send_ranges(HOOK_LOAD, &r, 1);
 			preempt_enable();
 		}
+		unregister_probes();
 		pr_info("unloaded: every protection released\n");
 	}
-	for_each_possible_cpu(cpu)
-		free_page((unsigned long)per_cpu(heki_batch_buf, cpu));
+	free_batch_bufs();
 }
 
 bool heki_kernel_is_protected(void)

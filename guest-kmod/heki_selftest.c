@@ -526,6 +526,8 @@ static int heki_lockdown_show(struct seq_file *m, void *unused)
 		seq_puts(m, "lockdown ok locked_when_the_module_loaded=1\n");
 	} else {
 		ret = heki_call(HEKI_HC_LOCKDOWN, 0, 0, 0, 0);
+		if (!ret)
+			heki_kernel_locked();
 		stats_now(st);
 		seq_printf(m, "lockdown %s ret=%ld locked=%llu\n",
 			   OK(!ret && st->locked), ret, st->locked);

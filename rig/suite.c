@@ -5,6 +5,7 @@
  * attacks) are new rows.  Human-readable TAP goes to stdout (the L2
  * console); the records are what the harness trusts.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +294,64 @@ static void check_bpf(struct suite_ctx *c)
 	close(fd);
 }
 
+#define HEKI_KO "/lib/modules/heki.ko"
+
+static long load_module(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long ret = fd < 0 ? -1 : syscall(SYS_finit_module, fd, params, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Before lockdown, unloading heki.ko releases every protection: unload it,
+ * load it with protect=0 and ask the host how many frames are still
+ * protected (none), then load it again as L2's init did (lockdown=0).
+ */
+static void check_unload_releases(struct suite_ctx *c)
+{
+	long long before = read_key(DEBUGFS_HEKI "stats", "protected_frames"), after;
+	long un, ld, re;
+	char why[160];
+
+	if (read_key(DEBUGFS_HEKI "counters", "kernel_protected") != 1 ||
+	    read_key(DEBUGFS_HEKI "counters", "locked_down_at_load") != 0) {
+		skip(c, "unload_before_lockdown_releases_everything",
+		     "heki.ko not loaded with protect=1 lockdown=0");
+		return;
+	}
+	un = syscall(SYS_delete_module, "heki", O_NONBLOCK);
+	ld = load_module(HEKI_KO, "protect=0");
+	after = read_key(DEBUGFS_HEKI "stats", "protected_frames");
+	re = syscall(SYS_delete_module, "heki", O_NONBLOCK);
+	re |= load_module(HEKI_KO, "lockdown=0");
+	snprintf(why, sizeof(why), "rmmod=%ld protected frames %lld -> %lld, reload=%ld/%ld",
+		 un, before, after, ld, re);
+	record_kv(&c->out, "unload.before_lockdown", "%s", why);
+	check(c, !un && !ld && !re && before > 0 && after == 0,
+	      "unload_before_lockdown_releases_everything", why);
+}
+
+/* After lockdown the module must stay: its hooks keep the protections valid. */
+static void check_unload_refused(struct suite_ctx *c)
+{
+	long ret = syscall(SYS_delete_module, "heki", O_NONBLOCK);
+	int err = errno;
+	char why[96];
+
+	if (read_key(DEBUGFS_HEKI "counters", "kernel_protected") != 1) {
+		skip(c, "unload_refused_after_lockdown", "heki.ko loaded with protect=0");
+		return;
+	}
+	snprintf(why, sizeof(why), "delete_module = %ld (%s)", ret, ret ? strerror(err) : "unloaded");
+	/* In use: EWOULDBLOCK with O_NONBLOCK (EBUSY without). */
+	check(c, ret == -1 && (err == EWOULDBLOCK || err == EBUSY),
+	      "unload_refused_after_lockdown", why);
+}
+
 /* After everything: no text_poke window left open, guest- or host-side. */
 static void check_no_window_open(struct suite_ctx *c)
 {
@@ -315,6 +374,7 @@ static const struct self_check {
 	void (*judge)(struct suite_ctx *, const char *, const char *);
 	void (*run)(struct suite_ctx *);
 } smoke_checks[] = {
+	{ "unload", NULL, NULL, check_unload_releases },
 	{ "host", "heki.", judge_host, NULL },
 	{ "abi_check", "abi_check.", judge_abi_check, NULL },
 	{ "cr_pin", "cr_pin.", judge_self_check, NULL },
@@ -336,6 +396,7 @@ static const struct self_check {
 	{ "ftrace", NULL, NULL, check_ftrace },
 	{ "bpf", NULL, NULL, check_bpf },
 	{ "windows_closed", NULL, NULL, check_no_window_open },
+	{ "unload_refused", NULL, NULL, check_unload_refused },
 	{ "stats", "stats_locked.", NULL, NULL },
 	{ "counters", "counters.", NULL, NULL },
 };
