@@ -638,55 +638,46 @@ static void pin_cr(void)
 		heki_call(HEKI_HC_PIN_CR, 4, cr4, 0, 0);
 }
 
+static int hook(struct heki_probe *p, kretprobe_handler_t entry,
+		kretprobe_handler_t exit, size_t data_size, bool quiet)
+{
+	int ret;
+
+	p->krp.entry_handler = entry;
+	p->krp.handler = exit;
+	p->krp.data_size = data_size;
+	/* Instances in flight at once: a few per CPU is plenty. */
+	p->krp.maxactive = 4 * num_possible_cpus() + 8;
+	ret = register_kretprobe(&p->krp);
+	if (ret && !quiet)
+		pr_err("cannot hook %s: %d\n", p->krp.kp.symbol_name, ret);
+	p->registered = !ret;
+	return ret;
+}
+
 static int register_probes(void)
 {
 	unsigned int i;
 	int ret;
 
 	for (i = 0; i < ARRAY_SIZE(setmem_probes); i++) {
-		setmem_probes[i].krp.entry_handler = setmem_entry;
-		setmem_probes[i].krp.handler = setmem_exit;
-		setmem_probes[i].krp.data_size = sizeof(struct setmem_data);
-		setmem_probes[i].krp.maxactive = 4 * num_possible_cpus() + 8;
-		ret = register_kretprobe(&setmem_probes[i].krp);
-		if (ret) {
-			pr_err("cannot hook %s: %d\n",
-			       setmem_probes[i].krp.kp.symbol_name, ret);
+		ret = hook(&setmem_probes[i], setmem_entry, setmem_exit,
+			   sizeof(struct setmem_data), false);
+		if (ret)
 			return ret;
-		}
-		setmem_probes[i].registered = true;
 	}
-	poke_inner.krp.entry_handler = poke_entry;
-	poke_inner.krp.handler = poke_exit;
-	poke_inner.krp.data_size = sizeof(struct poke_data);
-	poke_inner.krp.maxactive = 4 * num_possible_cpus() + 8;
-	if (!register_kretprobe(&poke_inner.krp)) {
-		poke_inner.registered = true;
-	} else {
+	/* __text_poke() may have been inlined: then hook its callers. */
+	if (hook(&poke_inner, poke_entry, poke_exit, sizeof(struct poke_data), true))
 		for (i = 0; i < ARRAY_SIZE(poke_outer); i++) {
-			poke_outer[i].krp.entry_handler = poke_entry;
-			poke_outer[i].krp.handler = poke_exit;
-			poke_outer[i].krp.data_size = sizeof(struct poke_data);
-			poke_outer[i].krp.maxactive = 4 * num_possible_cpus() + 8;
-			ret = register_kretprobe(&poke_outer[i].krp);
-			if (ret) {
-				pr_err("cannot hook %s: %d\n",
-				       poke_outer[i].krp.kp.symbol_name, ret);
+			ret = hook(&poke_outer[i], poke_entry, poke_exit,
+				   sizeof(struct poke_data), false);
+			if (ret)
 				return ret;
-			}
-			poke_outer[i].registered = true;
 		}
-	}
-	vmap_probe.krp.entry_handler = vmap_entry;
-	vmap_probe.krp.handler = vmap_exit;
-	vmap_probe.krp.data_size = sizeof(struct vmap_data);
-	vmap_probe.krp.maxactive = 4 * num_possible_cpus() + 8;
-	ret = register_kretprobe(&vmap_probe.krp);
-	if (ret) {
-		pr_err("cannot hook vmap: %d\n", ret);
+	ret = hook(&vmap_probe, vmap_entry, vmap_exit, sizeof(struct vmap_data),
+		   false);
+	if (ret)
 		return ret;
-	}
-	vmap_probe.registered = true;
 	ret = register_kprobe(&free_probe);
 	if (ret)
 		pr_err("cannot hook remove_vm_area: %d\n", ret);

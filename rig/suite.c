@@ -168,16 +168,25 @@ static int write_file(const char *path, const char *text)
 }
 
 #define TESTMOD "/lib/modules/heki_testmod.ko"
+#define HEKI_KO "/lib/modules/heki.ko"
+
+static long load_module(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long ret = fd < 0 ? -1 : syscall(SYS_finit_module, fd, params, 0);
+
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
 
 /* Under protection and lockdown, a module loads (protected) and unloads. */
 static void check_module_load(struct suite_ctx *c)
 {
-	int fd = open(TESTMOD, O_RDONLY | O_CLOEXEC);
-	long ret = fd < 0 ? -1 : syscall(SYS_finit_module, fd, "", 0);
+	long ret = load_module(TESTMOD, "");
 	char why[128];
 
-	if (fd >= 0)
-		close(fd);
 	snprintf(why, sizeof(why), "finit_module(" TESTMOD ") = %ld", ret);
 	check(c, ret == 0, "module_loads_under_lockdown", why);
 }
@@ -292,18 +301,6 @@ static void check_bpf(struct suite_ctx *c)
 	check(c, ret == 0 && a.test.retval == 42 && info.jited_prog_len > 0,
 	      "bpf_program_loads_jitted_and_runs", why);
 	close(fd);
-}
-
-#define HEKI_KO "/lib/modules/heki.ko"
-
-static long load_module(const char *path, const char *params)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	long ret = fd < 0 ? -1 : syscall(SYS_finit_module, fd, params, 0);
-
-	if (fd >= 0)
-		close(fd);
-	return ret;
 }
 
 /*

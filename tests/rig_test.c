@@ -244,24 +244,44 @@ TEST(host_logged_the_refused_cr_writes)
 }
 
 /*
+ * Guest line @key must say "ok" and the host's log must hold @want records
+ * (at least one when @want < 0) of @kind carrying the guest's own values of
+ * fields @f1 and @f2 (e.g. "gfn=").  A guest "skip" skips the test.
+ */
+static void expect_host_record(struct __test_metadata *_metadata, const char *key,
+			       const char *kind, const char *f1, const char *f2, int want)
+{
+	char v1[48], v2[48];
+	const char *g;
+	int n;
+
+	g = str_at(key);
+	ASSERT_NE(NULL, g) TH_LOG("%s missing", key);
+	if (!strncmp(g, "skip", 4))
+		SKIP(return, "%s: %s", key, g);
+	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("%s: %s", key, g);
+	ASSERT_NE(NULL, field(g, f1, v1, sizeof(v1))) TH_LOG("%s: no %s", key, f1);
+	ASSERT_NE(NULL, field(g, f2, v2, sizeof(v2))) TH_LOG("%s: no %s", key, f2);
+	n = host_records(kind, v1, v2);
+	if (want < 0) {
+		ASSERT_LE(1, n) TH_LOG("no host record %s %s %s for %s", kind, v1, v2, key);
+	} else {
+		ASSERT_EQ(want, n) TH_LOG("want %d host records %s %s %s for %s",
+					  want, kind, v1, v2, key);
+	}
+}
+
+/*
  * The guest protected a page read-only and wrote it through a fault-tolerant
  * accessor: the guest saw a fault and unchanged memory (suite checks), and
  * the host's log holds one write record for that frame and linear address.
  */
 TEST(host_logged_the_refused_write)
 {
-	const char *g;
-	char gva[40], gfn[40];
-
 	REQUIRE_OK_SCENARIO();
 	ASSERT_NE(NULL, summary);
-	g = str_at("heki.protect.write_refused");
-	ASSERT_NE(NULL, g);
-	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
-	ASSERT_NE(NULL, field(g, "gva=", gva, sizeof(gva)));
-	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
-	ASSERT_EQ(1, host_records("kind=write", gva, gfn))
-		TH_LOG("want one record with %s %s", gfn, gva);
+	expect_host_record(_metadata, "heki.protect.write_refused", "kind=write",
+			   "gva=", "gfn=", 1);
 }
 
 /*
@@ -271,18 +291,10 @@ TEST(host_logged_the_refused_write)
  */
 TEST(host_logged_the_refused_exec)
 {
-	const char *g;
-	char rip[40], gfn[40];
-
 	REQUIRE_OK_SCENARIO();
 	ASSERT_NE(NULL, summary);
-	g = str_at("heki.exec.exec_refused");
-	ASSERT_NE(NULL, g);
-	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
-	ASSERT_NE(NULL, field(g, "rip=", rip, sizeof(rip)));
-	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
-	ASSERT_EQ(1, host_records("kind=exec", rip, gfn))
-		TH_LOG("want one exec record with %s%s", rip, gfn);
+	expect_host_record(_metadata, "heki.exec.exec_refused", "kind=exec",
+			   "rip=", "gfn=", 1);
 }
 
 /*
@@ -291,20 +303,10 @@ TEST(host_logged_the_refused_exec)
  */
 TEST(host_logged_the_refused_emulated_write)
 {
-	const char *g;
-	char gva[40], gfn[40];
-
 	REQUIRE_OK_SCENARIO();
 	ASSERT_NE(NULL, summary);
-	g = str_at("heki.emulated_write.emulated_write_refused");
-	ASSERT_NE(NULL, g);
-	if (!strncmp(g, "skip", 4))
-		SKIP(return, "host without kvm.force_emulation_prefix: %s", g);
-	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
-	ASSERT_NE(NULL, field(g, "gva=", gva, sizeof(gva)));
-	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
-	ASSERT_EQ(1, host_records("via=emulator", gva, gfn))
-		TH_LOG("want one emulator write record with %s%s", gva, gfn);
+	expect_host_record(_metadata, "heki.emulated_write.emulated_write_refused",
+			   "via=emulator", "gva=", "gfn=", 1);
 }
 
 /*
@@ -356,19 +358,12 @@ TEST(host_logged_the_kernel_writes)
 		"heki.module_check.module_text_write_refused",
 		"heki.module_check.module_rodata_write_refused",
 	};
-	char gfn[40];
 
 	REQUIRE_OK_SCENARIO();
 	ASSERT_NE(NULL, summary);
-	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
-		const char *g = str_at(writes[i]);
-
-		ASSERT_NE(NULL, g) TH_LOG("%s missing", writes[i]);
-		ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("%s: %s", writes[i], g);
-		ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
-		ASSERT_LE(1, host_records("kind=write", "via=npt", gfn))
-			TH_LOG("no host write record for %s (%s)", writes[i], gfn);
-	}
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
+		expect_host_record(_metadata, writes[i], "kind=write", "gfn=",
+				   "gfn=", -1);
 }
 
 /* Static keys flipped 1000 times under lockdown: two window calls per poke. */
