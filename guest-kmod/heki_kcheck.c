@@ -12,8 +12,9 @@
  *
  * Writes go through a vmap() alias mapped PAGE_KERNEL, as a data-only
  * attacker who rewrote a PTE would make them: the guest's own page tables
- * allow the write, only the host can stop it.  Each write stores the bytes
- * already there, so a host that failed to refuse would change nothing.
+ * allow the write, only the host can stop it.  Each write flips bits and
+ * the original address is read back; a write that landed (a broken host)
+ * is undone at once through the same alias.
  */
 #define pr_fmt(fmt) "heki: " fmt
 
@@ -38,16 +39,17 @@ static struct page *heki_addr_to_page(unsigned long addr)
 }
 
 /*
- * Rewrites the u64 at @addr with its own value through a writable alias.
- * Returns 1 if the host refused (the write faulted), 0 if it went through,
- * -1 if no alias could be made; *gfn is the frame.
+ * Writes a different u64 over the one at @addr through a writable alias.
+ * Returns 1 if the host refused (the write faulted and @addr still holds
+ * its old value), 0 if it went through (then undone), -1 if no alias could
+ * be made; *gfn is the frame.
  */
 static int alias_write(unsigned long addr, unsigned long *gfn)
 {
 	struct page *page = heki_addr_to_page(addr);
 	unsigned long off = addr & ~PAGE_MASK & ~7ul;
+	u64 *p, *orig = (u64 *)(addr & ~7ul), old;
 	void *alias;
-	u64 *p;
 	int faulted;
 
 	*gfn = page ? page_to_pfn(page) : 0;
@@ -57,7 +59,12 @@ static int alias_write(unsigned long addr, unsigned long *gfn)
 	if (!alias)
 		return -1;
 	p = alias + off;
-	faulted = heki_write_nofault(p, READ_ONCE(*p));
+	old = READ_ONCE(*p);
+	faulted = heki_write_nofault(p, old ^ 0xa5a5a5a5a5a5a5a5ull);
+	if (READ_ONCE(*orig) != old) {
+		heki_write_nofault(p, old);
+		faulted = 0;
+	}
 	vunmap(alias);
 	return faulted;
 }

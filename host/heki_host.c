@@ -47,7 +47,6 @@ static atomic64_t heki_zapped_frames;
  */
 struct heki_vm {
 	struct hlist_node node;
-	struct rcu_head rcu;
 	struct kvm *kvm;
 	unsigned long cr_pinned[5];	/* indexed by CR number; 0 and 4 used */
 	/*
@@ -137,9 +136,14 @@ void heki_vm_destroy(struct kvm *kvm)
 	spin_unlock(&heki_vms_lock);
 	if (!vm)
 		return;
+	/*
+	 * Wait out every RCU reader (other VMs' lookups walking past this
+	 * node, heki/status reading vm->kvm): struct kvm itself is freed
+	 * right after this hook, without a grace period of its own.
+	 */
+	synchronize_rcu();
 	heki_store_destroy(&vm->store);
-	/* Other VMs' lookups may still be walking past this node. */
-	kfree_rcu(vm, rcu);
+	kfree(vm);
 }
 
 /*
@@ -778,6 +782,37 @@ unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	return ret;
 }
 
+/*
+ * Per-VM lines of heki/status, one "vm_<pid>_<key> value" each: what each
+ * guest has protected and what it cost, TLB flushes included (KVM's own
+ * count for the VM, all causes).
+ */
+static void heki_vms_show(struct seq_file *m)
+{
+	struct heki_vm *vm;
+	unsigned int bkt;
+
+	rcu_read_lock();
+	hash_for_each_rcu(heki_vms, bkt, vm, node) {
+		pid_t pid = vm->kvm->userspace_pid;
+
+		spin_lock(&vm->store_lock);
+		seq_printf(m, "vm_%d_protected_frames %llu\nvm_%d_ranges %zu\n",
+			   pid, heki_store_pages(&vm->store), pid,
+			   heki_store_nranges(&vm->store));
+		seq_printf(m, "vm_%d_windows_open %u\n", pid, vm->windows.frames);
+		spin_unlock(&vm->store_lock);
+		seq_printf(m, "vm_%d_locked %d\nvm_%d_calls %lld\nvm_%d_violations %lld\n",
+			   pid, READ_ONCE(vm->locked), pid, atomic64_read(&vm->calls),
+			   pid, atomic64_read(&vm->violations));
+		seq_printf(m, "vm_%d_zaps %lld\nvm_%d_zapped_frames %lld\nvm_%d_tlb_flushes %llu\n",
+			   pid, atomic64_read(&vm->zaps), pid,
+			   atomic64_read(&vm->zapped_frames), pid,
+			   READ_ONCE(vm->kvm->stat.generic.remote_tlb_flush));
+	}
+	rcu_read_unlock();
+}
+
 /* One "key value" per line: the rig's L1 script forwards them verbatim. */
 static int heki_status_show(struct seq_file *m, void *unused)
 {
@@ -802,6 +837,7 @@ static int heki_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zaps %lld\n", atomic64_read(&heki_zaps));
 	seq_printf(m, "zapped_frames %lld\n",
 		   atomic64_read(&heki_zapped_frames));
+	heki_vms_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heki_status);
