@@ -79,13 +79,13 @@ RIG_RECORD := rig/record.c rig/record.h $(RIG_COMMON)
 $(BIN)/heki-emit: rig/emit_main.c $(RIG_RECORD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
-$(BIN)/heki-suite: rig/suite.c $(RIG_RECORD) host/heki_abi.h
+$(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c $(RIG_RECORD) host/heki_abi.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -Ihost -o $@ $(filter %.c,$^)
+	$(CC) $(CFLAGS) -static -Ihost -Irig -o $@ $(filter %.c,$^) -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h bench/bench_report.c bench/bench_report.h $(RIG_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(filter %.c,$^) -lm
+	$(CC) $(CFLAGS) -Ibench -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
 
 # ---- images ---------------------------------------------------------------
@@ -134,7 +134,7 @@ $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_M
 
 # Whole-rig scenarios: a good run, the deterministic (icount) run, and two
 # stages broken on purpose.  Results go to build/test-results, not results/.
-RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2
+RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2 bench-smoke
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS)

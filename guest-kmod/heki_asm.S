@@ -58,3 +58,18 @@ SYM_FUNC_START(heki_fep_write)
 	_ASM_EXTABLE(.Lfep_prefix, .Lfep_unsupported)
 	_ASM_EXTABLE(.Lfep_store, .Lfep_faulted)
 SYM_FUNC_END(heki_fep_write)
+
+/*
+ * Benchmark targets for text_poke (heki_bench.c): 256 sites of 16 bytes,
+ * each a 5-byte NOP and int3 padding, alone in a page.  Nothing executes
+ * them; the benchmarks poke the same NOP back.
+ */
+	.pushsection .text.heki_bench, "ax"
+	.balign 4096
+SYM_CODE_START(heki_bench_sites)
+	.rept 256
+	.byte	0x0f, 0x1f, 0x44, 0x00, 0x00
+	.fill	11, 1, 0xcc
+	.endr
+SYM_CODE_END(heki_bench_sites)
+	.popsection

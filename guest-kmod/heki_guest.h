@@ -49,6 +49,11 @@ int heki_kernel_write_show(struct seq_file *m, void *unused);
 int heki_keeps_working_show(struct seq_file *m, void *unused);
 int heki_module_check_show(struct seq_file *m, void *unused);
 int heki_trace_target_show(struct seq_file *m, void *unused);
+
+/* heki_bench.c */
+struct dentry;
+void heki_bench_init(struct dentry *dir);
+void heki_bench_exit(void);
 void heki_kernel_exit(void);
 bool heki_kernel_is_protected(void);
 int heki_counters_show(struct seq_file *m, void *unused);

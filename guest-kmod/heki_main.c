@@ -173,6 +173,7 @@ static int __init heki_init(void)
 
 	heki_dir = debugfs_create_dir("heki", NULL);
 	debugfs_create_file("counters", 0400, heki_dir, NULL, &heki_counters_fops);
+	heki_bench_init(heki_dir);
 	debugfs_create_file("host", 0400, heki_dir, NULL, &heki_host_fops);
 	debugfs_create_file("stats", 0400, heki_dir, NULL, &heki_stats_fops);
 	for (i = 0; i < heki_nr_selftests; i++)
@@ -185,6 +186,7 @@ static int __init heki_init(void)
 static void __exit heki_exit(void)
 {
 	debugfs_remove_recursive(heki_dir);
+	heki_bench_exit();
 	heki_kernel_exit();
 }
 

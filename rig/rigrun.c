@@ -26,6 +26,8 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "bench_report.h"
+#include "suite.h"
 #include "json.h"
 #include "../host/heki_abi.h"
 
@@ -818,6 +820,37 @@ static void write_summary(void)
 		perror(path);
 }
 
+/* The bench suite's records as bench.json, bench.csv and a table. */
+static void write_bench(void)
+{
+	struct source *l1 = &R.src[0], *l2 = &R.src[1];
+	struct bench_kv *kvs;
+	struct bench_env env = {
+		.run_id = R.id, .l0_accel = R.l0_accel, .icount = R.o.icount,
+		.host_kernel = kv_get(l1, "env.kernel"),
+		.guest_kernel = kv_get(l2, "env.kernel"), .git_rev = R.o.git_rev,
+		.iterations = kv_get(l2, "bench.iterations"),
+		.counters = kv_get(l2, "bench.counters"),
+	};
+	char cpu[256];
+	int n = 0;
+
+	cpu_model(cpu, sizeof(cpu));
+	env.l0_cpu = cpu;
+	for (const struct kv *k = l2->kvs; k; k = k->next)
+		n++;
+	kvs = calloc(n ? n : 1, sizeof(*kvs));
+	if (!kvs)
+		return;
+	n = 0;
+	for (const struct kv *k = l2->kvs; k; k = k->next)
+		if (!strncmp(k->key, "bench.", 6))
+			kvs[n++] = (struct bench_kv){ k->key, k->val };
+	if (n && bench_report(R.dir, &env, kvs, n, stdout) < 0)
+		progress("cannot write bench.json/bench.csv in %s", R.dir);
+	free(kvs);
+}
+
 /* --------------------------------------------------------------- main */
 
 static void on_signal(int sig)
@@ -952,10 +985,21 @@ int main(int argc, char **argv)
 	}
 	if (!o->kernel || !o->l1_image || !o->l2_image || !o->kmod_dir || !o->guest_kernel)
 		return usage("--kernel, --l1-image, --l2-image, --kmod-dir and --guest-kernel are required");
-	if (strcmp(o->suite, "smoke")) {
-		fprintf(stderr, "rigrun: unknown SUITE '%s' (available: smoke)\n", o->suite);
-		return 2;
+	{
+		static const char *const known[] = { HEKI_SUITE_NAMES };
+		bool found = false;
+
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+			found |= !strcmp(o->suite, known[i]);
+		if (!found) {
+			fprintf(stderr, "rigrun: unknown SUITE '%s' (available: %s)\n",
+				o->suite, HEKI_SUITE_LIST);
+			return 2;
+		}
 	}
+	/* The bench suite runs every benchmark in every mode: minutes, not seconds. */
+	if (!strcmp(o->suite, "bench") && !o->stage_timeout[ST_SUITE] && !o->timeout)
+		o->stage_timeout[ST_SUITE] = 900 * (o->icount ? 3 : 1);
 	if (strspn(o->modes, "abcdefghijklmnopqrstuvwxyz,") != strlen(o->modes)) {
 		fprintf(stderr, "rigrun: MODES is a comma-separated list of mode names, not '%s'\n",
 			o->modes);
@@ -1101,6 +1145,8 @@ int main(int argc, char **argv)
 	write_summary();
 	fclose(R.records);
 	point_latest();
+	if (!strcmp(o->suite, "bench"))
+		write_bench();
 
 	progress("%s: %s", R.failed ? "FAILED" : "ok", R.dir);
 	if (!R.failed) {

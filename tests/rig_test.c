@@ -20,6 +20,7 @@
 
 static const struct scenario {
 	const char *name;
+	const char *suite;		/* what L2 runs */
 	const char *args;
 	const char *status;		/* summary.json "status" */
 	const char *failed_stage;	/* for failures */
@@ -27,15 +28,19 @@ static const struct scenario {
 	int icount;
 	int max_seconds;		/* the run must end within this */
 } scenarios[] = {
-	{ "smoke", "", "ok", NULL, NULL, 0, 300 },
-	{ "smoke-icount", "--icount 1", "ok", NULL, NULL, 1, 900 },
+	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300 },
+	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900 },
 	/* The guest module is missing from L2: the module stage must fail. */
-	{ "no-guest-module", "--fault no-guest-module", "failed", "guest-module",
+	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300 },
 	/* L2 hangs before its suite: that stage's timeout must fire. */
-	{ "hang-in-l2", "--fault hang-l2 --stage-timeout guest-module=20", "failed",
+	{ "hang-in-l2", "smoke", "--fault hang-l2 --stage-timeout guest-module=20", "failed",
 	  "guest-module", "timed out after 20s", 0, 300 },
+	/* Every benchmark in every mode, a few iterations: the schema, not the speed. */
+	{ "bench-smoke", "bench", "--l2-append heki.bench_iters=5", "ok", NULL, NULL, 0, 400 },
 };
+
+static char *slurp(const char *path);
 
 static const struct scenario *sc;
 static int rig_status = -1;
@@ -62,6 +67,13 @@ static long file_size(const char *name)
 #define REQUIRE_OK_SCENARIO() do { \
 	if (strcmp(sc->status, "ok")) \
 		SKIP(return, "scenario %s stops before this is produced", sc->name); \
+} while (0)
+
+/* Checks of what the smoke suite produces. */
+#define REQUIRE_SMOKE() do { \
+	REQUIRE_OK_SCENARIO(); \
+	if (strcmp(sc->suite, "smoke")) \
+		SKIP(return, "scenario %s runs the %s suite", sc->name, sc->suite); \
 } while (0)
 
 TEST(rig_exit_status_matches_outcome)
@@ -161,7 +173,7 @@ TEST(host_counted_the_guest_calls)
 {
 	const struct json *total, *refused;
 
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	total = json_get(summary, "heki.host_counters.calls_total");
 	refused = json_get(summary, "heki.host_counters.calls_refused");
@@ -231,7 +243,7 @@ TEST(host_logged_the_refused_cr_writes)
 				"heki.cr_pin.clear_cr0_wp_refused" };
 	char rip[40];
 
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	for (int i = 0; i < 2; i++) {
 		const char *g = str_at(guest[i]);
@@ -278,7 +290,7 @@ static void expect_host_record(struct __test_metadata *_metadata, const char *ke
  */
 TEST(host_logged_the_refused_write)
 {
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	expect_host_record(_metadata, "heki.protect.write_refused", "kind=write",
 			   "gva=", "gfn=", 1);
@@ -291,7 +303,7 @@ TEST(host_logged_the_refused_write)
  */
 TEST(host_logged_the_refused_exec)
 {
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	expect_host_record(_metadata, "heki.exec.exec_refused", "kind=exec",
 			   "rip=", "gfn=", 1);
@@ -303,7 +315,7 @@ TEST(host_logged_the_refused_exec)
  */
 TEST(host_logged_the_refused_emulated_write)
 {
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	expect_host_record(_metadata, "heki.emulated_write.emulated_write_refused",
 			   "via=emulator", "gva=", "gfn=", 1);
@@ -324,7 +336,7 @@ TEST(host_logged_the_lockdown_refusals)
 	const struct json *locked;
 	char key[128], gfn[40];
 
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
 		const char *g;
@@ -359,7 +371,7 @@ TEST(host_logged_the_kernel_writes)
 		"heki.module_check.module_rodata_write_refused",
 	};
 
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++)
 		expect_host_record(_metadata, writes[i], "kind=write", "gfn=",
@@ -371,7 +383,7 @@ TEST(text_pokes_cost_two_window_calls)
 {
 	const char *g;
 
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	g = str_at("heki.keeps_working.two_window_hypercalls_per_text_poke");
 	ASSERT_NE(NULL, g);
@@ -386,7 +398,7 @@ TEST(fuzz_left_the_host_healthy)
 {
 	const char *g;
 
-	REQUIRE_OK_SCENARIO();
+	REQUIRE_SMOKE();
 	ASSERT_NE(NULL, summary);
 	g = str_at("heki.fuzz.fuzz_calls");
 	ASSERT_NE(NULL, g);
@@ -394,6 +406,69 @@ TEST(fuzz_left_the_host_healthy)
 	ASSERT_EQ(0, strncmp(str_at("heki.fuzz.fuzz_answers_documented") ?: "", "ok ", 3));
 	ASSERT_EQ(0, strncmp(str_at("heki.fuzz.fuzz_sentinel_still_protected") ?: "", "ok ", 3));
 	ASSERT_EQ(0.0, json_get(summary, "health.l1_kernel_warnings")->num);
+}
+
+/*
+ * bench.json has every benchmark in every mode, each measured (with its
+ * statistics and overhead ratio) or unsupported with a reason; text_poke
+ * under hypercall costs the documented two window calls; bench.csv exists.
+ */
+TEST(bench_json_is_complete)
+{
+	static const char *const modes[] = { "off", "hypercall", "view", "vmfunc" };
+	static const char *const need[] = { "n", "min", "median", "p90", "p99", "max",
+					    "stddev", "overhead_vs_off", "hypercalls_per_op" };
+	char path[4200], err[256];
+	const struct json *rows, *r, *v;
+	struct json *bench;
+	char *text;
+	int nrows = 0, per_mode[4] = { 0 };
+
+	REQUIRE_OK_SCENARIO();
+	if (strcmp(sc->suite, "bench"))
+		SKIP(return, "scenario %s runs the %s suite", sc->name, sc->suite);
+	ASSERT_LT(0, file_size("bench.csv"));
+	snprintf(path, sizeof(path), "%s/bench.json", run_dir);
+	text = slurp(path);
+	ASSERT_NE(NULL, text) TH_LOG("%s missing", path);
+	bench = json_parse(text, err, sizeof(err));
+	free(text);
+	ASSERT_NE(NULL, bench) TH_LOG("bench.json: %s", err);
+	ASSERT_EQ(1.0, json_get(bench, "schema_version")->num);
+	ASSERT_NE(NULL, json_get(bench, "time_unit"));
+	ASSERT_NE(NULL, json_get(bench, "counters"));
+	rows = json_get(bench, "rows");
+	ASSERT_NE(NULL, rows);
+	for (r = rows->child; r; r = r->next) {
+		const char *bm = json_get(r, "benchmark")->str, *mode = json_get(r, "mode")->str;
+		const char *status = json_get(r, "status")->str;
+
+		nrows++;
+		for (int m = 0; m < 4; m++)
+			per_mode[m] += !strcmp(mode, modes[m]);
+		if (!strcmp(status, "unsupported")) {
+			v = json_get(r, "reason");
+			ASSERT_NE(NULL, v) TH_LOG("%s/%s unsupported without reason", bm, mode);
+			ASSERT_LT(0, (int)strlen(v->str));
+			continue;
+		}
+		ASSERT_STREQ("measured", status) TH_LOG("%s/%s", bm, mode);
+		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+			ASSERT_NE(NULL, json_get(r, need[i]))
+				TH_LOG("%s/%s has no %s", bm, mode, need[i]);
+		}
+		ASSERT_LT(0.0, json_get(r, "overhead_vs_off")->num) TH_LOG("%s/%s", bm, mode);
+		if (!strcmp(bm, "text_poke_5") && !strcmp(mode, "hypercall"))
+			ASSERT_EQ(2.0, json_get(r, "hypercalls_per_op")->num);
+	}
+	ASSERT_LT(10, nrows);
+	/* Every benchmark in every mode. */
+	for (int m = 1; m < 4; m++) {
+		ASSERT_EQ(per_mode[0], per_mode[m])
+			TH_LOG("mode %s has %d rows, off has %d", modes[m], per_mode[m],
+			       per_mode[0]);
+	}
+	json_free(bench);
 }
 
 TEST(no_kernel_warnings_and_nothing_lost)
@@ -454,7 +529,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	snprintf(cmd, sizeof(cmd), "%s %s --results %s 2>&1", rigrun, sc->args, results);
+	snprintf(cmd, sizeof(cmd), "%s --suite %s %s --results %s 2>&1", rigrun, sc->suite,
+		 sc->args, results);
 	for (int attempt = 1; attempt <= 2; attempt++) {
 		const char *err, *stage;
 

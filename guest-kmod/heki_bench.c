@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel-side benchmark loops, one row of heki_benches[] each, driven from
+ * userland through debugfs heki/bench:
+ *
+ *   echo "text_poke_5 200 20" > bench   # row, samples, warm-up iterations
+ *   cat bench                           # the last run's figures
+ *
+ * The measured code path is the real kernel one (text_poke, static keys,
+ * vmap, set_memory_*, a hypercall), under whatever protection heki.ko was
+ * loaded with (protect=0 is the "off" mode).  Each sample is one operation
+ * timed with an ordered TSC read; the host's per-VM counters (HEKI_HC_STATS)
+ * are read around the sample loop, which runs on one CPU so the vCPU exit
+ * count is the loop's own.
+ */
+#define pr_fmt(fmt) "heki: " fmt
+
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/seq_file.h>
+#include <linux/uaccess.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/jump_label.h>
+#include <linux/mutex.h>
+#include <asm/tsc.h>
+#include <asm/msr.h>
+
+#include "heki_guest.h"
+
+#define BENCH_MAX_SAMPLES 5000
+
+/* heki_asm.S: a page of 256 patchable 5-byte NOP sites, 16 bytes apart. */
+extern u8 heki_bench_sites[];
+
+static const u8 nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+static DEFINE_STATIC_KEY_FALSE(heki_bench_key);
+
+/* The key's one use site: flipping it patches this function's branch. */
+noinline int heki_bench_key_user(void)
+{
+	return static_branch_unlikely(&heki_bench_key) ? 1 : 0;
+}
+
+struct bench_ctx {
+	unsigned int param;
+	void *buf;
+	struct page **pages;
+};
+
+/* Not exported: resolved through kallsyms when the bench first runs. */
+static void *(*k_text_poke)(void *addr, const void *opcode, size_t len);
+static void (*k_text_poke_queue)(void *addr, const void *opcode, size_t len,
+				 const void *emulate);
+static void (*k_text_poke_finish)(void);
+static struct mutex *k_text_mutex;
+static int (*k_set_memory_ro)(unsigned long addr, int numpages);
+static int (*k_set_memory_rw)(unsigned long addr, int numpages);
+
+static int resolve(void)
+{
+	k_text_poke = (void *)heki_lookup("text_poke");
+	k_text_poke_queue = (void *)heki_lookup("text_poke_queue");
+	k_text_poke_finish = (void *)heki_lookup("text_poke_finish");
+	k_text_mutex = (void *)heki_lookup("text_mutex");
+	k_set_memory_ro = (void *)heki_lookup("set_memory_ro");
+	k_set_memory_rw = (void *)heki_lookup("set_memory_rw");
+	return k_text_poke && k_text_poke_queue && k_text_poke_finish &&
+	       k_text_mutex && k_set_memory_ro && k_set_memory_rw ? 0 : -ENOENT;
+}
+
+static int op_text_poke(struct bench_ctx *c)
+{
+	mutex_lock(k_text_mutex);
+	k_text_poke(heki_bench_sites, nop5, c->param);
+	mutex_unlock(k_text_mutex);
+	return 0;
+}
+
+/* N sites through the kernel's batching path (text_poke_bp_batch). */
+static int op_text_poke_batch(struct bench_ctx *c)
+{
+	unsigned int i;
+
+	mutex_lock(k_text_mutex);
+	for (i = 0; i < c->param; i++)
+		k_text_poke_queue(heki_bench_sites + 16 * i, nop5, 5, NULL);
+	k_text_poke_finish();
+	mutex_unlock(k_text_mutex);
+	return 0;
+}
+
+static int op_static_key(struct bench_ctx *c)
+{
+	static_branch_enable(&heki_bench_key);
+	static_branch_disable(&heki_bench_key);
+	return 0;
+}
+
+static int setup_pages(struct bench_ctx *c)
+{
+	unsigned int i;
+
+	c->pages = kcalloc(c->param, sizeof(*c->pages), GFP_KERNEL);
+	if (!c->pages)
+		return -ENOMEM;
+	for (i = 0; i < c->param; i++) {
+		c->pages[i] = alloc_page(GFP_KERNEL);
+		if (!c->pages[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void teardown_pages(struct bench_ctx *c)
+{
+	unsigned int i;
+
+	for (i = 0; c->pages && i < c->param; i++)
+		if (c->pages[i])
+			__free_page(c->pages[i]);
+	kfree(c->pages);
+	c->pages = NULL;
+}
+
+/* A read-only mapping: the kind Heki protects (and releases on vunmap). */
+static int op_vmap(struct bench_ctx *c)
+{
+	void *p = vmap(c->pages, c->param, VM_MAP, PAGE_KERNEL_RO);
+
+	if (!p)
+		return -ENOMEM;
+	vunmap(p);
+	return 0;
+}
+
+static int setup_vmalloc(struct bench_ctx *c)
+{
+	c->buf = vmalloc(PAGE_SIZE);
+	return c->buf ? 0 : -ENOMEM;
+}
+
+static void teardown_vmalloc(struct bench_ctx *c)
+{
+	vfree(c->buf);
+	c->buf = NULL;
+}
+
+static int op_set_memory(struct bench_ctx *c)
+{
+	return k_set_memory_ro((unsigned long)c->buf, 1) ?:
+	       k_set_memory_rw((unsigned long)c->buf, 1);
+}
+
+static int setup_info(struct bench_ctx *c)
+{
+	c->buf = kzalloc(sizeof(struct heki_info), GFP_KERNEL);
+	return c->buf ? 0 : -ENOMEM;
+}
+
+static void teardown_info(struct bench_ctx *c)
+{
+	kfree(c->buf);
+	c->buf = NULL;
+}
+
+/* The transport itself: a call the host answers without changing anything. */
+static int op_hypercall(struct bench_ctx *c)
+{
+	return heki_query(c->buf) ? -EIO : 0;
+}
+
+static const struct heki_bench {
+	const char *name;
+	unsigned int param;
+	int (*setup)(struct bench_ctx *c);
+	int (*op)(struct bench_ctx *c);
+	void (*teardown)(struct bench_ctx *c);
+} heki_benches[] = {
+	{ "text_poke_1", 1, NULL, op_text_poke, NULL },
+	{ "text_poke_5", 5, NULL, op_text_poke, NULL },
+	{ "text_poke_batch_1", 1, NULL, op_text_poke_batch, NULL },
+	{ "text_poke_batch_16", 16, NULL, op_text_poke_batch, NULL },
+	{ "text_poke_batch_256", 256, NULL, op_text_poke_batch, NULL },
+	{ "static_key_flip", 0, NULL, op_static_key, NULL },
+	{ "vmap_1", 1, setup_pages, op_vmap, teardown_pages },
+	{ "vmap_16", 16, setup_pages, op_vmap, teardown_pages },
+	{ "vmap_256", 256, setup_pages, op_vmap, teardown_pages },
+	{ "set_memory_ro_rw", 0, setup_vmalloc, op_set_memory, teardown_vmalloc },
+	{ "hypercall_noop", 0, setup_info, op_hypercall, teardown_info },
+};
+
+/* The last run, shown by reads. */
+static struct {
+	const struct heki_bench *b;
+	unsigned int n;
+	u64 *samples;
+	struct heki_stats before, after;
+	int err;
+} last;
+static DEFINE_MUTEX(bench_lock);
+
+static u64 cycles_to_ns(u64 c)
+{
+	return tsc_khz ? div_u64(c * 1000000ull, tsc_khz) : c;
+}
+
+static int bench_run(const struct heki_bench *b, unsigned int n, unsigned int warm)
+{
+	struct bench_ctx ctx = { .param = b->param };
+	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	unsigned int i;
+	int err = 0;
+
+	if (!st)
+		return -ENOMEM;
+	kfree(last.samples);
+	last.samples = kcalloc(n, sizeof(u64), GFP_KERNEL);
+	last.b = b;
+	last.n = 0;
+	if (!last.samples) {
+		kfree(st);
+		return -ENOMEM;
+	}
+	if (b->setup)
+		err = b->setup(&ctx);
+	migrate_disable();
+	for (i = 0; !err && i < warm; i++)
+		err = b->op(&ctx);
+	heki_stats(st);
+	last.before = *st;
+	for (i = 0; !err && i < n; i++) {
+		u64 t0 = rdtsc_ordered();
+
+		err = b->op(&ctx);
+		last.samples[i] = cycles_to_ns(rdtsc_ordered() - t0);
+		if (!(i % 64))
+			cond_resched();
+	}
+	heki_stats(st);
+	last.after = *st;
+	migrate_enable();
+	if (b->teardown)
+		b->teardown(&ctx);
+	last.n = err ? 0 : n;
+	kfree(st);
+	return err;
+}
+
+static ssize_t bench_write(struct file *f, const char __user *ubuf, size_t len,
+			   loff_t *off)
+{
+	char buf[96], name[64];
+	unsigned int n, warm, i;
+	int err;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = '\0';
+	if (sscanf(buf, "%63s %u %u", name, &n, &warm) != 3 || !n ||
+	    n > BENCH_MAX_SAMPLES || warm > BENCH_MAX_SAMPLES)
+		return -EINVAL;
+	if (resolve())
+		return -ENOENT;
+	for (i = 0; i < ARRAY_SIZE(heki_benches); i++)
+		if (!strcmp(name, heki_benches[i].name))
+			break;
+	if (i == ARRAY_SIZE(heki_benches))
+		return -ENOENT;
+	mutex_lock(&bench_lock);
+	err = bench_run(&heki_benches[i], n, warm);
+	last.err = err;
+	mutex_unlock(&bench_lock);
+	return err ?: len;
+}
+
+/*
+ * "rows r1 r2 ..." (the table), then for the last run:
+ * "bench NAME n=N exits=E zaps=Z tlb_flushes=F windows=W hypercalls=H"
+ * (host counter deltas over the sample loop, the closing HEKI_HC_STATS
+ * included) and "samples t1 t2 ..." in ns of TSC time.
+ */
+static int bench_show(struct seq_file *m, void *unused)
+{
+	unsigned int i;
+
+	seq_puts(m, "rows");
+	for (i = 0; i < ARRAY_SIZE(heki_benches); i++)
+		seq_printf(m, " %s", heki_benches[i].name);
+	seq_puts(m, "\n");
+	mutex_lock(&bench_lock);
+	if (last.b) {
+		seq_printf(m, "bench %s n=%u err=%d exits=%llu zaps=%llu tlb_flushes=%llu windows=%llu hypercalls=%llu tsc_khz=%u\n",
+			   last.b->name, last.n, last.err,
+			   last.after.vcpu_exits - last.before.vcpu_exits,
+			   last.after.zaps - last.before.zaps,
+			   last.after.tlb_flushes - last.before.tlb_flushes,
+			   last.after.windows_opened - last.before.windows_opened,
+			   last.after.calls - last.before.calls, tsc_khz);
+		seq_puts(m, "samples");
+		for (i = 0; i < last.n; i++)
+			seq_printf(m, " %llu", last.samples[i]);
+		seq_puts(m, "\n");
+	}
+	mutex_unlock(&bench_lock);
+	return 0;
+}
+
+static int bench_open(struct inode *inode, struct file *file)
+{
+	return single_open_size(file, bench_show, NULL,
+				BENCH_MAX_SAMPLES * 24 + 4096);
+}
+
+static const struct file_operations heki_bench_fops = {
+	.owner = THIS_MODULE,
+	.open = bench_open,
+	.read = seq_read,
+	.write = bench_write,
+	.llseek = seq_lseek,
+	.release = single_release,
+};
+
+void heki_bench_init(struct dentry *dir)
+{
+	debugfs_create_file("bench", 0600, dir, NULL, &heki_bench_fops);
+}
+
+void heki_bench_exit(void)
+{
+	kfree(last.samples);
+	last.samples = NULL;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* What the suites of heki-suite share (rig/suite.c, bench/bench_suite.c). */
+#ifndef HEKI_SUITE_H
+#define HEKI_SUITE_H
+
+#include "record.h"
+
+/* The suites heki-suite runs (rigrun accepts these names for SUITE). */
+#define HEKI_SUITE_NAMES "smoke", "bench"
+#define HEKI_SUITE_LIST "smoke, bench"
+
+#define DEBUGFS_HEKI "/sys/kernel/debug/heki/"
+#define HEKI_KO "/lib/modules/heki.ko"
+#define TESTMOD "/lib/modules/heki_testmod.ko"
+
+struct suite_ctx {
+	struct record_out out;
+	int tests, failed;
+};
+
+/* One TAP line and one "check" record. */
+void check(struct suite_ctx *c, int ok, const char *name, const char *why);
+void skip(struct suite_ctx *c, const char *name, const char *why);
+/* The number after "key " in a "key value" file, or -1. */
+long long read_key(const char *path, const char *key);
+int write_file(const char *path, const char *text);
+/* finit_module(2) of @path with @params: 0 or -1 (errno). */
+long load_module(const char *path, const char *params);
+
+void suite_bench(struct suite_ctx *c);
+
+#endif /* HEKI_SUITE_H */
