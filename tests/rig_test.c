@@ -567,16 +567,19 @@ int main(int argc, char **argv)
 		/*
 		 * Nested SVM under QEMU 7.2's TCG occasionally crashes L1 (an
 		 * interrupt taken right after VMRUN, before KVM restores the
-		 * host's GS) or stalls a level while it boots, before any Heki
-		 * request is made.  Such a run never reached what the scenario
-		 * tests: it is retried once, visibly.  A second one fails.
+		 * host's GS), stalls a level while it boots, or resets L2
+		 * without an oops (L2's QEMU exits with status 0; seen about
+		 * once in 15 runs, in protection mode "off" too).  Such a run
+		 * never reached what the scenario tests: it is retried once,
+		 * visibly.  A second one fails.
 		 */
 		err = summary && str_at("error") ? str_at("error") : "";
 		stage = summary && str_at("failed_stage") ? str_at("failed_stage") : "";
 		if (attempt == 1 && summary &&
 		    !strcmp(str_at("rig.l0_accel") ?: "", "tcg") &&
 		    strcmp(stage, sc->failed_stage ?: "") &&
-		    (strstr(err, "kernel crashed") || !strcmp(stage, "l0-boot") ||
+		    (strstr(err, "kernel crashed") || strstr(err, "L2's QEMU had exited") ||
+		     !strcmp(stage, "l0-boot") ||
 		     !strcmp(stage, "l2-boot"))) {
 			printf("# retrying once: emulator failure under L0 TCG in stage %s: %s\n",
 			       stage, err);
