@@ -18,8 +18,9 @@
  *  - set_memory_ro/rw/x/nx(): kretprobes too: the permissions to mirror
  *    are the ones the kernel's own page tables hold once the call returned
  *    successfully, read back with lookup_address().
- *  - vmap(): a kretprobe: a mapping made read-only or executable from the
- *    start (no set_memory_*() call follows) is mirrored once it exists.
+ *  - vmap(): a kretprobe: a mapping made read-only from the start (no
+ *    set_memory_*() call follows) is mirrored once it exists; a writable
+ *    one restricts nothing and costs no hypercall.
  *  - remove_vm_area(): a kprobe at entry, the one point every vfree() and
  *    vunmap() passes while the pages are still mapped, so frames we
  *    protected are released before they return to the page allocator.
@@ -409,7 +410,7 @@ static struct heki_probe setmem_probes[] = {
 
 struct vmap_data {
 	unsigned int count;
-	bool restricted;	/* the pgprot lacks write, or grants execute */
+	bool restricted;	/* the pgprot lacks write (RWX needs no hypercall) */
 };
 
 /* vmap(pages, count, flags, prot) */
@@ -419,8 +420,7 @@ static int vmap_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	pgprot_t prot = __pgprot(regs->cx);
 
 	d->count = (unsigned int)regs->si;
-	d->restricted = !(pgprot_val(prot) & _PAGE_RW) ||
-			!(pgprot_val(prot) & _PAGE_NX);
+	d->restricted = !(pgprot_val(prot) & _PAGE_RW);
 	atomic64_inc(&hook_calls[HOOK_VMAP]);
 	return 0;
 }
