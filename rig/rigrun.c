@@ -1113,8 +1113,14 @@ int main(int argc, char **argv)
 			o->stage_timeout[R.stage] ? o->stage_timeout[R.stage] :
 			o->timeout ? o->timeout : stages[R.stage].timeout * (o->icount ? 3 : 1);
 		if (R.stage < ST_NR && t - R.stage_start[R.stage] > limit) {
-			fail(stages[R.stage].name, "timed out after %ds while %s", limit,
-			     stages[R.stage].doing);
+			/* Which check finished last tells where a suite stalled. */
+			const char *last = kv_get(&R.src[1], "check");
+
+			fail(stages[R.stage].name, "timed out after %ds while %s%s%s%s", limit,
+			     stages[R.stage].doing,
+			     R.stage == ST_SUITE ? "; last check reported: " : "",
+			     R.stage == ST_SUITE ? (last ?: "none") : "",
+			     R.stage == ST_SUITE ? " (see console-l2.log)" : "");
 			break;
 		}
 		if (R.stage == ST_NR && t - R.stage_start[ST_NR] > limit) {
