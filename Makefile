@@ -62,8 +62,8 @@ $(KVM_KOS) &: $(KVM_TREE)/.prepared $(HOST_SRCS)
 
 # ---- guest: the Heki guest module ----------------------------------------
 # heki_testmod.ko: a module the suite loads and unloads under lockdown.
-GUEST_KOS := guest-kmod/heki.ko guest-kmod/heki_testmod.ko
-GUEST_SRCS := $(wildcard guest-kmod/*.c guest-kmod/*.h guest-kmod/*.S) guest-kmod/Kbuild host/heki_abi.h
+GUEST_KOS := guest-kmod/heki.ko guest-kmod/heki_testmod.ko guest-kmod/heki_attack.ko
+GUEST_SRCS := $(wildcard guest-kmod/*.c guest-kmod/*.h guest-kmod/*.S) guest-kmod/Kbuild host/heki_abi.h inject/attacks.h
 
 $(GUEST_KOS) &: $(GUEST_SRCS) $(DEPS_MK)
 	@echo "  KBUILD  $(GUEST_KOS)"
@@ -79,13 +79,13 @@ RIG_RECORD := rig/record.c rig/record.h $(RIG_COMMON)
 $(BIN)/heki-emit: rig/emit_main.c $(RIG_RECORD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
-$(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c $(RIG_RECORD) host/heki_abi.h
+$(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_suite.c inject/inject_verdict.h inject/attacks.h $(RIG_RECORD) host/heki_abi.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -Ihost -Irig -o $@ $(filter %.c,$^) -lm
+	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h bench/bench_report.c bench/bench_report.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Ibench -Irig -Ihost -o $@ $(filter %.c,$^) -lm
+	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
 
 # ---- images ---------------------------------------------------------------

@@ -4,8 +4,8 @@
  * permissions in step with the kernel's own changes afterwards.
  *
  * At load: the kernel image's text (R_X), rodata including ro_after_init
- * (R__), both IMMUTABLE, and its data and bss (RW_, no execute); the text
- * and read-only data of every loaded module (not immutable: modules
+ * (R__), both IMMUTABLE, and its data and bss (RW_, no execute); the text,
+ * read-only data and data of every loaded module (not immutable: modules
  * unload); then CR0/CR4 pins, then (parameter lockdown, default on)
  * HEKI_HC_LOCKDOWN.  The host enforces per frame, so the direct-map
  * aliases of all those frames get the same permissions.
@@ -590,7 +590,10 @@ static long protect_kernel_image(struct load_summary *sum, struct heki_range *r,
 	return 0;
 }
 
-/* Text (R_X) and rodata + ro_after_init (R__) of every live module. */
+/*
+ * Text (R_X), rodata + ro_after_init (R__) and data + bss (RW_) of every
+ * live module.
+ */
 static unsigned int protect_modules(struct load_summary *sum,
 				    struct heki_range *r, unsigned int n,
 				    unsigned int max)
@@ -610,17 +613,22 @@ static unsigned int protect_modules(struct load_summary *sum,
 		 */
 		unsigned long ro = (mod == THIS_MODULE ? mod->core_layout.ro_size :
 				    mod->core_layout.ro_after_init_size) >> PAGE_SHIFT;
+		/* Page-aligned under STRICT_MODULE_RWX, as text_size is. */
+		unsigned long size = mod->core_layout.size >> PAGE_SHIFT;
 
 		if (mod->state != MODULE_STATE_LIVE && mod != THIS_MODULE)
 			continue;
-		if (n + 2 * (text + ro) > max)	/* worst case: no merging */
+		if (n + 2 * size > max)	/* worst case: no merging */
 			break;
 		n += pages_to_ranges(base, text, HEKI_ATTR_READ | HEKI_ATTR_EXEC,
 				     r + n, max - n);
 		n += pages_to_ranges(base + (text << PAGE_SHIFT), ro - text,
 				     HEKI_ATTR_READ, r + n, max - n);
-		region_note(base, base + (ro << PAGE_SHIFT));
-		sum->pages += ro;
+		/* Data and bss: never executable, whatever a PTE says. */
+		n += pages_to_ranges(base + (ro << PAGE_SHIFT), size - ro,
+				     HEKI_ATTR_READ | HEKI_ATTR_WRITE, r + n, max - n);
+		region_note(base, base + (size << PAGE_SHIFT));
+		sum->pages += size;
 		sum->modules++;
 	}
 	rcu_read_unlock();

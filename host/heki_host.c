@@ -155,6 +155,12 @@ void heki_vm_destroy(struct kvm *kvm)
 struct heki_violation {
 	u64 seq;
 	pid_t vm_pid;		/* the VMM process (kvm->userspace_pid) */
+	/*
+	 * The VM's violation count with this one (what HEKI_HC_STATS shows):
+	 * a guest that read the count before and after an access can name
+	 * its records.  0 when the VM has no Heki state.
+	 */
+	u64 vm_seq;
 	int vcpu;
 	int cpl;
 	const char *mode;	/* guest CPU mode: "long64", "compat", ... */
@@ -197,6 +203,7 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 	*v = (struct heki_violation){
 		.seq = heki_log_next++,
 		.vm_pid = vcpu->kvm->userspace_pid,
+		.vm_seq = vm ? atomic64_inc_return(&vm->violations) : 0,
 		.vcpu = vcpu->vcpu_id,
 		.cpl = cpl,
 		.mode = mode,
@@ -209,8 +216,6 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 	};
 	spin_unlock(&heki_log_lock);
 	atomic64_inc(&heki_violations);
-	if (vm)
-		atomic64_inc(&vm->violations);
 }
 
 /* What this host implements (heki_info.features). */
@@ -844,7 +849,7 @@ DEFINE_SHOW_ATTRIBUTE(heki_status);
 
 /*
  * One violation per line, oldest first:
- * "seq=N vm_pid=P vcpu=V cpl=C mode=M kind=K via=W rip=R ... action=refused".
+ * "seq=N vm_pid=P vm_seq=S vcpu=V cpl=C mode=M kind=K via=W rip=R ... action=refused".
  */
 static int heki_violations_show(struct seq_file *m, void *unused)
 {
@@ -855,8 +860,8 @@ static int heki_violations_show(struct seq_file *m, void *unused)
 	for (i = first; i < heki_log_next; i++) {
 		struct heki_violation *v = &heki_log[i % HEKI_LOG_SIZE];
 
-		seq_printf(m, "seq=%llu vm_pid=%d vcpu=%d cpl=%d mode=%s kind=%s via=%s rip=0x%llx ",
-			   v->seq, v->vm_pid, v->vcpu, v->cpl, v->mode,
+		seq_printf(m, "seq=%llu vm_pid=%d vm_seq=%llu vcpu=%d cpl=%d mode=%s kind=%s via=%s rip=0x%llx ",
+			   v->seq, v->vm_pid, v->vm_seq, v->vcpu, v->cpl, v->mode,
 			   v->kind, v->via, v->rip);
 		if (v->kind[0] == 'c')
 			seq_printf(m, "old=0x%llx new=0x%llx pinned=0x%llx",

@@ -27,6 +27,7 @@
 
 #include "frame.h"
 #include "bench_report.h"
+#include "inject_report.h"
 #include "suite.h"
 #include "json.h"
 #include "../host/heki_abi.h"
@@ -820,6 +821,50 @@ static void write_summary(void)
 		perror(path);
 }
 
+/*
+ * The attacks suite's records as inject.json and a matrix; returns the
+ * cells where observed differs from expected (or lacks the host's record).
+ */
+static int write_inject(void)
+{
+	struct source *l1 = &R.src[0], *l2 = &R.src[1];
+	struct inject_env env = {
+		.run_id = R.id, .l0_accel = R.l0_accel, .icount = R.o.icount,
+		.host_kernel = kv_get(l1, "env.kernel"),
+		.guest_kernel = kv_get(l2, "env.kernel"), .git_rev = R.o.git_rev,
+	};
+	struct inject_kv *kvs;
+	const char **viol;
+	char cpu[256];
+	int n = 0, nv = 0, mismatches = 0;
+
+	cpu_model(cpu, sizeof(cpu));
+	env.l0_cpu = cpu;
+	for (const struct kv *k = l2->kvs; k; k = k->next)
+		n++;
+	for (const struct kv *k = l1->kvs; k; k = k->next)
+		nv++;
+	kvs = calloc(n ? n : 1, sizeof(*kvs));
+	viol = calloc(nv ? nv : 1, sizeof(*viol));
+	if (!kvs || !viol) {
+		free(kvs);
+		free(viol);
+		return 0;
+	}
+	n = nv = 0;
+	for (const struct kv *k = l2->kvs; k; k = k->next)
+		if (!strncmp(k->key, "attack.", 7) || !strcmp(k->key, "inject.mode"))
+			kvs[n++] = (struct inject_kv){ k->key, k->val };
+	for (const struct kv *k = l1->kvs; k; k = k->next)
+		if (!strncmp(k->key, "violation.", 10))
+			viol[nv++] = k->val;
+	if (n && inject_report(R.dir, &env, kvs, n, viol, nv, stdout, &mismatches) < 0)
+		progress("cannot write inject.json in %s", R.dir);
+	free(kvs);
+	free(viol);
+	return mismatches;
+}
+
 /* The bench suite's records as bench.json, bench.csv and a table. */
 static void write_bench(void)
 {
@@ -1144,6 +1189,13 @@ int main(int argc, char **argv)
 	kill_child();
 	poll_sources();
 	judge();
+	if (!strcmp(o->suite, "attacks")) {
+		int mismatches = write_inject();
+
+		if (mismatches)
+			fail("suite", "%d attack cell%s: expected != observed, or no host record (see inject.json)",
+			     mismatches, mismatches == 1 ? "" : "s");
+	}
 	if (R.failed && !R.interrupted) {
 		console_diagnosis("console-l1.log", "L1");
 		console_diagnosis("console-l2.log", "L2");

@@ -149,6 +149,31 @@ long long read_key(const char *path, const char *key)
 	return v;
 }
 
+int cmdline_param(const char *name, char *val, size_t len)
+{
+	char cmd[4096] = "", *p;
+	size_t nlen = strlen(name), n;
+	FILE *f = fopen("/proc/cmdline", "r");
+
+	if (!f)
+		return -1;
+	if (!fgets(cmd, sizeof(cmd), f))
+		cmd[0] = '\0';
+	fclose(f);
+	for (p = cmd; (p = strstr(p, name)); p += nlen) {
+		if ((p != cmd && p[-1] != ' ') || p[nlen] != '=')
+			continue;
+		p += nlen + 1;
+		n = strcspn(p, " \n");
+		if (n >= len)
+			n = len - 1;
+		memcpy(val, p, n);
+		val[n] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
 int write_file(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_TRUNC);
@@ -413,6 +438,7 @@ static const struct suite {
 } suites[] = {
 	{ "smoke", suite_smoke },
 	{ "bench", suite_bench },	/* bench/bench_suite.c */
+	{ "attacks", suite_attacks },	/* inject/inject_suite.c */
 };
 
 int main(int argc, char **argv)

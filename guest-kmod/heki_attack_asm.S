@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The attacker's instructions whose addresses the evidence needs (the host
+ * logs the RIP of every refused access) and whose faults must be survived:
+ * a store, a mov to CR0/CR4, and a call into a page of this module's data.
+ * objtool skips this file (Kbuild): the fixups enter with a different
+ * stack than the fall-through path, by design.
+ */
+#include <linux/linkage.h>
+#include <asm/asm.h>
+
+/*
+ * A page of data of its own, where nx_clear_exec plants its code, and a
+ * page of text whose PTE the attack points at that data frame: the fault
+ * of a refused fetch then has a fixed RIP, which an exception-table entry
+ * can name (modpost refuses entries that point into data).
+ */
+	.pushsection .bss, "aw", @nobits
+	.balign 4096
+SYM_DATA_START(heki_atk_gadget)
+	.skip 4096
+SYM_DATA_END(heki_atk_gadget)
+	.popsection
+
+	.pushsection .text.heki_atk_window, "ax"
+	.balign 4096
+SYM_CODE_START(heki_atk_exec_window)
+	.fill	4096, 1, 0xcc
+SYM_CODE_END(heki_atk_exec_window)
+	.popsection
+
+	.text
+/* int heki_atk_store8(u64 *dst, u64 val, unsigned long *ip): 0 stored, 1 faulted */
+SYM_FUNC_START(heki_atk_store8)
+	lea	.Lstore(%rip), %rax
+	mov	%rax, (%rdx)
+	xor	%eax, %eax
+.Lstore:
+	mov	%rsi, (%rdi)
+	RET
+.Lstore_faulted:
+	mov	$1, %eax
+	RET
+	_ASM_EXTABLE(.Lstore, .Lstore_faulted)
+SYM_FUNC_END(heki_atk_store8)
+
+/* int heki_atk_write_cr4(unsigned long val, unsigned long *ip): 0 written, 1 faulted */
+SYM_FUNC_START(heki_atk_write_cr4)
+	lea	.Lcr4(%rip), %rax
+	mov	%rax, (%rsi)
+	xor	%eax, %eax
+.Lcr4:
+	mov	%rdi, %cr4
+	RET
+.Lcr4_faulted:
+	mov	$1, %eax
+	RET
+	_ASM_EXTABLE(.Lcr4, .Lcr4_faulted)
+SYM_FUNC_END(heki_atk_write_cr4)
+
+/* int heki_atk_write_cr0(unsigned long val, unsigned long *ip): 0 written, 1 faulted */
+SYM_FUNC_START(heki_atk_write_cr0)
+	lea	.Lcr0(%rip), %rax
+	mov	%rax, (%rsi)
+	xor	%eax, %eax
+.Lcr0:
+	mov	%rdi, %cr0
+	RET
+.Lcr0_faulted:
+	mov	$1, %eax
+	RET
+	_ASM_EXTABLE(.Lcr0, .Lcr0_faulted)
+SYM_FUNC_END(heki_atk_write_cr0)
+
+/*
+ * int heki_atk_call_window(void): calls heki_atk_exec_window.  A refused
+ * fetch faults with RIP = heki_atk_exec_window; the fixup drops the return
+ * address the call pushed and returns -1.
+ */
+SYM_FUNC_START(heki_atk_call_window)
+	call	heki_atk_exec_window
+	RET
+.Lwindow_faulted:
+	add	$8, %rsp
+	mov	$-1, %eax
+	RET
+	_ASM_EXTABLE(heki_atk_exec_window, .Lwindow_faulted)
+SYM_FUNC_END(heki_atk_call_window)
+
+/*
+ * int heki_atk_call(void *code): calls planted code anywhere.  No fixup
+ * can name a dynamic address: a refused fetch here oopses, and the suite
+ * reports the attack as having killed its guest.
+ */
+SYM_FUNC_START(heki_atk_call)
+	call	*%rdi
+	RET
+SYM_FUNC_END(heki_atk_call)

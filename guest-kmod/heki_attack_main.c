@@ -1,0 +1,731 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * heki_attack.ko: the attacker of the inject suite.  It plays an attacker
+ * with arbitrary kernel read/write (page tables included) and no new code,
+ * one attack per row of inject/attacks.h, and reports the effect it reads
+ * back.  It does not depend on heki.ko: the same attacks run against an
+ * unprotected kernel ("off"), where every one must take effect.
+ *
+ *   /sys/kernel/debug/heki_attack/list  the attacks this module implements
+ *   /sys/kernel/debug/heki_attack/run   write an id: the attack runs in the
+ *                                       writer's context; read the result
+ *
+ * A result line: "id=ID effect=0|1 faulted=0|1 violations=N vm_seq_before=B
+ * gfn=0x.. rip=0x.. detail=..." where effect is the attack's own judgement
+ * from the memory, code or register it targeted, faulted says whether its
+ * access faulted, violations is how far the VM's host violation count
+ * (HEKI_HC_STATS) moved across the attack and B its value before: the
+ * host's log records of this attack are those with vm_seq B+1 .. B+N.  An attack that cannot be set up reports effect=-1.
+ *
+ * Every store goes through heki_atk_store8() and every control-register
+ * write through heki_atk_write_cr*(): their RIPs are known, so the suite
+ * can match them with the host's violation log.  Whatever took effect is
+ * undone before the attack returns.
+ */
+#define pr_fmt(fmt) "heki_attack: " fmt
+
+#include <linux/module.h>
+#include <linux/debugfs.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/cred.h>
+#include <linux/fs.h>
+#include <linux/file.h>
+#include <linux/uio.h>
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/uaccess.h>
+#include <asm/kvm_para.h>
+#include <asm/pgtable.h>
+#include <asm/special_insns.h>
+
+#include "heki_abi.h"
+#include "attacks.h"
+
+/* heki_attack_asm.S */
+extern char heki_atk_gadget[], heki_atk_exec_window[];
+int heki_atk_store8(u64 *dst, u64 val, unsigned long *ip);
+int heki_atk_write_cr4(unsigned long val, unsigned long *ip);
+int heki_atk_write_cr0(unsigned long val, unsigned long *ip);
+int heki_atk_call_window(void);
+int heki_atk_call(void *code);
+
+#define GADGET_RAN	0x4e58
+/* endbr64 (a NOP without IBT); mov $GADGET_RAN, %eax; ret */
+static const u8 gadget_code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xb8, 0x58, 0x4e, 0x00, 0x00, 0xc3 };
+#define FLIP 0xa5a5a5a5a5a5a5a5ull
+
+struct atk {
+	int effect;		/* 1 took effect, 0 did not, -1 not set up */
+	int faulted;
+	unsigned long gfn, rip;
+	char detail[224];
+};
+
+#define say(a, fmt, ...) \
+	scnprintf((a)->detail + strlen((a)->detail), \
+		  sizeof((a)->detail) - strlen((a)->detail), fmt " ", ##__VA_ARGS__)
+
+/* ------------------------------------------------------------ plumbing */
+
+static unsigned long (*atk_kallsyms)(const char *name);
+static void (*atk_flush_tlb_kernel_range)(unsigned long start, unsigned long end);
+
+/* kallsyms_lookup_name() is not exported since 5.7; a kprobe resolves it. */
+static int find_kallsyms(void)
+{
+	struct kprobe kp = { .symbol_name = "kallsyms_lookup_name" };
+	int ret = register_kprobe(&kp);
+
+	if (ret)
+		return ret;
+	atk_kallsyms = (void *)kp.addr;
+	unregister_kprobe(&kp);
+	return 0;
+}
+
+static unsigned long atk_pfn(const void *p)
+{
+	unsigned long a = (unsigned long)p;
+
+	if (is_vmalloc_addr(p) || (a >= MODULES_VADDR && a < MODULES_END))
+		return vmalloc_to_pfn(p);
+	return slow_virt_to_phys((void *)a) >> PAGE_SHIFT;
+}
+
+/* A PTE (or large-page entry) the attack rewrote, to put back. */
+struct pte_patch {
+	u64 *entry;
+	u64 old;
+	unsigned long addr;
+};
+
+static void flush(unsigned long addr)
+{
+	atk_flush_tlb_kernel_range(addr & PAGE_MASK, (addr & PAGE_MASK) + PAGE_SIZE);
+}
+
+/*
+ * The attacker's page-table write: entry = (entry | set) & ~clear, or
+ * entry = replace when non-zero.  Returns 0, or -1 (no mapping / refused).
+ */
+static int pte_rewrite(struct atk *a, struct pte_patch *pp, unsigned long addr,
+		       u64 set, u64 clear, u64 replace)
+{
+	unsigned int level;
+	unsigned long ip;
+	pte_t *pte = lookup_address(addr, &level);
+
+	pp->entry = NULL;
+	if (!pte || !pte_present(*pte)) {
+		say(a, "no_mapping_for=0x%lx", addr);
+		return -1;
+	}
+	pp->entry = (u64 *)pte;
+	pp->old = READ_ONCE(*pp->entry);
+	pp->addr = addr;
+	if (heki_atk_store8(pp->entry, replace ?: (pp->old | set) & ~clear, &ip)) {
+		say(a, "pte_write_refused");
+		pp->entry = NULL;
+		return -1;
+	}
+	flush(addr);
+	say(a, "pte_level=%u pte=0x%llx->0x%llx", level, pp->old, READ_ONCE(*pp->entry));
+	return 0;
+}
+
+static void pte_restore(struct pte_patch *pp)
+{
+	unsigned long ip;
+
+	if (!pp->entry)
+		return;
+	heki_atk_store8(pp->entry, pp->old, &ip);
+	flush(pp->addr);
+	pp->entry = NULL;
+}
+
+/*
+ * Flips the u64 at @target through @via (the same address, or an alias of
+ * it) and reads @target back; undoes a write that landed.
+ */
+static void write_and_judge(struct atk *a, u64 *target, u64 *via)
+{
+	u64 old = READ_ONCE(*target), now;
+	unsigned long ip;
+
+	a->faulted = heki_atk_store8(via, old ^ FLIP, &ip);
+	a->rip = ip;
+	now = READ_ONCE(*target);
+	a->effect = now != old;
+	if (a->effect)
+		heki_atk_store8(via, old, &ip);
+	say(a, "target=0x%lx old=0x%llx read_back=0x%llx", (unsigned long)target, old, now);
+}
+
+/* Writes @target's u64 through the PTE that maps it, made writable. */
+static void write_via_pte(struct atk *a, void *target)
+{
+	struct pte_patch pp;
+
+	if (!target) {
+		a->effect = -1;
+		say(a, "target_symbol_not_found");
+		return;
+	}
+	a->gfn = atk_pfn(target);
+	preempt_disable();
+	if (!pte_rewrite(a, &pp, (unsigned long)target, _PAGE_RW, 0, 0))
+		write_and_judge(a, target, target);
+	else
+		a->effect = -1;
+	pte_restore(&pp);
+	preempt_enable();
+}
+
+static struct page *atk_page(const void *p)
+{
+	return pfn_to_page(atk_pfn(p));
+}
+
+/* Writes @target's u64 through a new writable alias of its frame. */
+static void alias_write(struct atk *a, void *target)
+{
+	struct page *page;
+	void *alias;
+
+	if (!target) {
+		a->effect = -1;
+		say(a, "target_symbol_not_found");
+		return;
+	}
+	a->gfn = atk_pfn(target);
+	page = atk_page(target);
+	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		a->effect = -1;
+		say(a, "vmap_failed");
+		return;
+	}
+	say(a, "alias=0x%lx", (unsigned long)alias);
+	write_and_judge(a, target, alias + offset_in_page(target));
+	vunmap(alias);
+}
+
+/*
+ * Plants code at @code and calls it: at its own address after clearing NX
+ * in its PTE, or (@window) at heki_atk_exec_window after pointing that
+ * page's PTE at @code's frame, where a refused fetch can be survived.
+ */
+static void exec_planted(struct atk *a, void *code, bool window)
+{
+	unsigned long va = window ? (unsigned long)heki_atk_exec_window : (unsigned long)code;
+	struct pte_patch pp;
+	unsigned int level;
+	pte_t *pte;
+	int ret = 0;
+
+	memcpy(code, gadget_code, sizeof(gadget_code));
+	a->gfn = atk_pfn(code);
+	a->rip = va;
+	preempt_disable();
+	pte = lookup_address(va, &level);
+	if (window && (!pte || level != PG_LEVEL_4K)) {
+		say(a, "window_not_mapped_by_a_4k_pte");
+		pp.entry = NULL;
+		a->effect = -1;
+	} else if (pte_rewrite(a, &pp, va, 0, _PAGE_NX, !window ? 0 :
+			       ((pte_val(*pte) & ~PTE_PFN_MASK & ~_PAGE_NX) |
+				((u64)a->gfn << PAGE_SHIFT)))) {
+		a->effect = -1;
+	} else {
+		ret = window ? heki_atk_call_window() : heki_atk_call(code);
+		a->effect = ret == GADGET_RAN;
+		a->faulted = ret == -1;
+		say(a, "call_returned=0x%x", ret);
+	}
+	pte_restore(&pp);
+	preempt_enable();
+}
+
+/* --------------------------------------------- the victim file (f_op) */
+
+static atomic_t forged_ran;
+
+static ssize_t victim_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	static const char msg[] = "genuine\n";
+	size_t n;
+
+	if (iocb->ki_pos >= sizeof(msg) - 1)
+		return 0;
+	n = copy_to_iter(msg + iocb->ki_pos, sizeof(msg) - 1 - iocb->ki_pos, to);
+	iocb->ki_pos += n;
+	return n;
+}
+
+/* The handler an attacker wants the kernel to call. */
+static ssize_t forged_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	atomic_inc(&forged_ran);
+	return 0;
+}
+
+/* A const table in this module's rodata: read-only to the guest and the host. */
+static const struct file_operations victim_fops = {
+	.owner = THIS_MODULE,
+	.read_iter = victim_read_iter,
+	.llseek = default_llseek,
+};
+
+/* Reads the victim file as read() would; 1 if the forged handler ran. */
+static int read_victim(struct atk *a, struct file *f)
+{
+	char buf[16];
+	loff_t pos = 0;
+	ssize_t n;
+	int before = atomic_read(&forged_ran);
+
+	n = kernel_read(f, buf, sizeof(buf), &pos);
+	say(a, "read_returned=%zd", n);
+	return atomic_read(&forged_ran) != before;
+}
+
+static struct file *victim_open(struct atk *a)
+{
+	struct file *f = anon_inode_getfile("heki_victim", &victim_fops, NULL, O_RDONLY);
+
+	if (IS_ERR(f)) {
+		a->effect = -1;
+		say(a, "cannot_open_victim=%ld", PTR_ERR(f));
+		return NULL;
+	}
+	return f;
+}
+
+/* ------------------------------------------------------------- attacks */
+
+/*
+ * Kernel text that nothing runs while an attack under "off" has changed it
+ * (for microseconds): the handler of SysRq-c.
+ */
+static void *text_target(void)
+{
+	unsigned long f = atk_kallsyms("sysrq_handle_crash");
+
+	return f ? (void *)f + 8 : NULL;
+}
+
+static void heki_atk_text_pte_write(struct atk *a)
+{
+	write_via_pte(a, text_target());
+}
+
+static void heki_atk_text_alias_write(struct atk *a)
+{
+	alias_write(a, text_target());
+}
+
+static void heki_atk_rodata_alias_write(struct atk *a)
+{
+	alias_write(a, (void *)atk_kallsyms("linux_proc_banner"));
+}
+
+static void heki_atk_nx_clear_exec(struct atk *a)
+{
+	exec_planted(a, heki_atk_gadget, true);
+}
+
+static void heki_atk_fops_pte_remap(struct atk *a)
+{
+	unsigned long page_va = (unsigned long)&victim_fops & PAGE_MASK;
+	size_t off = offset_in_page(&victim_fops.read_iter);
+	struct page *copy = alloc_page(GFP_KERNEL);
+	struct pte_patch pp;
+	struct file *f;
+	unsigned int level;
+	pte_t *pte;
+
+	f = copy ? victim_open(a) : NULL;
+	if (!f) {
+		if (copy)
+			__free_page(copy);
+		a->effect = -1;
+		return;
+	}
+	/* The forged page: the same rodata, one pointer changed. */
+	memcpy(page_address(copy), (void *)page_va, PAGE_SIZE);
+	*(void **)(page_address(copy) + off) = forged_read_iter;
+	a->gfn = atk_pfn(&victim_fops);
+	pte = lookup_address(page_va, &level);
+	if (!pte || level != PG_LEVEL_4K) {
+		a->effect = -1;
+		say(a, "victim_not_mapped_by_a_4k_pte");
+	} else if (!pte_rewrite(a, &pp, page_va, 0, 0,
+				(pte_val(*pte) & ~PTE_PFN_MASK) |
+				((u64)page_to_pfn(copy) << PAGE_SHIFT))) {
+		a->effect = read_victim(a, f);
+		pte_restore(&pp);
+	} else {
+		a->effect = -1;
+	}
+	fput(f);
+	__free_page(copy);
+}
+
+static void heki_atk_fops_ptr_write(struct atk *a)
+{
+	void *target = (void *)&victim_fops.read_iter;
+	struct page *page = atk_page(target);
+	unsigned long ip;
+	struct file *f;
+	void **alias_ptr;
+	void *alias;
+
+	a->gfn = atk_pfn(target);
+	f = victim_open(a);
+	if (!f)
+		return;
+	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		a->effect = -1;
+		say(a, "vmap_failed");
+		fput(f);
+		return;
+	}
+	alias_ptr = alias + offset_in_page(target);
+	a->faulted = heki_atk_store8((u64 *)alias_ptr, (u64)forged_read_iter, &ip);
+	a->rip = ip;
+	a->effect = read_victim(a, f);
+	if (READ_ONCE(victim_fops.read_iter) != victim_read_iter)
+		heki_atk_store8((u64 *)alias_ptr, (u64)victim_read_iter, &ip);
+	vunmap(alias);
+	fput(f);
+}
+
+static void heki_atk_fop_swap(struct atk *a)
+{
+	struct file_operations *forged = kmemdup(&victim_fops, sizeof(victim_fops), GFP_KERNEL);
+	const struct file_operations *orig;
+	unsigned long ip;
+	struct file *f;
+
+	f = forged ? victim_open(a) : NULL;
+	if (!f) {
+		kfree(forged);
+		a->effect = -1;
+		return;
+	}
+	forged->read_iter = forged_read_iter;
+	orig = f->f_op;
+	a->gfn = atk_pfn(&f->f_op);
+	a->faulted = heki_atk_store8((u64 *)&f->f_op, (u64)forged, &ip);
+	a->rip = ip;
+	a->effect = read_victim(a, f);
+	heki_atk_store8((u64 *)&f->f_op, (u64)orig, &ip);
+	fput(f);
+	kfree(forged);
+}
+
+/* The task's view: is it root, and does the kernel grant CAP_SYS_ADMIN? */
+static int task_is_root(struct atk *a)
+{
+	int root = uid_eq(current_uid(), GLOBAL_ROOT_UID) &&
+		   uid_eq(current_euid(), GLOBAL_ROOT_UID);
+	int cap = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+
+	say(a, "uid=%u euid=%u cap_sys_admin=%d", from_kuid(&init_user_ns, current_uid()),
+	    from_kuid(&init_user_ns, current_euid()), cap);
+	return root && cap;
+}
+
+static void heki_atk_cred_uid_root(struct atk *a)
+{
+	struct cred *c = (struct cred *)current_cred();
+	const struct cred *root = (void *)atk_kallsyms("init_cred");
+	unsigned long ip;
+	u64 *ids = (u64 *)&c->uid;
+	int i, f = 0;
+
+	/* uid..fsgid: eight 32-bit ids, written as four u64 zeros. */
+	BUILD_BUG_ON(offsetof(struct cred, fsgid) - offsetof(struct cred, uid) != 28);
+	if (!root || task_is_root(a)) {
+		a->effect = -1;
+		say(a, root ? "task_already_root" : "init_cred_not_found");
+		return;
+	}
+	a->gfn = atk_pfn(c);
+	for (i = 0; i < 4; i++)
+		f |= heki_atk_store8(&ids[i], 0, &ip);
+	f |= heki_atk_store8((u64 *)&c->cap_permitted, *(u64 *)&root->cap_permitted, &ip);
+	f |= heki_atk_store8((u64 *)&c->cap_effective, *(u64 *)&root->cap_effective, &ip);
+	a->faulted = f;
+	a->rip = ip;
+	a->effect = task_is_root(a);
+}
+
+static void heki_atk_cred_init_cred(struct atk *a)
+{
+	struct cred *root = (void *)atk_kallsyms("init_cred");
+	unsigned long ip;
+	int f;
+
+	if (!root || task_is_root(a)) {
+		a->effect = -1;
+		say(a, root ? "task_already_root" : "init_cred_not_found");
+		return;
+	}
+	/*
+	 * The task's references move to init_cred: take two so that its exit
+	 * puts them back.  The old cred leaks; an attacker would not care.
+	 */
+	get_cred(root);
+	get_cred(root);
+	a->gfn = atk_pfn(current);
+	f = heki_atk_store8((u64 *)&current->real_cred, (u64)root, &ip);
+	f |= heki_atk_store8((u64 *)&current->cred, (u64)root, &ip);
+	a->faulted = f;
+	a->rip = ip;
+	a->effect = task_is_root(a);
+}
+
+/* Clears @bit of CR0 or CR4 with a raw mov, reads it back, puts it back. */
+static void cr_clear(struct atk *a, int cr, unsigned long bit)
+{
+	int (*wr)(unsigned long, unsigned long *) =
+		cr == 4 ? heki_atk_write_cr4 : heki_atk_write_cr0;
+	unsigned long flags, old, now, ip;
+
+	local_irq_save(flags);
+	old = cr == 4 ? __read_cr4() : read_cr0();
+	if (!(old & bit)) {
+		local_irq_restore(flags);
+		a->effect = -1;
+		say(a, "bit_0x%lx_not_set_on_this_cpu cr%d=0x%lx", bit, cr, old);
+		return;
+	}
+	a->faulted = wr(old & ~bit, &ip);
+	now = cr == 4 ? __read_cr4() : read_cr0();
+	a->effect = !(now & bit);
+	if (a->effect)
+		wr(old, &ip);
+	local_irq_restore(flags);
+	a->rip = ip;
+	say(a, "cr%d=0x%lx read_back=0x%lx", cr, old, now);
+}
+
+static void heki_atk_cr4_smep_clear(struct atk *a)
+{
+	cr_clear(a, 4, X86_CR4_SMEP);
+}
+
+static void heki_atk_cr4_smap_clear(struct atk *a)
+{
+	cr_clear(a, 4, X86_CR4_SMAP);
+}
+
+static void heki_atk_cr0_wp_clear(struct atk *a)
+{
+	cr_clear(a, 0, X86_CR0_WP);
+}
+
+static void heki_atk_patch_window_abuse(struct atk *a)
+{
+	void *target = text_target();
+	phys_addr_t pa;
+	long opened;
+
+	if (!target) {
+		a->effect = -1;
+		say(a, "target_symbol_not_found");
+		return;
+	}
+	pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
+	/* As text_poke() would: a window on the frame, from any ring-0 code. */
+	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+	say(a, "window_open=%ld", opened);
+	alias_write(a, target);
+	if (!opened)
+		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+}
+
+/* LKDTM's targets, in this module as LKDTM keeps them in its own. */
+static noinline void heki_atk_do_overwritten(void)
+{
+	pr_info("do_overwritten ran\n");
+}
+
+static const u64 heki_atk_rodata = 0xAA55AA55AA55AA55ull;
+static u64 heki_atk_ro_after_init __ro_after_init = 0x55AA5500;
+
+static void heki_atk_lkdtm_write_kern(struct atk *a)
+{
+	write_via_pte(a, (void *)heki_atk_do_overwritten);
+}
+
+static void heki_atk_lkdtm_write_ro(struct atk *a)
+{
+	write_via_pte(a, (void *)&heki_atk_rodata);
+}
+
+static void heki_atk_lkdtm_write_ro_after_init(struct atk *a)
+{
+	write_via_pte(a, &heki_atk_ro_after_init);
+}
+
+static void heki_atk_lkdtm_exec_stack(struct atk *a)
+{
+	u8 buf[64] __aligned(16);
+
+	exec_planted(a, buf, false);
+	memzero_explicit(buf, sizeof(buf));
+}
+
+static void heki_atk_lkdtm_exec_vmalloc(struct atk *a)
+{
+	void *buf = vmalloc(PAGE_SIZE);
+
+	if (!buf) {
+		a->effect = -1;
+		say(a, "vmalloc_failed");
+		return;
+	}
+	exec_planted(a, buf, false);
+	vfree(buf);
+}
+
+/* ------------------------------------------------------------- the table */
+
+static const struct heki_attack_impl {
+	const char *id;
+	void (*run)(struct atk *a);
+} attacks[] = {
+#define IMPL(id, ...) { #id, heki_atk_##id },
+	HEKI_ATTACKS(IMPL)
+#undef IMPL
+};
+
+static long violations_now(void)
+{
+	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	long ret, v = -1;
+
+	if (!st)
+		return -1;
+	ret = kvm_hypercall4(HEKI_HC_STATS, __pa(st), sizeof(*st), 0, 0);
+	if (!ret)
+		v = st->violations;
+	kfree(st);
+	return v;
+}
+
+/* ------------------------------------------------------------- debugfs */
+
+#define RESULT_MAX 512
+
+static int run_open(struct inode *inode, struct file *file)
+{
+	file->private_data = kzalloc(RESULT_MAX, GFP_KERNEL);
+	return file->private_data ? 0 : -ENOMEM;
+}
+
+static int run_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static ssize_t run_write(struct file *file, const char __user *ubuf, size_t len,
+			 loff_t *ppos)
+{
+	char id[64];
+	struct atk *a;
+	long v0, v1;
+	size_t i;
+
+	if (len >= sizeof(id))
+		return -EINVAL;
+	if (copy_from_user(id, ubuf, len))
+		return -EFAULT;
+	id[len] = '\0';
+	strim(id);
+	for (i = 0; i < ARRAY_SIZE(attacks); i++)
+		if (!strcmp(id, attacks[i].id))
+			break;
+	if (i == ARRAY_SIZE(attacks))
+		return -ENOENT;
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		return -ENOMEM;
+	pr_info("attack %s\n", id);
+	v0 = violations_now();
+	attacks[i].run(a);
+	v1 = violations_now();
+	scnprintf(file->private_data, RESULT_MAX,
+		  "id=%s effect=%d faulted=%d violations=%ld vm_seq_before=%ld gfn=0x%lx rip=0x%lx detail=%s\n",
+		  id, a->effect, a->faulted, v0 < 0 || v1 < 0 ? -1 : v1 - v0, v0,
+		  a->gfn, a->rip, strim(a->detail));
+	pr_info("%s", (char *)file->private_data);
+	kfree(a);
+	return len;
+}
+
+static ssize_t run_read(struct file *file, char __user *ubuf, size_t len, loff_t *ppos)
+{
+	const char *r = file->private_data;
+
+	return simple_read_from_buffer(ubuf, len, ppos, r, strlen(r));
+}
+
+static const struct file_operations run_fops = {
+	.owner = THIS_MODULE,
+	.open = run_open,
+	.release = run_release,
+	.write = run_write,
+	.read = run_read,
+	.llseek = default_llseek,
+};
+
+static int list_show(struct seq_file *m, void *unused)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(attacks); i++)
+		seq_printf(m, "%s\n", attacks[i].id);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(list);
+
+static struct dentry *dir;
+
+static int __init heki_attack_init(void)
+{
+	int ret = find_kallsyms();
+
+	if (ret) {
+		pr_err("cannot resolve kallsyms_lookup_name: %d\n", ret);
+		return ret;
+	}
+	atk_flush_tlb_kernel_range = (void *)atk_kallsyms("flush_tlb_kernel_range");
+	if (!atk_flush_tlb_kernel_range) {
+		pr_err("cannot resolve flush_tlb_kernel_range\n");
+		return -ENOENT;
+	}
+	dir = debugfs_create_dir("heki_attack", NULL);
+	debugfs_create_file("run", 0600, dir, NULL, &run_fops);
+	debugfs_create_file("list", 0400, dir, NULL, &list_fops);
+	pr_info("%zu attacks ready (the attacker of the inject suite)\n", ARRAY_SIZE(attacks));
+	return 0;
+}
+
+static void __exit heki_attack_exit(void)
+{
+	debugfs_remove_recursive(dir);
+}
+
+module_init(heki_attack_init);
+module_exit(heki_attack_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Heki testbed: simulated data-only attacks (inject suite)");

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* inject.json and the terminal matrix, from the attacks suite's records. */
+#ifndef HEKI_INJECT_REPORT_H
+#define HEKI_INJECT_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define INJECT_SCHEMA_VERSION 1
+
+struct inject_kv {
+	const char *key, *val;	/* "attack.<mode>.<id>" or "inject.mode", and its value */
+};
+
+struct inject_env {
+	const char *run_id, *l0_accel, *l0_cpu, *host_kernel, *guest_kernel, *git_rev;
+	bool icount;
+};
+
+/*
+ * Writes DIR/inject.json from the records and the host's violation log
+ * (@violations: its lines, "seq=.. kind=.. rip=.. gfn=.. ..."), prints the
+ * attack x mode matrix to @table, and sets *mismatches to the cells whose
+ * observed outcome differs from the expected one or whose "prevented" /
+ * "detected" has no matching host record.  Returns the number of cells,
+ * or -1 if the file could not be written.
+ */
+int inject_report(const char *dir, const struct inject_env *env,
+		  const struct inject_kv *kvs, int n,
+		  const char *const *violations, int nviolations,
+		  FILE *table, int *mismatches);
+
+#endif /* HEKI_INJECT_REPORT_H */

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The attacks suite (heki-suite attacks, in L2): every attack of
+ * inject/attacks.h in every mode, each carried out by heki_attack.ko in a
+ * task of its own, so that an attack which kills its task costs that one
+ * result only.  Modes: "off" is heki.ko loaded with protect=0; "hypercall"
+ * is heki.ko protecting and locked down, as deployed (so it comes last:
+ * lockdown cannot be undone); "view" and "vmfunc" do not exist on this
+ * rig yet and are n/a with the reason.
+ *
+ * L2's command line narrows the run: heki.attacks=ID[,ID...] and
+ * heki.attack_modes=MODE[,MODE...] (inject/run sets them).
+ *
+ * Each attack x mode becomes one record "attack.<mode>.<id>" (status,
+ * expected, observed, the attacker's raw result) and one check that fails
+ * when observed differs from expected; rigrun turns the records into
+ * inject.json with the host's matching violation records as evidence.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "suite.h"
+#include "inject_verdict.h"
+
+#define ATTACK_KO "/lib/modules/heki_attack.ko"
+#define RUN_FILE "/sys/kernel/debug/heki_attack/run"
+#define NOBODY 65534
+#define ATTACK_TIMEOUT_MS 60000
+
+static const struct inject_mode {
+	const char *name;
+	const char *heki_params;	/* NULL: n/a on this rig */
+	const char *reason;
+} modes[] = {
+	{ "off", "protect=0", NULL },
+	{ "hypercall", "protect=1 lockdown=1", NULL },
+	{ "view", NULL, "views are not implemented yet (views issue)" },
+	{ "vmfunc", NULL, "VMFUNC needs Intel VMX and the views issue" },
+};
+#define NMODES (sizeof(modes) / sizeof(modes[0]))
+
+/* Is @word in the comma-separated heki.<param>= of L2's command line (or is the parameter absent)? */
+static int selected(const char *param, const char *word)
+{
+	char val[1024];
+
+	if (cmdline_param(param, val, sizeof(val)))
+		return 1;
+	for (char *save = NULL, *t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!strcmp(t, word))
+			return 1;
+	return 0;
+}
+
+/* In the attacking task: become nobody, provably (cred attacks start there). */
+static int drop_privileges(char *why, size_t len)
+{
+	char host[64] = "";
+
+	gethostname(host, sizeof(host) - 1);
+	if (setgroups(0, NULL) || setresgid(NOBODY, NOBODY, NOBODY) ||
+	    setresuid(NOBODY, NOBODY, NOBODY)) {
+		snprintf(why, len, "cannot drop privileges: %s", strerror(errno));
+		return -1;
+	}
+	if (getuid() != NOBODY || !sethostname(host, strlen(host))) {
+		snprintf(why, len, "still privileged after dropping to uid %d", NOBODY);
+		return -1;
+	}
+	return 0;
+}
+
+/* The task's own view after a cred attack: root, and allowed an admin-only call. */
+static void user_view(char *out, size_t len)
+{
+	char host[64] = "";
+	int admin;
+
+	gethostname(host, sizeof(host) - 1);
+	admin = !sethostname(host, strlen(host));
+	snprintf(out, len, " user_uid=%d user_euid=%d user_sethostname=%d",
+		 (int)getuid(), (int)geteuid(), admin);
+}
+
+/* The attacking task: writes the id, reads the result, sends it up @out. */
+static void attacker(const struct heki_attack_row *row, int out)
+{
+	char res[768] = "", why[160], extra[96] = "";
+	bool cred = !strcmp(row->family, "cred");
+	int fd = open(RUN_FILE, O_RDWR);
+	ssize_t n;
+
+	if (fd < 0) {
+		dprintf(out, "error cannot open " RUN_FILE ": %s\n", strerror(errno));
+		_exit(1);
+	}
+	if (cred && drop_privileges(why, sizeof(why))) {
+		dprintf(out, "error %s\n", why);
+		_exit(1);
+	}
+	if (write(fd, row->id, strlen(row->id)) < 0) {
+		dprintf(out, "error the attacker module refused %s: %s\n", row->id, strerror(errno));
+		_exit(1);
+	}
+	n = pread(fd, res, sizeof(res) - 1, 0);
+	if (n <= 0) {
+		dprintf(out, "error no result from the attacker module\n");
+		_exit(1);
+	}
+	res[n] = '\0';
+	res[strcspn(res, "\n")] = '\0';
+	if (cred)
+		user_view(extra, sizeof(extra));
+	dprintf(out, "result %s%s\n", res, extra);
+	_exit(0);
+}
+
+/* A field "key=value" of a result line, as a number (def if absent). */
+static long field(const char *line, const char *key, long def)
+{
+	char pat[40];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	if (!strncmp(line, pat + 1, strlen(pat + 1)))
+		return strtol(line + strlen(pat + 1), NULL, 0);
+	p = strstr(line, pat);
+	return p ? strtol(p + strlen(pat), NULL, 0) : def;
+}
+
+/* Runs one attack in a task of its own; fills r and line. */
+static void run_attack(const struct heki_attack_row *row, struct heki_attack_result *r,
+		       char *line, size_t len)
+{
+	int pfd[2], status = 0;
+	struct pollfd p;
+	ssize_t n = 0;
+	pid_t pid;
+
+	*r = (struct heki_attack_result){ .violations = -1 };
+	snprintf(line, len, "no result");
+	if (pipe(pfd))
+		return;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		attacker(row, pfd[1]);
+	}
+	close(pfd[1]);
+	if (pid < 0) {
+		close(pfd[0]);
+		return;
+	}
+	p = (struct pollfd){ .fd = pfd[0], .events = POLLIN };
+	if (poll(&p, 1, ATTACK_TIMEOUT_MS) == 1)
+		n = read(pfd[0], line, len - 1);
+	close(pfd[0]);
+	if (n <= 0) {
+		kill(pid, SIGKILL);
+		snprintf(line, len, "the attacking task died or hung (no result)");
+		n = 0;
+	}
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status)) {
+		r->crashed = true;
+		snprintf(line + strlen(line), len - strlen(line),
+			 " (task killed by signal %d: see console-l2.log)", WTERMSIG(status));
+		return;
+	}
+	if (strncmp(line, "result ", 7)) {
+		r->ran = !strncmp(line, "error ", 6);
+		r->effect = -1;
+		return;
+	}
+	memmove(line, line + 7, strlen(line + 7) + 1);
+	r->ran = true;
+	r->effect = field(line, "effect", -1);
+	r->violations = field(line, "violations", -1);
+	/* A cred attack took effect only if the task itself is now root. */
+	if (r->effect == 1 && strstr(line, " user_uid=") &&
+	    (field(line, "user_uid", -1) || field(line, "user_euid", -1) ||
+	     field(line, "user_sethostname", 0) != 1))
+		r->effect = 0;
+}
+
+static int enter_mode(const struct inject_mode *m)
+{
+	syscall(SYS_delete_module, "heki", O_NONBLOCK);
+	return load_module(HEKI_KO, m->heki_params) ? -1 : 0;
+}
+
+void suite_attacks(struct suite_ctx *c)
+{
+	char name[160], why[1200], line[1024];
+	int ran_modes = 0;
+
+	if (load_module(ATTACK_KO, "") && errno != EEXIST) {
+		check(c, 0, "attacker_module_loads", "insmod heki_attack.ko failed");
+		return;
+	}
+	check(c, 1, "attacker_module_loads", NULL);
+
+	for (size_t mi = 0; mi < NMODES; mi++) {
+		const struct inject_mode *m = &modes[mi];
+		int na = !m->heki_params;
+
+		if (!selected("heki.attack_modes", m->name))
+			continue;
+		if (!na) {
+			snprintf(name, sizeof(name), "attack_mode_%s_loads", m->name);
+			if (enter_mode(m)) {
+				check(c, 0, name, "cannot reload heki.ko for this mode");
+				record_kv(&c->out, "inject.mode", "%s status=failed reason=heki.ko did not load with %s",
+					  m->name, m->heki_params);
+				continue;
+			}
+			check(c, 1, name, NULL);
+			ran_modes++;
+		}
+		record_kv(&c->out, "inject.mode", "%s status=%s%s%s", m->name, na ? "n/a" : "run",
+			  na ? " reason=" : "", na ? m->reason : "");
+		printf("# attacks: mode %s%s%s\n", m->name, na ? ": n/a, " : "", na ? m->reason : "");
+		for (size_t ai = 0; ai < HEKI_NR_ATTACKS; ai++) {
+			const struct heki_attack_row *row = &heki_attack_rows[ai];
+			struct heki_attack_result r;
+			enum heki_observed obs;
+			int exp;
+			char key[128];
+
+			if (!selected("heki.attacks", row->id))
+				continue;
+			snprintf(key, sizeof(key), "attack.%s.%s", m->name, row->id);
+			if (na) {
+				record_kv(&c->out, key, "status=n/a expected=n/a observed=n/a reason=%s",
+					  m->reason);
+				continue;
+			}
+			exp = row->expected[mi];
+			run_attack(row, &r, line, sizeof(line));
+			obs = heki_observe(&r);
+			record_kv(&c->out, key, "status=%s expected=%s observed=%s %s",
+				  r.crashed ? "crashed" : r.ran ? "ran" : "not-run",
+				  heki_observed_names[exp], heki_observed_names[obs], line);
+			snprintf(name, sizeof(name), "attack_%s_%s", row->id, m->name);
+			snprintf(why, sizeof(why), "expected %s, observed %s: %s",
+				 heki_observed_names[exp], heki_observed_names[obs], line);
+			check(c, (int)obs == exp, name, why);
+			fflush(stdout);
+		}
+	}
+	check(c, ran_modes > 0, "attacks_ran_in_some_mode", "no selected mode exists on this rig");
+}
