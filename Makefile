@@ -123,10 +123,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/tes
 
 # Each unit test links the pure C it tests; the host's is the same source
 # that goes into kvm.ko.
-UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c
-$(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h) $(DEPS_MK)
+UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c
+$(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< $(UNIT_LIBS) -lm
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -o $@ $< $(UNIT_LIBS) -lm
 
 $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)
@@ -134,7 +134,7 @@ $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_M
 
 # Whole-rig scenarios: a good run, the deterministic (icount) run, and two
 # stages broken on purpose.  Results go to build/test-results, not results/.
-RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2 bench-smoke
+RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2 bench-smoke attacks
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS)

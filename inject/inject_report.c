@@ -179,6 +179,46 @@ static void hex(struct jw *w, const char *key, unsigned long long v)
 	jw_str(w, key, buf);
 }
 
+/* One attack told in words (inject/run): what was done, what the host saw, the verdict. */
+static void print_account(FILE *out, struct cell (*cells)[NMODES], const char *const *viol)
+{
+	for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
+		const struct heki_attack_row *row = &heki_attack_rows[a];
+
+		if (!cells[a][0].present && !cells[a][1].present && !cells[a][2].present &&
+		    !cells[a][3].present)
+			continue;
+		fprintf(out, "\n  attack %s (family %s)\n    %s\n    primitive: %s; judged by: %s\n",
+			row->id, row->family, row->description, row->primitive, row->judged_by);
+		for (int mi = 0; mi < NMODES; mi++) {
+			const struct cell *c = &cells[a][mi];
+
+			if (!c->present)
+				continue;
+			fprintf(out, "\n    mode %s: expected %s, observed %s: %s\n", mode_names[mi],
+				c->expected, c->observed, c->mismatch ? "MISMATCH" : "as expected");
+			if (c->mismatch)
+				fprintf(out, "      %s\n", c->why);
+			if (c->reason[0])
+				fprintf(out, "      %s\n", c->reason);
+			if (!c->has_result) {
+				if (c->detail[0])
+					fprintf(out, "      %s\n", c->detail);
+				continue;
+			}
+			fprintf(out, "      the attacker: %s\n", c->detail);
+			fprintf(out, "      effect: %s; its access %s; the VM's host violation count moved by %ld\n",
+				c->effect == 1 ? "took effect" : "none", c->faulted ? "faulted" : "did not fault",
+				c->violations);
+			for (int i = 0; i < c->nmatches; i++)
+				fprintf(out, "      host log: %s\n", viol[c->matches[i]]);
+			if (!strcmp(c->expected, "missed") && row->why && mi > 0)
+				fprintf(out, "      why a miss is expected here: %s\n", row->why);
+		}
+	}
+	fprintf(out, "\n");
+}
+
 int inject_report(const char *dir, const struct inject_env *env,
 		  const struct inject_kv *kvs, int n,
 		  const char *const *violations, int nviolations,
@@ -187,7 +227,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 	struct cell (*cells)[NMODES] = calloc(HEKI_NR_ATTACKS, sizeof(*cells));
 	struct mode_state modes[NMODES] = {};
 	char path[PATH_MAX];
-	int ncells = 0, nmis = 0;
+	int ncells = 0, nmis = 0, nattacks = 0;
 	struct jw w;
 	FILE *f;
 
@@ -229,7 +269,11 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (!c->present)
 				continue;
 			ncells++;
-			if (strcmp(c->expected, c->observed)) {
+			if (heki_outcome_parse(c->observed) < 0 || heki_outcome_parse(c->expected) < 0) {
+				c->mismatch = true;
+				snprintf(c->why, sizeof(c->why), "no valid outcome reported ('%s', '%s')",
+					 c->expected, c->observed);
+			} else if (strcmp(c->expected, c->observed)) {
 				c->mismatch = true;
 				snprintf(c->why, sizeof(c->why), "expected %s, observed %s",
 					 c->expected, c->observed);
@@ -289,6 +333,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			any |= cells[a][mi].present;
 		if (!any)
 			continue;
+		nattacks++;
 		jw_obj(&w, NULL);
 		jw_str(&w, "id", row->id);
 		jw_str(&w, "family", row->family);
@@ -342,6 +387,8 @@ int inject_report(const char *dir, const struct inject_env *env,
 		return -1;
 	}
 
+	if (table && nattacks == 1)
+		print_account(table, cells, violations);
 	if (table) {
 		fprintf(table, "  %-26s", "attack");
 		for (int mi = 0; mi < NMODES; mi++)

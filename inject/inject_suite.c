@@ -8,8 +8,9 @@
  * lockdown cannot be undone); "view" and "vmfunc" do not exist on this
  * rig yet and are n/a with the reason.
  *
- * L2's command line narrows the run: heki.attacks=ID[,ID...] and
- * heki.attack_modes=MODE[,MODE...] (inject/run sets them).
+ * L2's command line narrows the run: heki.attacks=ID[+ID...] and
+ * heki.attack_modes=MODE[+MODE...] (rigrun --attack/--attack-mode, which
+ * inject/run uses, sets them).
  *
  * Each attack x mode becomes one record "attack.<mode>.<id>" (status,
  * expected, observed, the attacker's raw result) and one check that fails
@@ -49,14 +50,17 @@ static const struct inject_mode {
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 
-/* Is @word in the comma-separated heki.<param>= of L2's command line (or is the parameter absent)? */
+/*
+ * Is @word in the '+'-separated heki.<param>= of L2's command line (or is
+ * the parameter absent)?  Not ',': the rig carries spaces as commas.
+ */
 static int selected(const char *param, const char *word)
 {
 	char val[1024];
 
 	if (cmdline_param(param, val, sizeof(val)))
 		return 1;
-	for (char *save = NULL, *t = strtok_r(val, ",", &save); t; t = strtok_r(NULL, ",", &save))
+	for (char *save = NULL, *t = strtok_r(val, "+", &save); t; t = strtok_r(NULL, "+", &save))
 		if (!strcmp(t, word))
 			return 1;
 	return 0;

@@ -28,6 +28,7 @@
 #include "frame.h"
 #include "bench_report.h"
 #include "inject_report.h"
+#include "inject_verdict.h"
 #include "suite.h"
 #include "json.h"
 #include "../host/heki_abi.h"
@@ -915,7 +916,9 @@ static int usage(const char *msg)
 		"              [--results DIR] [--fault NAME] [--qemu PATH]\n"
 		"              [--rig-dir DIR (where l1-run.sh is, for --l0 none)]\n"
 		"              [--stage-timeout STAGE=SECONDS]...\n"
-		"              [--l2-cpu QEMU_CPU] [--l2-append 'KERNEL ARGS']\n");
+		"              [--l2-cpu QEMU_CPU] [--l2-append 'KERNEL ARGS']\n"
+		"              [--attack ID[,ID...]] [--attack-mode MODE[,MODE...]] (suite attacks)\n"
+		"       rigrun --list-attacks\n");
 	return 2;
 }
 
@@ -930,6 +933,69 @@ static int parse_int(const char *s, const char *what, int lo, int hi)
 		exit(2);
 	}
 	return (int)v;
+}
+
+/* The catalogue of the attacks suite, for inject/run --list. */
+static void list_attacks(void)
+{
+	static const char *const names[] = { HEKI_OUTCOME_NAMES };
+
+	printf("%-26s %-6s %-10s %-10s %s\n", "attack", "family", "off", "hypercall",
+	       "description");
+	for (size_t i = 0; i < HEKI_NR_ATTACKS; i++) {
+		const struct heki_attack_row *r = &heki_attack_rows[i];
+
+		printf("%-26s %-6s %-10s %-10s %s\n", r->id, r->family, names[r->expected[0]],
+		       names[r->expected[1]], r->description);
+	}
+	printf("(expected outcomes; view and vmfunc are n/a on this rig until the views issue)\n");
+}
+
+/*
+ * --attack ID[,ID...] and --attack-mode MODE[,MODE...]: checked against
+ * the catalogue here, passed to the attacks suite on L2's command line
+ * ('+' between items: the rig carries spaces as commas).
+ */
+static int add_attack_selection(struct opts *o, const char *ids, const char *modes)
+{
+	static const char *const mode_names[] = { HEKI_MODE_NAMES };
+	static char append[1024];
+	char list[512], *save = NULL;
+	size_t len;
+
+	if (strcmp(o->suite, "attacks")) {
+		fprintf(stderr, "rigrun: --attack and --attack-mode need --suite attacks\n");
+		return -1;
+	}
+	len = snprintf(append, sizeof(append), "%s", o->l2_append ?: "");
+	for (int pass = 0; pass < 2; pass++) {
+		const char *v = pass ? modes : ids;
+
+		if (!v)
+			continue;
+		snprintf(list, sizeof(list), "%s", v);
+		len += snprintf(append + len, sizeof(append) - len, "%s%s", len ? " " : "",
+				pass ? "heki.attack_modes=" : "heki.attacks=");
+		for (char *t = strtok_r(list, ",+", &save), *first = t; t; t = strtok_r(NULL, ",+", &save)) {
+			bool known = false;
+
+			if (pass)
+				for (size_t i = 0; i < 4; i++)
+					known |= !strcmp(t, mode_names[i]);
+			else
+				known = heki_attack_find(t) != NULL;
+			if (!known) {
+				fprintf(stderr, "rigrun: unknown %s '%s'; known:", pass ? "mode" : "attack", t);
+				for (size_t i = 0; i < (pass ? 4 : HEKI_NR_ATTACKS); i++)
+					fprintf(stderr, " %s", pass ? mode_names[i] : heki_attack_rows[i].id);
+				fprintf(stderr, "\n");
+				return -1;
+			}
+			len += snprintf(append + len, sizeof(append) - len, "%s%s", t == first ? "" : "+", t);
+		}
+	}
+	o->l2_append = append;
+	return 0;
 }
 
 static int make_run_dir(void)
@@ -972,6 +1038,7 @@ int main(int argc, char **argv)
 {
 	struct opts *o = &R.o;
 	bool smp_given = false;
+	const char *attack = NULL, *attack_mode = NULL;
 	double last_beat;
 
 	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
@@ -983,6 +1050,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help"))
 			return usage(NULL);
+		if (!strcmp(a, "--list-attacks")) {
+			list_attacks();
+			return 0;
+		}
 		if (!v)
 			return usage("every option takes a value");
 		i++;
@@ -1007,6 +1078,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--rig-dir")) o->rig_dir = v;
 		else if (!strcmp(a, "--l2-cpu")) o->l2_cpu = v;
 		else if (!strcmp(a, "--l2-append")) o->l2_append = v;
+		else if (!strcmp(a, "--attack")) attack = v;
+
+		else if (!strcmp(a, "--attack-mode")) attack_mode = v;
 		else if (!strcmp(a, "--stage-timeout")) {
 			const char *eq = strchr(v, '=');
 			int st;
@@ -1042,6 +1116,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if ((attack || attack_mode) && add_attack_selection(o, attack, attack_mode))
+		return 2;
 	/* The bench suite runs every benchmark in every mode: minutes, not seconds. */
 	if (!strcmp(o->suite, "bench") && !o->stage_timeout[ST_SUITE] && !o->timeout)
 		o->stage_timeout[ST_SUITE] = 900 * (o->icount ? 3 : 1);

@@ -38,6 +38,8 @@ static const struct scenario {
 	  "guest-module", "timed out after 20s", 0, 300 },
 	/* Every benchmark in every mode, a few iterations: the schema, not the speed. */
 	{ "bench-smoke", "bench", "--l2-append heki.bench_iters=5", "ok", NULL, NULL, 0, 400 },
+	/* The whole attack matrix (it takes seconds): expected == observed everywhere. */
+	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300 },
 };
 
 static char *slurp(const char *path);
@@ -472,6 +474,71 @@ TEST(bench_json_is_complete)
 			       per_mode[0]);
 	}
 	json_free(bench);
+}
+
+/*
+ * inject.json: every attack in every mode; under "off" every attack took
+ * effect (the attacks are real); under "hypercall" every prevented cell
+ * carries the host's own record of the refused access.
+ */
+TEST(inject_json_is_complete_and_honest)
+{
+	static const char *const modes[] = { "off", "hypercall", "view", "vmfunc" };
+	const struct json *attacks, *a, *res, *r, *v;
+	char path[4200], err[256];
+	int nattacks = 0, prevented = 0;
+	struct json *inj;
+	char *text;
+
+	REQUIRE_OK_SCENARIO();
+	if (strcmp(sc->suite, "attacks"))
+		SKIP(return, "scenario %s runs the %s suite", sc->name, sc->suite);
+	snprintf(path, sizeof(path), "%s/inject.json", run_dir);
+	text = slurp(path);
+	ASSERT_NE(NULL, text) TH_LOG("%s missing", path);
+	inj = json_parse(text, err, sizeof(err));
+	free(text);
+	ASSERT_NE(NULL, inj) TH_LOG("inject.json: %s", err);
+	ASSERT_STREQ("heki-inject", json_get(inj, "schema")->str);
+	ASSERT_EQ(1.0, json_get(inj, "schema_version")->num);
+	ASSERT_EQ(0.0, json_get(inj, "mismatches")->num);
+	attacks = json_get(inj, "attacks");
+	ASSERT_NE(NULL, attacks);
+	for (a = attacks->child; a; a = a->next) {
+		const char *id = json_get(a, "id")->str;
+		int m = 0;
+
+		nattacks++;
+		ASSERT_NE(NULL, json_get(a, "description"));
+		res = json_get(a, "results");
+		for (r = res->child; r; r = r->next, m++) {
+			const char *mode = json_get(r, "mode")->str;
+			const char *obs = json_get(r, "observed")->str;
+
+			ASSERT_STREQ(modes[m], mode) TH_LOG("%s: modes out of order", id);
+			ASSERT_TRUE(json_get(r, "match")->boolean) TH_LOG("%s/%s", id, mode);
+			if (!strcmp(mode, "off")) {
+				v = json_get(r, "effect");
+				ASSERT_NE(NULL, v) TH_LOG("%s/off did not run", id);
+				ASSERT_TRUE(v->boolean) TH_LOG("%s/off: a real attack takes effect unprotected", id);
+			}
+			if (!strcmp(obs, "n/a"))
+				ASSERT_NE(NULL, json_get(r, "reason")) TH_LOG("%s/%s n/a without reason", id, mode);
+			if (!strcmp(obs, "prevented")) {
+				v = json_get(r, "host_records");
+				ASSERT_NE(NULL, v->child) TH_LOG("%s/%s prevented without a host record", id, mode);
+				ASSERT_STREQ(json_get(r, "rip")->str, json_get(v->child, "rip")->str);
+				prevented++;
+			}
+			if (!strcmp(obs, "missed") && strcmp(mode, "off"))
+				ASSERT_NE(NULL, json_get(r, "reason")) TH_LOG("%s/%s: a miss must say why", id, mode);
+		}
+		ASSERT_EQ(4, m) TH_LOG("%s has %d modes", id, m);
+	}
+	ASSERT_LE(18, nattacks);
+	/* text, rodata, ro_after_init, alias PTE, CR: prevented under hypercall. */
+	ASSERT_LE(10, prevented);
+	json_free(inj);
 }
 
 TEST(no_kernel_warnings_and_nothing_lost)
