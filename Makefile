@@ -87,6 +87,11 @@ $(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h bench/bench_report
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
+# Checks, compares and records run results (results/README.md).
+$(BIN)/heki-results: results/heki_results.c results/results_lib.c results/results_lib.h rig/json.c rig/json.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Irig -Iresults -o $@ $(filter %.c,$^) -lm
+TOOLS += $(BIN)/heki-results
 
 # ---- images ---------------------------------------------------------------
 IMG := $(BUILD)/images
@@ -112,8 +117,23 @@ RIGRUN = $(BIN)/rigrun --suite $(SUITE) --l0 $(L0) --icount $(ICOUNT) \
 	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results \
 	--rig-dir $(CURDIR)/rig $(RUN_ARGS)
 
+# Every run also goes into results/history.jsonl; the status stays rigrun's.
 run: all
-	$(RIGRUN)
+	$(RIGRUN); rc=$$?; [ ! -d results/latest ] || \
+		$(BIN)/heki-results history-append results "$$(readlink -f results/latest)" || true; \
+		exit $$rc
+
+# make compare [BASE=<run>] [NEW=<run>] [THRESHOLD=<pct>] [FORCE=1]: a run is
+# a directory or an id under results/runs/; NEW defaults to results/latest,
+# BASE to the last good run of NEW's suite and rig before it.
+.PHONY: compare
+compare: $(BIN)/heki-results
+	@new='$(or $(NEW),results/latest)'; [ -d "$$new" ] || new="results/runs/$$new"; \
+	base='$(BASE)'; \
+	if [ -z "$$base" ]; then base=$$($(BIN)/heki-results last-good results --before "$$new") || exit 2; fi; \
+	[ -d "$$base" ] || base="results/runs/$$base"; \
+	echo "compare $$base -> $$new"; \
+	$(BIN)/heki-results compare "$$base" "$$new" $(if $(THRESHOLD),--threshold $(THRESHOLD)) $(if $(filter 1,$(FORCE)),--force)
 
 # ---- tests ----------------------------------------------------------------
 KSFT_DIR := $(KSRC)/tools/testing/selftests
@@ -131,6 +151,11 @@ $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*
 $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< rig/json.c -lm
+
+# heki-results' logic, linked directly; fixtures in tests/fixtures/results.
+$(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c results/results_lib.h rig/json.c rig/json.h $(DEPS_MK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Iresults -o $@ $< results/results_lib.c rig/json.c -lm
 
 # Whole-rig scenarios: a good run, the deterministic (icount) run, and two
 # stages broken on purpose.  Results go to build/test-results, not results/.
@@ -157,6 +182,7 @@ distclean: clean
 help:
 	@echo "make run     boot the rig and run SUITE (installs and builds what is missing)"
 	@echo "make test    unit tests and whole-rig scenarios"
+	@echo "make compare compare two runs (BASE=, NEW=, THRESHOLD=, FORCE=1; results/README.md)"
 	@echo "make deps    install packages, fetch the current Debian 6.1 kernel, extract sources"
 	@echo "make         build everything incrementally"
 	@echo "knobs: SUITE=$(SUITE) L0=$(L0) ICOUNT=$(ICOUNT) MODES=$(MODES) TIMEOUT=$(TIMEOUT) RUN_ARGS=... (see README.md)"
