@@ -150,7 +150,7 @@ int bench_report(const char *dir, const struct bench_env *env,
 		goto fail;
 
 	if (table) {
-		fprintf(table, "  %-22s %-10s %12s %12s %9s %7s %8s\n", "benchmark", "mode",
+		fprintf(table, "  %-22s %-13s %12s %12s %9s %7s %8s\n", "benchmark", "mode",
 			"median", "p90", "exits/op", "hc/op", "vs off");
 		for (int i = 0; i < nrows; i++) {
 			const struct row *r = &rows[i];
@@ -163,12 +163,12 @@ int bench_report(const char *dir, const struct bench_env *env,
 				/* A mode with nothing measured gets one line. */
 				if (!mode_measured && i > 0 && !strcmp(rows[i - 1].mode, r->mode))
 					continue;
-				fprintf(table, "  %-22s %-10s %s: %s\n",
+				fprintf(table, "  %-22s %-13s %s: %s\n",
 					mode_measured ? r->bench : "(every row)", r->mode,
 					r->status, r->reason);
 				continue;
 			}
-			fprintf(table, "  %-22s %-10s %12s %12s %9s %7s %8s\n", r->bench, r->mode,
+			fprintf(table, "  %-22s %-13s %12s %12s %9s %7s %8s\n", r->bench, r->mode,
 				field(r, "median"), field(r, "p90"),
 				field(r, "exits_per_op")[0] ? field(r, "exits_per_op") : "-",
 				field(r, "hypercalls_per_op"), field(r, "overhead_vs_off"));

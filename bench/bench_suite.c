@@ -3,9 +3,10 @@
  * The bench suite (heki-suite bench, in L2): every benchmark in every mode
  * in one run.  Kernel-side rows are the table of guest-kmod/heki_bench.c,
  * driven through debugfs heki/bench; whole-system rows (module load+unload,
- * fork+exec) are timed here.  Modes: "off" is heki.ko loaded with
- * protect=0, "hypercall" with protect=1; "view" and "vmfunc" are recorded
- * as unsupported with the reason until the views issue lands.
+ * fork+exec, a one-byte read(2)) are timed here.  Modes: "off" is heki.ko
+ * loaded with protect=0, "hypercall" with protect=1, "hypercall+ext" adds
+ * the extensions beyond the RFC (f_op validation); "view" and "vmfunc" are
+ * recorded as unsupported with the reason until the views issue lands.
  *
  * Each row x mode becomes one record "bench.<mode>.<row>" of k=v fields
  * (stats over the samples, host counters per operation, the overhead ratio
@@ -35,14 +36,18 @@ static const struct bench_mode {
 } modes[] = {
 	{ "off", "protect=0", NULL },
 	{ "hypercall", "protect=1 lockdown=0", NULL },
+	/* With the extensions beyond the RFC: f_op validation (fop_check). */
+	{ "hypercall+ext", "protect=1 lockdown=0 fop_check=1", NULL },
 	{ "view", NULL, "views are not implemented yet (views issue)" },
 	{ "vmfunc", NULL, "VMFUNC needs Intel VMX and the views issue" },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 
 /* Rows timed in userland, and raw transitions that need the views issue. */
-static const char *const user_rows[] = { "module_load_unload", "fork_exec" };
+static const char *const user_rows[] = { "module_load_unload", "fork_exec", "read_syscall" };
 static const char *const view_rows[] = { "view_switch", "vmfunc_roundtrip" };
+#define NUSER (int)(sizeof(user_rows) / sizeof(user_rows[0]))
+#define NVIEW (int)(sizeof(view_rows) / sizeof(view_rows[0]))
 
 struct stats {
 	int n;
@@ -198,10 +203,23 @@ static int op_fork_exec(void)
 	       !WEXITSTATUS(status) ? 0 : -1;
 }
 
+/* One read(2) of one byte: the VFS path f_op validation watches. */
+static int read_fd = -1;
+
+static int op_read(void)
+{
+	char c;
+
+	if (read_fd < 0)
+		read_fd = open("/dev/zero", O_RDONLY);
+	return pread(read_fd, &c, 1, 0) == 1 ? 0 : -1;
+}
+
 /* Whole-system rows: wall time here; host counters from HEKI_HC_STATS. */
 static int run_user_row(const char *row, unsigned int n, struct row_result *r)
 {
-	int (*op)(void) = !strcmp(row, "fork_exec") ? op_fork_exec : op_module;
+	int (*op)(void) = !strcmp(row, "fork_exec") ? op_fork_exec :
+			  !strcmp(row, "read_syscall") ? op_read : op_module;
 	long long z0, w0, c0, z1, w1, c1;
 	unsigned int i;
 
@@ -263,7 +281,7 @@ static void emit(struct suite_ctx *c, int mi, int ri)
 	const struct stats *s = &r->st;
 
 	snprintf(key, sizeof(key), "bench.%s.%s", modes[mi].name, row_names[ri]);
-	if (!modes[mi].heki_params || ri >= nrows + 2) {
+	if (!modes[mi].heki_params || ri >= nrows + NUSER) {
 		record_kv(&c->out, key, "status=unsupported reason=%s",
 			  modes[mi].reason ? modes[mi].reason :
 			  "needs the views issue (second-stage views)");
@@ -294,11 +312,11 @@ void suite_bench(struct suite_ctx *c)
 		n = 5000;
 	list_kernel_rows();
 	check(c, nrows > 0, "bench_lists_its_rows", "cannot read " BENCH_FILE);
-	for (size_t i = 0; i < sizeof(user_rows) / sizeof(user_rows[0]); i++)
+	for (int i = 0; i < NUSER; i++)
 		snprintf(row_names[nrows + i], sizeof(row_names[0]), "%s", user_rows[i]);
-	for (size_t i = 0; i < sizeof(view_rows) / sizeof(view_rows[0]); i++)
-		snprintf(row_names[nrows + 2 + i], sizeof(row_names[0]), "%s", view_rows[i]);
-	total = nrows + 4;
+	for (int i = 0; i < NVIEW; i++)
+		snprintf(row_names[nrows + NUSER + i], sizeof(row_names[0]), "%s", view_rows[i]);
+	total = nrows + NUSER + NVIEW;
 	record_kv(&c->out, "bench.iterations", "%u", n);
 	record_kv(&c->out, "bench.counters",
 		  access("/sys/bus/event_source/devices/cpu", F_OK) ?
@@ -316,7 +334,7 @@ void suite_bench(struct suite_ctx *c)
 		check(c, 1, name, NULL);
 		printf("# bench: mode %s, %u samples per row\n", modes[mi].name, n);
 		fflush(stdout);
-		for (int ri = 0; ri < nrows + 2; ri++) {
+		for (int ri = 0; ri < nrows + NUSER; ri++) {
 			struct row_result *r = &results[mi][ri];
 			int err = ri < nrows ? run_kernel_row(row_names[ri], n, r) :
 					       run_user_row(row_names[ri], n, r);

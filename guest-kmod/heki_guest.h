@@ -50,6 +50,11 @@ int heki_keeps_working_show(struct seq_file *m, void *unused);
 int heki_module_check_show(struct seq_file *m, void *unused);
 int heki_trace_target_show(struct seq_file *m, void *unused);
 
+/* heki_fopcheck.c: f_op validation (parameter fop_check) */
+int heki_fopcheck_init(void);
+void heki_fopcheck_exit(void);
+void heki_fopcheck_counters(struct seq_file *m);
+
 /* heki_bench.c */
 struct dentry;
 void heki_bench_init(struct dentry *dir);

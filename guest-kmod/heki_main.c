@@ -170,6 +170,11 @@ static int __init heki_init(void)
 	ret = heki_kernel_init();
 	if (ret)
 		return ret;
+	ret = heki_fopcheck_init();
+	if (ret) {
+		heki_kernel_exit();
+		return ret;
+	}
 
 	heki_dir = debugfs_create_dir("heki", NULL);
 	debugfs_create_file("counters", 0400, heki_dir, NULL, &heki_counters_fops);
@@ -187,6 +192,7 @@ static void __exit heki_exit(void)
 {
 	debugfs_remove_recursive(heki_dir);
 	heki_bench_exit();
+	heki_fopcheck_exit();
 	heki_kernel_exit();
 }
 

@@ -19,7 +19,7 @@
  * against a different major.
  */
 #define HEKI_ABI_VERSION_MAJOR 0
-#define HEKI_ABI_VERSION_MINOR 2
+#define HEKI_ABI_VERSION_MINOR 3
 #define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
 
 /*
@@ -136,6 +136,21 @@ struct heki_range {
  */
 #define HEKI_HC_STATS		(HEKI_HC_BASE + 0x07)
 
+/*
+ * HEKI_HC_REPORT(a0 = HEKI_REPORT_*: what the guest's checker found,
+ *		  a1 = the offending value (e.g. a pointer), a2 = the object
+ *		  holding it (guest virtual address), a3 = 0)
+ * A guest-side checker running from protected text reports something it
+ * found and did not stop (an f_op pointer outside read-only memory): the
+ * host logs it as a violation of kind "report" (via "guest-checker") and
+ * counts it in heki_stats.violations, so such a finding is "detected" in
+ * the attack matrix.  Accepted before and after lockdown; returns 0.
+ */
+#define HEKI_HC_REPORT		(HEKI_HC_BASE + 0x08)
+
+#define HEKI_REPORT_FOP		1	/* a file's f_op outside read-only memory */
+#define HEKI_REPORT_LAST	HEKI_REPORT_FOP
+
 struct heki_stats {
 	__u64 calls;		/* Heki hypercalls of this VM, this one included */
 	__u64 refused;		/* of which answered with an error */
@@ -161,6 +176,7 @@ struct heki_stats {
 #define HEKI_FEAT_WINDOW	(1ull << 4)	/* HEKI_HC_WINDOW_OPEN/CLOSE */
 #define HEKI_FEAT_LOCKDOWN	(1ull << 5)	/* HEKI_HC_LOCKDOWN */
 #define HEKI_FEAT_STATS		(1ull << 6)	/* HEKI_HC_STATS */
+#define HEKI_FEAT_REPORT	(1ull << 7)	/* HEKI_HC_REPORT */
 
 /* heki_info.vendor */
 #define HEKI_VENDOR_UNKNOWN	0

@@ -107,6 +107,14 @@ static inline long heki_check_stats(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return heki_check_buffer(a0, a1, sizeof(struct heki_stats), 8);
 }
 
+/* HEKI_HC_REPORT(kind, value, object, 0) */
+static inline long heki_check_report(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a3 || !a0 || a0 > HEKI_REPORT_LAST)
+		return -HEKI_EINVAL;
+	return 0;
+}
+
 /* HEKI_HC_PIN_CR(cr, bits, 0, 0); cur is the register's current value. */
 static inline long heki_check_pin_cr(__u64 a0, __u64 a1, __u64 a2, __u64 a3,
 				     __u64 cur)

@@ -164,12 +164,13 @@ struct heki_violation {
 	int vcpu;
 	int cpl;
 	const char *mode;	/* guest CPU mode: "long64", "compat", ... */
-	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect" */
-	const char *via;	/* "npt" (a second-stage fault), "emulator", "hypercall" */
+	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect", "report" */
+	const char *via;	/* "npt" (a second-stage fault), "emulator", "hypercall", "guest-checker" */
 	u64 rip;
 	/*
 	 * cr*: old, new, pinned; write/exec: gpa, gva (~0 unknown), attrs;
-	 * protect: gpa, npages, attrs requested
+	 * protect: gpa, npages, attrs requested; report: HEKI_REPORT_*, value,
+	 * object
 	 */
 	u64 a, b, c;
 };
@@ -222,7 +223,7 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 static u64 heki_host_features(void)
 {
 	u64 f = HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN | HEKI_FEAT_LOCKDOWN |
-		HEKI_FEAT_STATS;
+		HEKI_FEAT_STATS | HEKI_FEAT_REPORT;
 
 	/*
 	 * Denial happens in direct_page_fault(), which shadow paging does not
@@ -529,6 +530,17 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	return ret;
 }
 
+static long heki_report(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	long ret = heki_check_report(a0, a1, a2, a3);
+
+	if (ret)
+		return ret;
+	heki_log_violation(vcpu, "report", "guest-checker", a0, a1, a2);
+	return 0;
+}
+
 static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 		       u64 a0, u64 a1, u64 a2, u64 a3)
 {
@@ -744,6 +756,7 @@ static const struct heki_call_desc {
 	{ "window_close", heki_window_close, HEKI_FEAT_WINDOW },
 	{ "lockdown", heki_lockdown, HEKI_FEAT_LOCKDOWN },
 	{ "stats", heki_stats, HEKI_FEAT_STATS },
+	{ "report", heki_report, HEKI_FEAT_REPORT },
 };
 
 /* Calls per kind; the last slot counts unassigned numbers. */
@@ -866,13 +879,17 @@ static int heki_violations_show(struct seq_file *m, void *unused)
 		if (v->kind[0] == 'c')
 			seq_printf(m, "old=0x%llx new=0x%llx pinned=0x%llx",
 				   v->a, v->b, v->c);
+		else if (v->kind[0] == 'r')
+			seq_printf(m, "what=%s value=0x%llx object=0x%llx",
+				   v->a == HEKI_REPORT_FOP ? "fop" : "unknown", v->b, v->c);
 		else if (v->kind[0] == 'p')
 			seq_printf(m, "gfn=0x%llx gpa=0x%llx npages=%llu attrs=0x%llx",
 				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
 		else
 			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx attrs=0x%llx",
 				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
-		seq_puts(m, " action=refused\n");
+		/* A checker's report describes what happened; the rest was stopped. */
+		seq_printf(m, " action=%s\n", v->kind[0] == 'r' ? "reported" : "refused");
 	}
 	spin_unlock(&heki_log_lock);
 	return 0;

@@ -14,9 +14,10 @@
  * attack must take effect: one that does not is a broken attack.
  *
  * Columns: id, family, primitive (what the attacker uses), judged_by (the
- * effect read back), expected outcome in modes off / hypercall / view /
- * vmfunc, description, and why an expected miss is a miss (NULL when none
- * is expected beyond "off").
+ * effect read back), expected outcome in modes off / hypercall /
+ * hypercall+ext (hypercall with the extensions beyond the RFC: f_op
+ * validation so far) / view / vmfunc, description, and why an expected
+ * miss is a miss (NULL when none is expected beyond "off").
  */
 #ifndef HEKI_ATTACKS_H
 #define HEKI_ATTACKS_H
@@ -31,6 +32,7 @@ enum heki_outcome {
 #define HEKI_OUTCOME_NAMES "prevented", "detected", "missed", "n/a"
 
 #define ATK_P OUT_PREVENTED
+#define ATK_D OUT_DETECTED
 #define ATK_M OUT_MISSED
 
 #define WHY_PT "the guest's page tables are not host-protected: a remap writes no protected frame"
@@ -40,58 +42,58 @@ enum heki_outcome {
 
 #define HEKI_ATTACKS(X)							\
 	X(text_pte_write, "pte", "PTE rewrite + kernel write",		\
-	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "set RW in the kernel-text mapping of sysrq_handle_crash, write 8 bytes of text through it", NULL) \
 	X(text_alias_write, "pte", "new alias PTE + kernel write",	\
-	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "map the frame of sysrq_handle_crash again, writable (vmap PAGE_KERNEL), and write through the alias", NULL) \
 	X(rodata_alias_write, "pte", "new alias PTE + kernel write",	\
-	  "rodata bytes read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "rodata bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "map the rodata frame of linux_proc_banner writable through a new alias and write through it", NULL) \
 	X(nx_clear_exec, "pte", "PTE rewrite + call",			\
-	  "the planted code ran", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "the planted code ran", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "plant code in a data page (the attacker module's bss), map its frame executable by rewriting a PTE, and call it", NULL) \
 	X(fops_pte_remap, "pte", "PTE rewrite (remap)",		\
-	  "the forged read handler ran", ATK_M, ATK_M, ATK_M, ATK_M,			\
+	  "the forged read handler ran", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,			\
 	  "retarget the PTE of the rodata page holding a const file_operations table to a forged copy, then read() the file", WHY_PT) \
 	X(fops_ptr_write, "f_op", "new alias PTE + kernel write",	\
-	  "the forged read handler ran", ATK_M, ATK_P, ATK_P, ATK_P,			\
+	  "the forged read handler ran", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,			\
 	  "overwrite .read inside a const file_operations table through a writable alias, then read() the file", NULL) \
 	X(fop_swap, "f_op", "kernel write",				\
-	  "the forged read handler ran", ATK_M, ATK_M, ATK_M, ATK_M,			\
+	  "the forged read handler ran", ATK_M, ATK_M, ATK_D, ATK_M, ATK_M,			\
 	  "point an open file's f_op at a forged table in kmalloc memory, then read() it", WHY_SLAB) \
 	X(cred_uid_root, "cred", "kernel write",			\
-	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_M, ATK_M,	\
+	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,	\
 	  "set uid/gid and the capability sets of the current (unprivileged) task's cred to root values", WHY_SLAB) \
 	X(cred_init_cred, "cred", "kernel write",			\
-	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_M, ATK_M,	\
+	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,	\
 	  "point the current (unprivileged) task's cred and real_cred at init_cred", WHY_SLAB) \
 	X(cr4_smep_clear, "cr", "code-reuse gadget: mov to CR4",	\
-	  "CR4.SMEP read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "CR4.SMEP read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "clear CR4.SMEP with a mov to CR4", NULL)			\
 	X(cr4_smap_clear, "cr", "code-reuse gadget: mov to CR4",	\
-	  "CR4.SMAP read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "CR4.SMAP read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "clear CR4.SMAP with a mov to CR4", NULL)			\
 	X(cr0_wp_clear, "cr", "code-reuse gadget: mov to CR0",	\
-	  "CR0.WP read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "CR0.WP read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "clear CR0.WP with a mov to CR0", NULL)			\
 	X(patch_window_abuse, "view", "code-reuse gadget: window/view call + kernel write", \
-	  "text bytes read back", ATK_M, ATK_M, ATK_M, ATK_M,				\
+	  "text bytes read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
 	  "from outside text_poke, open the host's write window (hypercall) or switch to the patch view (view, vmfunc) on a kernel-text frame and write it through a writable alias", WHY_WINDOW) \
 	X(lkdtm_write_kern, "lkdtm", "PTE rewrite + kernel write",	\
-	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "WRITE_KERN: set RW in the PTE of a function of the attacker module and overwrite it", NULL) \
 	X(lkdtm_write_ro, "lkdtm", "PTE rewrite + kernel write",	\
-	  "the constant read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "the constant read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "WRITE_RO: set RW in the PTE of a const of the attacker module and overwrite it", NULL) \
 	X(lkdtm_write_ro_after_init, "lkdtm", "PTE rewrite + kernel write", \
-	  "the variable read back", ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "the variable read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "WRITE_RO_AFTER_INIT: set RW in the PTE of an __ro_after_init variable of the attacker module and overwrite it", NULL) \
 	X(lkdtm_exec_stack, "lkdtm", "PTE rewrite + call",		\
-	  "the planted code ran", ATK_M, ATK_M, ATK_M, ATK_M,				\
+	  "the planted code ran", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
 	  "EXEC_STACK: plant code in a kernel stack buffer, clear NX in its PTE and call it", WHY_NX) \
 	X(lkdtm_exec_vmalloc, "lkdtm", "PTE rewrite + call",		\
-	  "the planted code ran", ATK_M, ATK_M, ATK_M, ATK_M,				\
+	  "the planted code ran", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
 	  "EXEC_VMALLOC: plant code in a vmalloc() buffer, clear NX in its PTE and call it", WHY_NX)
 
 #endif /* HEKI_ATTACKS_H */

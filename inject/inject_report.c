@@ -23,7 +23,7 @@
 #include "json.h"
 
 static const char *const mode_names[] = { HEKI_MODE_NAMES };
-#define NMODES 4
+#define NMODES HEKI_NR_MODES
 
 struct cell {
 	bool present;
@@ -125,7 +125,8 @@ static unsigned long long viol_hex(const char *line, const char *key)
 /*
  * Host records of this cell's access: logged while the attack ran (the
  * VM's count moved from vm_seq_before to vm_seq_before + violations), with
- * the attacking RIP, and for memory the attacked frame.
+ * the attacking RIP, and for memory the attacked frame; or a guest
+ * checker's report logged while the attack ran.
  */
 static void match_host(struct cell *c, const char *family, const char *const *viol, int nv)
 {
@@ -138,6 +139,11 @@ static void match_host(struct cell *c, const char *family, const char *const *vi
 		if (!kind || !c->rip || seq <= c->vm_seq_before ||
 		    seq > c->vm_seq_before + c->violations)
 			continue;
+		/* A guest checker's report names what it saw, not the attacker's RIP. */
+		if (!strncmp(kind, "report", 6)) {
+			c->matches[c->nmatches++] = i;
+			continue;
+		}
 		if (cr ? strncmp(kind, "cr", 2) : (strncmp(kind, "write", 5) && strncmp(kind, "exec", 4)))
 			continue;
 		if (viol_hex(viol[i], "rip") != c->rip)
@@ -185,8 +191,11 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const char *c
 	for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 		const struct heki_attack_row *row = &heki_attack_rows[a];
 
-		if (!cells[a][0].present && !cells[a][1].present && !cells[a][2].present &&
-		    !cells[a][3].present)
+		bool any = false;
+
+		for (int mi = 0; mi < NMODES; mi++)
+			any |= cells[a][mi].present;
+		if (!any)
 			continue;
 		fprintf(out, "\n  attack %s (family %s)\n    %s\n    primitive: %s; judged by: %s\n",
 			row->id, row->family, row->description, row->primitive, row->judged_by);
@@ -392,7 +401,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 	if (table) {
 		fprintf(table, "  %-26s", "attack");
 		for (int mi = 0; mi < NMODES; mi++)
-			fprintf(table, " %-12s", mode_names[mi]);
+			fprintf(table, " %-13s", mode_names[mi]);
 		fprintf(table, "\n");
 		for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 			bool any = false;
@@ -408,7 +417,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 
 				snprintf(txt, sizeof(txt), "%s%s", c->present ? c->observed : "-",
 					 c->mismatch ? "(!)" : "");
-				fprintf(table, " %-12s", txt);
+				fprintf(table, " %-13s", txt);
 			}
 			fprintf(table, "\n");
 		}

@@ -4,9 +4,10 @@
  * inject/attacks.h in every mode, each carried out by heki_attack.ko in a
  * task of its own, so that an attack which kills its task costs that one
  * result only.  Modes: "off" is heki.ko loaded with protect=0; "hypercall"
- * is heki.ko protecting and locked down, as deployed (so it comes last:
- * lockdown cannot be undone); "view" and "vmfunc" do not exist on this
- * rig yet and are n/a with the reason.
+ * is heki.ko protecting and locked down, as deployed (lockdown cannot be
+ * undone: the mode after it switches at run time); "hypercall+ext" adds
+ * the extensions beyond the RFC (f_op validation so far); "view" and
+ * "vmfunc" do not exist on this rig yet and are n/a with the reason.
  *
  * L2's command line narrows the run: heki.attacks=ID[+ID...] and
  * heki.attack_modes=MODE[+MODE...] (rigrun --attack/--attack-mode, which
@@ -38,17 +39,26 @@
 #define NOBODY 65534
 #define ATTACK_TIMEOUT_MS 60000
 
+/* In the order of HEKI_MODE_NAMES (inject_verdict.h): expected[] follows it. */
 static const struct inject_mode {
 	const char *name;
 	const char *heki_params;	/* NULL: n/a on this rig */
+	/*
+	 * A run-time switch (/sys/module/heki/parameters/<name>=<value>)
+	 * that reaches the mode when heki.ko is already locked down and so
+	 * cannot be reloaded.
+	 */
+	const char *switch_name, *switch_value;
 	const char *reason;
 } modes[] = {
-	{ "off", "protect=0", NULL },
-	{ "hypercall", "protect=1 lockdown=1", NULL },
-	{ "view", NULL, "views are not implemented yet (views issue)" },
-	{ "vmfunc", NULL, "VMFUNC needs Intel VMX and the views issue" },
+	{ "off", "protect=0", NULL, NULL, NULL },
+	{ "hypercall", "protect=1 lockdown=1", NULL, NULL, NULL },
+	{ "hypercall+ext", "protect=1 lockdown=1 fop_check=1", "fop_check", "1", NULL },
+	{ "view", NULL, NULL, NULL, "views are not implemented yet (views issue)" },
+	{ "vmfunc", NULL, NULL, NULL, "VMFUNC needs Intel VMX and the views issue" },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
+_Static_assert(NMODES == HEKI_NR_MODES, "one mode per expected column");
 
 /*
  * Is @word in the '+'-separated heki.<param>= of L2's command line (or is
@@ -200,10 +210,20 @@ static void run_attack(const struct heki_attack_row *row, struct heki_attack_res
 		r->effect = 0;
 }
 
+/*
+ * heki.ko reloaded with the mode's parameters; once locked down it has
+ * pinned itself, and a mode that adds a run-time switch sets that instead.
+ */
 static int enter_mode(const struct inject_mode *m)
 {
-	syscall(SYS_delete_module, "heki", O_NONBLOCK);
-	return load_module(HEKI_KO, m->heki_params) ? -1 : 0;
+	char path[128];
+
+	if (!syscall(SYS_delete_module, "heki", O_NONBLOCK) || errno == ENOENT)
+		return load_module(HEKI_KO, m->heki_params) ? -1 : 0;
+	if (!m->switch_name)
+		return -1;
+	snprintf(path, sizeof(path), "/sys/module/heki/parameters/%s", m->switch_name);
+	return write_file(path, m->switch_value);
 }
 
 void suite_attacks(struct suite_ctx *c)

@@ -63,14 +63,15 @@ static inline int heki_outcome_parse(const char *s)
 /* The catalogue, as data. */
 struct heki_attack_row {
 	const char *id, *family, *primitive, *judged_by, *description, *why;
-	enum heki_outcome expected[4];	/* off, hypercall, view, vmfunc */
+	enum heki_outcome expected[5];	/* in the order of HEKI_MODE_NAMES */
 };
 
-#define HEKI_MODE_NAMES "off", "hypercall", "view", "vmfunc"
+#define HEKI_MODE_NAMES "off", "hypercall", "hypercall+ext", "view", "vmfunc"
+#define HEKI_NR_MODES 5
 
 static const struct heki_attack_row heki_attack_rows[] = {
-#define HEKI_ATTACK_ROW(id, fam, prim, judge, e0, e1, e2, e3, desc, why) \
-	{ #id, fam, prim, judge, desc, why, { e0, e1, e2, e3 } },
+#define HEKI_ATTACK_ROW(id, fam, prim, judge, e0, e1, e2, e3, e4, desc, why) \
+	{ #id, fam, prim, judge, desc, why, { e0, e1, e2, e3, e4 } },
 	HEKI_ATTACKS(HEKI_ATTACK_ROW)
 #undef HEKI_ATTACK_ROW
 };

@@ -940,13 +940,13 @@ static void list_attacks(void)
 {
 	static const char *const names[] = { HEKI_OUTCOME_NAMES };
 
-	printf("%-26s %-6s %-10s %-10s %s\n", "attack", "family", "off", "hypercall",
-	       "description");
+	printf("%-26s %-6s %-10s %-10s %-14s %s\n", "attack", "family", "off", "hypercall",
+	       "hypercall+ext", "description");
 	for (size_t i = 0; i < HEKI_NR_ATTACKS; i++) {
 		const struct heki_attack_row *r = &heki_attack_rows[i];
 
-		printf("%-26s %-6s %-10s %-10s %s\n", r->id, r->family, names[r->expected[0]],
-		       names[r->expected[1]], r->description);
+		printf("%-26s %-6s %-10s %-10s %-14s %s\n", r->id, r->family, names[r->expected[0]],
+		       names[r->expected[1]], names[r->expected[2]], r->description);
 	}
 	printf("(expected outcomes; view and vmfunc are n/a on this rig until the views issue)\n");
 }
@@ -980,13 +980,13 @@ static int add_attack_selection(struct opts *o, const char *ids, const char *mod
 			bool known = false;
 
 			if (pass)
-				for (size_t i = 0; i < 4; i++)
+				for (size_t i = 0; i < HEKI_NR_MODES; i++)
 					known |= !strcmp(t, mode_names[i]);
 			else
 				known = heki_attack_find(t) != NULL;
 			if (!known) {
 				fprintf(stderr, "rigrun: unknown %s '%s'; known:", pass ? "mode" : "attack", t);
-				for (size_t i = 0; i < (pass ? 4 : HEKI_NR_ATTACKS); i++)
+				for (size_t i = 0; i < (pass ? HEKI_NR_MODES : HEKI_NR_ATTACKS); i++)
 					fprintf(stderr, " %s", pass ? mode_names[i] : heki_attack_rows[i].id);
 				fprintf(stderr, "\n");
 				return -1;

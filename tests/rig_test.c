@@ -167,6 +167,7 @@ TEST(heki_answer_came_from_our_host)
 	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_WINDOW) != 0);
 	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_LOCKDOWN) != 0);
 	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_STATS) != 0);
+	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_REPORT) != 0);
 	ours = json_get(summary, "heki.answered_by_our_host");
 	ASSERT_NE(NULL, ours);
 	ASSERT_EQ(true, ours->boolean);
@@ -420,14 +421,14 @@ TEST(fuzz_left_the_host_healthy)
  */
 TEST(bench_json_is_complete)
 {
-	static const char *const modes[] = { "off", "hypercall", "view", "vmfunc" };
+	static const char *const modes[] = { "off", "hypercall", "hypercall+ext", "view", "vmfunc" };
 	static const char *const need[] = { "n", "min", "median", "p90", "p99", "max",
 					    "stddev", "overhead_vs_off", "hypercalls_per_op" };
 	char path[4200], err[256];
 	const struct json *rows, *r, *v;
 	struct json *bench;
 	char *text;
-	int nrows = 0, per_mode[4] = { 0 };
+	int nrows = 0, per_mode[5] = { 0 };
 
 	REQUIRE_OK_SCENARIO();
 	if (strcmp(sc->suite, "bench"))
@@ -449,7 +450,7 @@ TEST(bench_json_is_complete)
 		const char *status = json_get(r, "status")->str;
 
 		nrows++;
-		for (int m = 0; m < 4; m++)
+		for (int m = 0; m < 5; m++)
 			per_mode[m] += !strcmp(mode, modes[m]);
 		if (!strcmp(status, "unsupported")) {
 			v = json_get(r, "reason");
@@ -468,7 +469,7 @@ TEST(bench_json_is_complete)
 	}
 	ASSERT_LT(10, nrows);
 	/* Every benchmark in every mode. */
-	for (int m = 1; m < 4; m++) {
+	for (int m = 1; m < 5; m++) {
 		ASSERT_EQ(per_mode[0], per_mode[m])
 			TH_LOG("mode %s has %d rows, off has %d", modes[m], per_mode[m],
 			       per_mode[0]);
@@ -483,10 +484,10 @@ TEST(bench_json_is_complete)
  */
 TEST(inject_json_is_complete_and_honest)
 {
-	static const char *const modes[] = { "off", "hypercall", "view", "vmfunc" };
+	static const char *const modes[] = { "off", "hypercall", "hypercall+ext", "view", "vmfunc" };
 	const struct json *attacks, *a, *res, *r, *v;
 	char path[4200], err[256];
-	int nattacks = 0, prevented = 0;
+	int nattacks = 0, prevented = 0, detected = 0;
 	struct json *inj;
 	char *text;
 
@@ -530,14 +531,21 @@ TEST(inject_json_is_complete_and_honest)
 				ASSERT_STREQ(json_get(r, "rip")->str, json_get(v->child, "rip")->str);
 				prevented++;
 			}
+			if (!strcmp(obs, "detected")) {
+				v = json_get(r, "host_records");
+				ASSERT_NE(NULL, v->child) TH_LOG("%s/%s detected without a host record", id, mode);
+				detected++;
+			}
 			if (!strcmp(obs, "missed") && strcmp(mode, "off"))
 				ASSERT_NE(NULL, json_get(r, "reason")) TH_LOG("%s/%s: a miss must say why", id, mode);
 		}
-		ASSERT_EQ(4, m) TH_LOG("%s has %d modes", id, m);
+		ASSERT_EQ(5, m) TH_LOG("%s has %d modes", id, m);
 	}
 	ASSERT_LE(18, nattacks);
-	/* text, rodata, ro_after_init, alias PTE, CR: prevented under hypercall. */
-	ASSERT_LE(10, prevented);
+	/* text, rodata, ro_after_init, alias PTE, CR: prevented under hypercall (and +ext). */
+	ASSERT_LE(20, prevented);
+	/* The f_op pointer swap, a miss under plain hypercall, is caught with the extensions. */
+	ASSERT_LE(1, detected);
 	json_free(inj);
 }
 

@@ -241,6 +241,16 @@ TEST(info_layout_is_stable)
 	ASSERT_EQ(24, __builtin_offsetof(struct heki_info, calls));
 }
 
+TEST(report_checked)
+{
+	ASSERT_EQ(0, heki_check_report(HEKI_REPORT_FOP, 0xffffffffc0001000ull, 0x1000, 0));
+	ASSERT_EQ(0, heki_check_report(HEKI_REPORT_LAST, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_report(0, 1, 2, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_report(HEKI_REPORT_LAST + 1, 1, 2, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_report(~0ull, 1, 2, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_report(HEKI_REPORT_FOP, 1, 2, 3));
+}
+
 TEST(range_and_stats_layout_are_stable)
 {
 	ASSERT_EQ(32, sizeof(struct heki_range));
