@@ -83,7 +83,7 @@ $(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_sui
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
@@ -143,7 +143,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/tes
 
 # Each unit test links the pure C it tests; the host's is the same source
 # that goes into kvm.ko.
-UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c
+UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c rig/ci_report.c
 $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -o $@ $< $(UNIT_LIBS) -lm
@@ -159,7 +159,7 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 
 # Whole-rig scenarios: a good run, the deterministic (icount) run, and two
 # stages broken on purpose.  Results go to build/test-results, not results/.
-RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2 bench-smoke attacks
+RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2 bench-smoke bench-icount-twice attacks
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS)

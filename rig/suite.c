@@ -25,14 +25,16 @@ void check(struct suite_ctx *c, int ok, const char *name, const char *why)
 		c->failed++;
 	printf("%s %d %s%s%s\n", ok ? "ok" : "not ok", c->tests, name,
 	       why && !ok ? " # " : "", why && !ok ? why : "");
-	record_kv(&c->out, "check", "%s %s", name, ok ? "pass" : "fail");
+	/* The reason travels too: CI formats (junit.xml) show it. */
+	record_kv(&c->out, "check", "%s %s%s%s", name, ok ? "pass" : "fail",
+		  why && !ok ? " " : "", why && !ok ? why : "");
 }
 
 void skip(struct suite_ctx *c, const char *name, const char *why)
 {
 	c->tests++;
 	printf("ok %d %s # SKIP %s\n", c->tests, name, why);
-	record_kv(&c->out, "check", "%s skip", name);
+	record_kv(&c->out, "check", "%s skip %s", name, why);
 }
 
 /*

@@ -27,19 +27,23 @@ static const struct scenario {
 	const char *error_has;		/* substring of "error" */
 	int icount;
 	int max_seconds;		/* the run must end within this */
+	int twice;			/* run it twice: the figures must repeat */
 } scenarios[] = {
-	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300 },
-	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900 },
+	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300, 0 },
+	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900, 0 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
-	  "insmod heki.ko failed", 0, 300 },
+	  "insmod heki.ko failed", 0, 300, 0 },
 	/* L2 hangs before its suite: that stage's timeout must fire. */
 	{ "hang-in-l2", "smoke", "--fault hang-l2 --stage-timeout guest-module=20", "failed",
-	  "guest-module", "timed out after 20s", 0, 300 },
+	  "guest-module", "timed out after 20s", 0, 300, 0 },
 	/* Every benchmark in every mode, a few iterations: the schema, not the speed. */
-	{ "bench-smoke", "bench", "--l2-append heki.bench_iters=5", "ok", NULL, NULL, 0, 400 },
+	{ "bench-smoke", "bench", "--l2-append heki.bench_iters=5", "ok", NULL, NULL, 0, 400, 0 },
+	/* Deterministic mode: two ICOUNT=1 bench runs give identical figures. */
+	{ "bench-icount-twice", "bench", "--icount 1 --l2-append heki.bench_iters=5", "ok",
+	  NULL, NULL, 1, 600, 1 },
 	/* The whole attack matrix (it takes seconds): expected == observed everywhere. */
-	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300 },
+	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300, 0 },
 };
 
 static char *slurp(const char *path);
@@ -50,6 +54,7 @@ static char *slurp(const char *path);
 static const struct scenario *sc;
 static int rig_status = -1;
 static char run_dir[4096];
+static char first_run_dir[4096];	/* twice: the first run */
 static struct json *summary;
 static char summary_err[256];
 
@@ -549,6 +554,71 @@ TEST(inject_json_is_complete_and_honest)
 	json_free(inj);
 }
 
+static struct json *load_json(const char *dir, const char *name, char *err, size_t len)
+{
+	char path[4200], *text;
+	struct json *j;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	text = slurp(path);
+	if (!text) {
+		snprintf(err, len, "%.200s: cannot read it", path);
+		return NULL;
+	}
+	j = json_parse(text, err, len);
+	free(text);
+	return j;
+}
+
+/*
+ * ICOUNT=1: guest time is an instruction count and the emulated machines
+ * are deterministic, so every figure of every measured row repeats exactly.
+ */
+TEST(icount_figures_repeat_exactly)
+{
+	const struct json *rows1, *rows2, *r1, *r2, *f1, *f2;
+	struct json *b1, *b2;
+	char err[256];
+	int compared = 0;
+
+	if (!sc->twice)
+		SKIP(return, "scenario %s runs once", sc->name);
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(0, first_run_dir[0]) TH_LOG("the first run did not end ok");
+	ASSERT_STRNE(first_run_dir, run_dir);
+	b1 = load_json(first_run_dir, "bench.json", err, sizeof(err));
+	ASSERT_NE(NULL, b1) TH_LOG("%s", err);
+	b2 = load_json(run_dir, "bench.json", err, sizeof(err));
+	ASSERT_NE(NULL, b2) TH_LOG("%s", err);
+	ASSERT_TRUE(json_get(b2, "rig.icount")->boolean);
+	rows1 = json_get(b1, "rows");
+	rows2 = json_get(b2, "rows");
+	ASSERT_NE(NULL, rows1);
+	ASSERT_NE(NULL, rows2);
+	for (r2 = rows2->child; r2; r2 = r2->next) {
+		const char *bm = json_get(r2, "benchmark")->str, *mode = json_get(r2, "mode")->str;
+
+		for (r1 = rows1->child; r1; r1 = r1->next)
+			if (!strcmp(json_get(r1, "benchmark")->str, bm) &&
+			    !strcmp(json_get(r1, "mode")->str, mode))
+				break;
+		ASSERT_NE(NULL, r1) TH_LOG("%s/%s only in the second run", bm, mode);
+		ASSERT_STREQ(json_get(r1, "status")->str, json_get(r2, "status")->str);
+		for (f2 = r2->child; f2; f2 = f2->next) {
+			if (f2->type != JSON_NUM)
+				continue;
+			f1 = json_get(r1, f2->key);
+			ASSERT_NE(NULL, f1) TH_LOG("%s/%s: %s only in the second run", bm, mode, f2->key);
+			EXPECT_EQ(f1->num, f2->num)
+				TH_LOG("%s/%s %s: %.3f then %.3f", bm, mode, f2->key, f1->num, f2->num);
+			compared++;
+		}
+	}
+	ASSERT_LT(100, compared);
+	json_free(b1);
+	json_free(b2);
+}
+
 TEST(no_kernel_warnings_and_nothing_lost)
 {
 	REQUIRE_OK_SCENARIO();
@@ -626,31 +696,15 @@ static int run_rig(const char *cmd, const char *results)
 	return 0;
 }
 
-int main(int argc, char **argv)
+/* One run of the scenario, retried when the emulator (not our code) failed it. */
+static int run_scenario(const char *cmd, const char *results)
 {
-	const char *rigrun = getenv("RIGRUN");
-	const char *results = getenv("RIG_TEST_RESULTS") ?: "build/test-results";
-	char cmd[8192];
-
-	for (size_t i = 0; argc > 1 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-		if (!strcmp(argv[1], scenarios[i].name))
-			sc = &scenarios[i];
-	if (!sc || !rigrun) {
-		fprintf(stderr, "usage: RIGRUN='rigrun ...' rig_test SCENARIO\nscenarios:");
-		for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
-			fprintf(stderr, " %s", scenarios[i].name);
-		fprintf(stderr, "\n");
-		return 2;
-	}
-
-	snprintf(cmd, sizeof(cmd), "%s --suite %s %s --results %s 2>&1", rigrun, sc->suite,
-		 sc->args, results);
 	for (int attempt = 1; attempt <= RIG_ATTEMPTS; attempt++) {
 		const char *err, *stage;
 
 		printf("# rig scenario %s, attempt %d: %s\n", sc->name, attempt, cmd);
 		if (run_rig(cmd, results))
-			return 1;
+			return -1;
 
 		/*
 		 * Nested SVM under QEMU 7.2's TCG occasionally crashes L1 (an
@@ -682,6 +736,38 @@ int main(int argc, char **argv)
 			continue;
 		}
 		break;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *rigrun = getenv("RIGRUN");
+	const char *results = getenv("RIG_TEST_RESULTS") ?: "build/test-results";
+	char cmd[8192];
+
+	for (size_t i = 0; argc > 1 && i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+		if (!strcmp(argv[1], scenarios[i].name))
+			sc = &scenarios[i];
+	if (!sc || !rigrun) {
+		fprintf(stderr, "usage: RIGRUN='rigrun ...' rig_test SCENARIO\nscenarios:");
+		for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+			fprintf(stderr, " %s", scenarios[i].name);
+		fprintf(stderr, "\n");
+		return 2;
+	}
+
+	snprintf(cmd, sizeof(cmd), "%s --suite %s %s --results %s 2>&1", rigrun, sc->suite,
+		 sc->args, results);
+	for (int run = 1; run <= (sc->twice ? 2 : 1); run++) {
+		if (run == 2) {
+			/* The first run's figures, for the comparison with the second. */
+			if (rig_status || !summary || strcmp(str_at("status") ?: "", "ok"))
+				break;
+			snprintf(first_run_dir, sizeof(first_run_dir), "%s", run_dir);
+		}
+		if (run_scenario(cmd, results))
+			return 1;
 	}
 
 	/* Each TEST runs in a forked child and sees the state loaded above. */
