@@ -92,6 +92,11 @@ $(BIN)/heki-results: results/heki_results.c results/results_lib.c results/result
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Irig -Iresults -o $@ $(filter %.c,$^) -lm
 TOOLS += $(BIN)/heki-results
+# Projects each mode's cost per operation from a run's bench.json (bench/README.md).
+$(BIN)/heki-costmodel: bench/costmodel.c bench/costmodel_lib.c bench/costmodel_lib.h rig/json.c rig/json.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Ibench -Irig -o $@ $(filter %.c,$^) -lm
+TOOLS += $(BIN)/heki-costmodel
 
 # ---- images ---------------------------------------------------------------
 IMG := $(BUILD)/images
@@ -135,6 +140,12 @@ compare: $(BIN)/heki-results
 	echo "compare $$base -> $$new"; \
 	$(BIN)/heki-results compare "$$base" "$$new" $(if $(THRESHOLD),--threshold $(THRESHOLD)) $(if $(filter 1,$(FORCE)),--force)
 
+# The cost model of a bench run (bench/README.md): make costmodel [RUN=<run
+# dir>] [COSTS=<file>]; a target of its own, so make run's status stays rigrun's.
+.PHONY: costmodel
+costmodel: $(BIN)/heki-costmodel
+	$(BIN)/heki-costmodel $(or $(RUN),results/latest) $(if $(COSTS),--costs $(COSTS))
+
 # ---- tests ----------------------------------------------------------------
 KSFT_DIR := $(KSRC)/tools/testing/selftests
 # The harness's own macros trip these; our code is built without them too.
@@ -143,10 +154,10 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/tes
 
 # Each unit test links the pure C it tests; the host's is the same source
 # that goes into kvm.ko.
-UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c rig/ci_report.c
-$(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h) $(DEPS_MK)
+UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
+$(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h bench/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -o $@ $< $(UNIT_LIBS) -lm
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -Ibench -o $@ $< $(UNIT_LIBS) -lm
 
 $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)
@@ -183,6 +194,7 @@ help:
 	@echo "make run     boot the rig and run SUITE (installs and builds what is missing)"
 	@echo "make test    unit tests and whole-rig scenarios"
 	@echo "make compare compare two runs (BASE=, NEW=, THRESHOLD=, FORCE=1; results/README.md)"
+	@echo "make costmodel  projected cost per operation of a bench run (RUN=, COSTS=; bench/README.md)"
 	@echo "make deps    install packages, fetch the current Debian 6.1 kernel, extract sources"
 	@echo "make         build everything incrementally"
 	@echo "knobs: SUITE=$(SUITE) L0=$(L0) ICOUNT=$(ICOUNT) MODES=$(MODES) TIMEOUT=$(TIMEOUT) RUN_ARGS=... (see README.md)"
