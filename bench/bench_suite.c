@@ -5,7 +5,7 @@
  * driven through debugfs heki/bench; whole-system rows (module load+unload,
  * fork+exec, a one-byte read(2)) are timed here.  Modes: "off" is heki.ko
  * loaded with protect=0, "hypercall" with protect=1, "hypercall+ext" adds
- * the extensions beyond the RFC (f_op validation); "view" and "vmfunc" are
+ * the extensions beyond the RFC (f_op and cred validation); "view" and "vmfunc" are
  * recorded as unsupported with the reason until the views issue lands.
  *
  * Each row x mode becomes one record "bench.<mode>.<row>" of k=v fields
@@ -36,8 +36,8 @@ static const struct bench_mode {
 } modes[] = {
 	{ "off", "protect=0", NULL },
 	{ "hypercall", "protect=1 lockdown=0", NULL },
-	/* With the extensions beyond the RFC: f_op validation (fop_check). */
-	{ "hypercall+ext", "protect=1 lockdown=0 fop_check=1", NULL },
+	/* With the extensions beyond the RFC: f_op and cred validation. */
+	{ "hypercall+ext", "protect=1 lockdown=0 fop_check=1 cred_check=1", NULL },
 	{ "view", NULL, "views are not implemented yet (views issue)" },
 	{ "vmfunc", NULL, "VMFUNC needs Intel VMX and the views issue" },
 };

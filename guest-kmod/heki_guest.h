@@ -54,6 +54,10 @@ int heki_trace_target_show(struct seq_file *m, void *unused);
 int heki_fopcheck_init(void);
 void heki_fopcheck_exit(void);
 void heki_fopcheck_counters(struct seq_file *m);
+/* heki_credcheck.c: cred validation (parameter cred_check) */
+int heki_credcheck_init(void);
+void heki_credcheck_exit(void);
+void heki_credcheck_counters(struct seq_file *m);
 
 /* heki_bench.c */
 struct dentry;

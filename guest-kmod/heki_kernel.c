@@ -912,5 +912,6 @@ int heki_counters_show(struct seq_file *m, void *unused)
 	seq_printf(m, "pages_protected %lld\n", atomic64_read(&pages_protected));
 	seq_printf(m, "pages_released %lld\n", atomic64_read(&pages_released));
 	heki_fopcheck_counters(m);
+	heki_credcheck_counters(m);
 	return 0;
 }

@@ -171,6 +171,11 @@ static int __init heki_init(void)
 	if (ret)
 		return ret;
 	ret = heki_fopcheck_init();
+	if (!ret) {
+		ret = heki_credcheck_init();
+		if (ret)
+			heki_fopcheck_exit();
+	}
 	if (ret) {
 		heki_kernel_exit();
 		return ret;
@@ -192,6 +197,7 @@ static void __exit heki_exit(void)
 {
 	debugfs_remove_recursive(heki_dir);
 	heki_bench_exit();
+	heki_credcheck_exit();
 	heki_fopcheck_exit();
 	heki_kernel_exit();
 }

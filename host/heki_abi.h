@@ -141,15 +141,16 @@ struct heki_range {
  *		  a1 = the offending value (e.g. a pointer), a2 = the object
  *		  holding it (guest virtual address), a3 = 0)
  * A guest-side checker running from protected text reports something it
- * found and did not stop (an f_op pointer outside read-only memory): the
- * host logs it as a violation of kind "report" (via "guest-checker") and
+ * found and did not stop (an f_op pointer outside read-only memory, a cred
+ * changed after it was installed): the host logs it as a violation of kind "report" (via "guest-checker") and
  * counts it in heki_stats.violations, so such a finding is "detected" in
  * the attack matrix.  Accepted before and after lockdown; returns 0.
  */
 #define HEKI_HC_REPORT		(HEKI_HC_BASE + 0x08)
 
 #define HEKI_REPORT_FOP		1	/* a file's f_op outside read-only memory */
-#define HEKI_REPORT_LAST	HEKI_REPORT_FOP
+#define HEKI_REPORT_CRED	2	/* a cred changed after it was installed */
+#define HEKI_REPORT_LAST	HEKI_REPORT_CRED
 
 struct heki_stats {
 	__u64 calls;		/* Heki hypercalls of this VM, this one included */

@@ -881,7 +881,8 @@ static int heki_violations_show(struct seq_file *m, void *unused)
 				   v->a, v->b, v->c);
 		else if (v->kind[0] == 'r')
 			seq_printf(m, "what=%s value=0x%llx object=0x%llx",
-				   v->a == HEKI_REPORT_FOP ? "fop" : "unknown", v->b, v->c);
+				   v->a == HEKI_REPORT_FOP ? "fop" :
+				   v->a == HEKI_REPORT_CRED ? "cred" : "unknown", v->b, v->c);
 		else if (v->kind[0] == 'p')
 			seq_printf(m, "gfn=0x%llx gpa=0x%llx npages=%llu attrs=0x%llx",
 				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);

@@ -15,8 +15,8 @@
  *
  * Columns: id, family, primitive (what the attacker uses), judged_by (the
  * effect read back), expected outcome in modes off / hypercall /
- * hypercall+ext (hypercall with the extensions beyond the RFC: f_op
- * validation so far) / view / vmfunc, description, and why an expected
+ * hypercall+ext (hypercall with the extensions beyond the RFC: f_op and
+ * cred validation) / view / vmfunc, description, and why an expected
  * miss is a miss (NULL when none is expected beyond "off").
  */
 #ifndef HEKI_ATTACKS_H
@@ -63,10 +63,10 @@ enum heki_outcome {
 	  "the forged read handler ran", ATK_M, ATK_M, ATK_D, ATK_M, ATK_M,			\
 	  "point an open file's f_op at a forged table in kmalloc memory, then read() it", WHY_SLAB) \
 	X(cred_uid_root, "cred", "kernel write",			\
-	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,	\
+	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_D, ATK_M, ATK_M,	\
 	  "set uid/gid and the capability sets of the current (unprivileged) task's cred to root values", WHY_SLAB) \
 	X(cred_init_cred, "cred", "kernel write",			\
-	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,	\
+	  "getuid() and a CAP_SYS_ADMIN check in the task", ATK_M, ATK_M, ATK_D, ATK_M, ATK_M,	\
 	  "point the current (unprivileged) task's cred and real_cred at init_cred", WHY_SLAB) \
 	X(cr4_smep_clear, "cr", "code-reuse gadget: mov to CR4",	\
 	  "CR4.SMEP read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\

@@ -6,7 +6,7 @@
  * result only.  Modes: "off" is heki.ko loaded with protect=0; "hypercall"
  * is heki.ko protecting and locked down, as deployed (lockdown cannot be
  * undone: the mode after it switches at run time); "hypercall+ext" adds
- * the extensions beyond the RFC (f_op validation so far); "view" and
+ * the extensions beyond the RFC (f_op and cred validation); "view" and
  * "vmfunc" do not exist on this rig yet and are n/a with the reason.
  *
  * L2's command line narrows the run: heki.attacks=ID[+ID...] and
@@ -44,18 +44,19 @@ static const struct inject_mode {
 	const char *name;
 	const char *heki_params;	/* NULL: n/a on this rig */
 	/*
-	 * A run-time switch (/sys/module/heki/parameters/<name>=<value>)
-	 * that reaches the mode when heki.ko is already locked down and so
-	 * cannot be reloaded.
+	 * Run-time switches ("name=value ...", each written to
+	 * /sys/module/heki/parameters/<name>) that reach the mode when
+	 * heki.ko is already locked down and so cannot be reloaded.
 	 */
-	const char *switch_name, *switch_value;
+	const char *switches;
 	const char *reason;
 } modes[] = {
-	{ "off", "protect=0", NULL, NULL, NULL },
-	{ "hypercall", "protect=1 lockdown=1", NULL, NULL, NULL },
-	{ "hypercall+ext", "protect=1 lockdown=1 fop_check=1", "fop_check", "1", NULL },
-	{ "view", NULL, NULL, NULL, "views are not implemented yet (views issue)" },
-	{ "vmfunc", NULL, NULL, NULL, "VMFUNC needs Intel VMX and the views issue" },
+	{ "off", "protect=0", NULL, NULL },
+	{ "hypercall", "protect=1 lockdown=1", NULL, NULL },
+	{ "hypercall+ext", "protect=1 lockdown=1 fop_check=1 cred_check=1",
+	  "fop_check=1 cred_check=1", NULL },
+	{ "view", NULL, NULL, "views are not implemented yet (views issue)" },
+	{ "vmfunc", NULL, NULL, "VMFUNC needs Intel VMX and the views issue" },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 _Static_assert(NMODES == HEKI_NR_MODES, "one mode per expected column");
@@ -216,14 +217,24 @@ static void run_attack(const struct heki_attack_row *row, struct heki_attack_res
  */
 static int enter_mode(const struct inject_mode *m)
 {
-	char path[128];
+	char sw[256], path[160], *save = NULL;
 
 	if (!syscall(SYS_delete_module, "heki", O_NONBLOCK) || errno == ENOENT)
 		return load_module(HEKI_KO, m->heki_params) ? -1 : 0;
-	if (!m->switch_name)
+	if (!m->switches)
 		return -1;
-	snprintf(path, sizeof(path), "/sys/module/heki/parameters/%s", m->switch_name);
-	return write_file(path, m->switch_value);
+	snprintf(sw, sizeof(sw), "%s", m->switches);
+	for (char *t = strtok_r(sw, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(t, '=');
+
+		if (!eq)
+			return -1;
+		*eq = '\0';
+		snprintf(path, sizeof(path), "/sys/module/heki/parameters/%s", t);
+		if (write_file(path, eq + 1))
+			return -1;
+	}
+	return 0;
 }
 
 void suite_attacks(struct suite_ctx *c)

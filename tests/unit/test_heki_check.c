@@ -244,6 +244,7 @@ TEST(info_layout_is_stable)
 TEST(report_checked)
 {
 	ASSERT_EQ(0, heki_check_report(HEKI_REPORT_FOP, 0xffffffffc0001000ull, 0x1000, 0));
+	ASSERT_EQ(0, heki_check_report(HEKI_REPORT_CRED, 0, 0, 0));
 	ASSERT_EQ(0, heki_check_report(HEKI_REPORT_LAST, 0, 0, 0));
 	ASSERT_EQ(-HEKI_EINVAL, heki_check_report(0, 1, 2, 0));
 	ASSERT_EQ(-HEKI_EINVAL, heki_check_report(HEKI_REPORT_LAST + 1, 1, 2, 0));
