@@ -87,6 +87,11 @@ $(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h rig/ci_report.c ri
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
+# Charts and index.html of a run (plots/README.md); finds its .gp scripts here.
+$(BIN)/heki-plot: plots/heki_plot.c plots/plot_history.c plots/plot_html.c plots/heki_plot.h rig/json.c rig/json.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Irig -DHEKI_PLOT_GP_DIR='"$(CURDIR)/plots"' -o $@ $(filter %.c,$^) -lm
+TOOLS += $(BIN)/heki-plot
 # Checks, compares and records run results (results/README.md).
 $(BIN)/heki-results: results/heki_results.c results/results_lib.c results/results_lib.h rig/json.c rig/json.h
 	@mkdir -p $(@D)
@@ -146,6 +151,11 @@ compare: $(BIN)/heki-results
 costmodel: $(BIN)/heki-costmodel
 	$(BIN)/heki-costmodel $(or $(RUN),results/latest) $(if $(COSTS),--costs $(COSTS))
 
+# Charts and index.html of one run: make plots [RUN=<run dir>] (plots/README.md).
+.PHONY: plots
+plots: $(BIN)/heki-plot
+	$(BIN)/heki-plot $(or $(RUN),results/latest) $(if $(wildcard results/history.jsonl),--history results/history.jsonl)
+
 # ---- tests ----------------------------------------------------------------
 KSFT_DIR := $(KSRC)/tools/testing/selftests
 # The harness's own macros trip these; our code is built without them too.
@@ -158,6 +168,13 @@ UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c rig
 $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h bench/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -Ibench -o $@ $< $(UNIT_LIBS) -lm
+
+# heki-plot on fixture runs, then its page in headless Chromium (skips without it).
+PLOTS_TEST := $(BIN)/plots_test $(BIN)/heki-plot
+PLOTS_TEST_CMD = "HEKI_PLOT=$(BIN)/heki-plot $(BIN)/plots_test"
+$(BIN)/plots_test: tests/plots_test.c $(DEPS_MK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -o $@ $<
 
 $(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)
@@ -173,14 +190,14 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 RIG_SCENARIOS ?= smoke smoke-icount no-guest-module hang-in-l2 bench-smoke bench-icount-twice attacks
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
-unit-test: $(UNIT_TESTS)
-	@tests/run.sh $(UNIT_TESTS)
+unit-test: $(UNIT_TESTS) $(PLOTS_TEST)
+	@tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
 
 rig-test: all $(BIN)/rig_test
 	@RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(RIG_TEST_CMDS)
 
-test: all $(UNIT_TESTS) $(BIN)/rig_test
-	@RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(RIG_TEST_CMDS)
+test: all $(UNIT_TESTS) $(PLOTS_TEST) $(BIN)/rig_test
+	@RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
 
 clean:
 	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images $(BUILD)/logs $(BUILD)/test-results

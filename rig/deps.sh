@@ -19,9 +19,11 @@ export DEBIAN_FRONTEND=noninteractive
 
 log() { echo "deps: $*"; }
 
+# gnuplot-nox draws the charts (heki-plot); chromium is only for the plots
+# test, which renders the page headless (and skips without it).
 PKGS="qemu-system-x86 busybox-static gnuplot-nox libpfm4-dev cpio kmod
       gcc make libc6-dev bc flex bison libelf-dev libssl-dev xz-utils
-      ca-certificates"
+      ca-certificates chromium"
 
 log "apt-get update"
 $SUDO apt-get update -qq
