@@ -9,6 +9,8 @@
  *   /sys/kernel/debug/heki_attack/list  the attacks this module implements
  *   /sys/kernel/debug/heki_attack/run   write an id: the attack runs in the
  *                                       writer's context; read the result
+ *                                       ("crash_guest" panics: the
+ *                                       harness's own fault injection)
  *
  * A result line: "id=ID effect=0|1 faulted=0|1 violations=N vm_seq_before=B
  * gfn=0x.. rip=0x.. detail=..." where effect is the attack's own judgement
@@ -651,6 +653,9 @@ static ssize_t run_write(struct file *file, const char __user *ubuf, size_t len,
 		return -EFAULT;
 	id[len] = '\0';
 	strim(id);
+	/* The harness's fault injection: a guest that dies mid-attack. */
+	if (!strcmp(id, "crash_guest"))
+		panic("heki_attack: crash_guest requested by the harness (fault attack-kills-guest)\n");
 	for (i = 0; i < ARRAY_SIZE(attacks); i++)
 		if (!strcmp(id, attacks[i].id))
 			break;

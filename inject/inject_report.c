@@ -33,6 +33,7 @@ struct cell {
 	bool has_result;
 	unsigned long long gfn, rip;
 	int matches[8], nmatches;	/* indices into the violation list */
+	int part;			/* which run reported it (0: this one) */
 	bool mismatch;
 	char why[160];
 };
@@ -128,13 +129,17 @@ static unsigned long long viol_hex(const char *line, const char *key)
  * the attacking RIP, and for memory the attacked frame; or a guest
  * checker's report logged while the attack ran.
  */
-static void match_host(struct cell *c, const char *family, const char *const *viol, int nv)
+static void match_host(struct cell *c, const char *family, const struct inject_viol *viol, int nv)
 {
 	bool cr = !strcmp(family, "cr");
 
 	for (int i = 0; i < nv && c->nmatches < 8; i++) {
-		const char *kind = find_field(viol[i], "kind"), *vs = find_field(viol[i], "vm_seq");
+		const char *kind = find_field(viol[i].line, "kind");
+		const char *vs = find_field(viol[i].line, "vm_seq");
 		long long seq = vs ? strtoll(vs, NULL, 10) : -1;
+
+		if (viol[i].part != c->part)
+			continue;
 
 		if (!kind || !c->rip || seq <= c->vm_seq_before ||
 		    seq > c->vm_seq_before + c->violations)
@@ -146,9 +151,9 @@ static void match_host(struct cell *c, const char *family, const char *const *vi
 		}
 		if (cr ? strncmp(kind, "cr", 2) : (strncmp(kind, "write", 5) && strncmp(kind, "exec", 4)))
 			continue;
-		if (viol_hex(viol[i], "rip") != c->rip)
+		if (viol_hex(viol[i].line, "rip") != c->rip)
 			continue;
-		if (!cr && viol_hex(viol[i], "gfn") != c->gfn)
+		if (!cr && viol_hex(viol[i].line, "gfn") != c->gfn)
 			continue;
 		c->matches[c->nmatches++] = i;
 	}
@@ -186,7 +191,7 @@ static void hex(struct jw *w, const char *key, unsigned long long v)
 }
 
 /* One attack told in words (inject/run): what was done, what the host saw, the verdict. */
-static void print_account(FILE *out, struct cell (*cells)[NMODES], const char *const *viol)
+static void print_account(FILE *out, struct cell (*cells)[NMODES], const struct inject_viol *viol)
 {
 	for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 		const struct heki_attack_row *row = &heki_attack_rows[a];
@@ -220,7 +225,7 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const char *c
 				c->effect == 1 ? "took effect" : "none", c->faulted ? "faulted" : "did not fault",
 				c->violations);
 			for (int i = 0; i < c->nmatches; i++)
-				fprintf(out, "      host log: %s\n", viol[c->matches[i]]);
+				fprintf(out, "      host log: %s\n", viol[c->matches[i]].line);
 			if (!strcmp(c->expected, "missed") && row->why && mi > 0)
 				fprintf(out, "      why a miss is expected here: %s\n", row->why);
 		}
@@ -230,7 +235,7 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const char *c
 
 int inject_report(const char *dir, const struct inject_env *env,
 		  const struct inject_kv *kvs, int n,
-		  const char *const *violations, int nviolations,
+		  const struct inject_viol *violations, int nviolations,
 		  FILE *table, int *mismatches)
 {
 	struct cell (*cells)[NMODES] = calloc(HEKI_NR_ATTACKS, sizeof(*cells));
@@ -267,6 +272,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (!dot || (mi = mode_index(m, dot - m)) < 0 || !(row = heki_attack_find(dot + 1)))
 				continue;
 			parse_cell(v, &cells[row - heki_attack_rows][mi]);
+			cells[row - heki_attack_rows][mi].part = kvs[i].part;
 		}
 	}
 
@@ -367,6 +373,8 @@ int inject_report(const char *dir, const struct inject_env *env,
 			else if (!strcmp(c->expected, "missed") && row->why && mi > 0)
 				jw_str(&w, "reason", row->why);
 			jw_str(&w, "status", c->status);
+			if (c->part > 0 && c->part < INJECT_MAX_PARTS && env->part_run[c->part])
+				jw_str(&w, "continued_in", env->part_run[c->part]);
 			if (c->has_result) {
 				jw_bool(&w, "effect", c->effect == 1);
 				jw_bool(&w, "host_logged", c->violations > 0);
@@ -378,7 +386,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 				jw_str(&w, "detail", c->detail);
 			jw_arr(&w, "host_records");
 			for (int i = 0; i < c->nmatches; i++)
-				write_violation(&w, violations[c->matches[i]]);
+				write_violation(&w, violations[c->matches[i]].line);
 			jw_end(&w);
 			jw_end(&w);
 		}

@@ -79,6 +79,12 @@ int record_kv(struct record_out *o, const char *key, const char *fmt, ...)
 	return record_emit(o, "kv", payload);
 }
 
+void record_drain(struct record_out *o)
+{
+	if (o->fd >= 0 && isatty(o->fd))
+		tcdrain(o->fd);
+}
+
 void record_close(struct record_out *o)
 {
 	/*
@@ -86,8 +92,7 @@ void record_close(struct record_out *o)
 	 * buffer; the guest may power off right after.  Wait until the UART
 	 * has sent them.
 	 */
-	if (o->fd >= 0 && isatty(o->fd))
-		tcdrain(o->fd);
+	record_drain(o);
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;

@@ -19,6 +19,8 @@ int record_open(struct record_out *o, const char *out, const char *src,
 int record_emit(struct record_out *o, const char *type, const char *payload);
 int record_kv(struct record_out *o, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Waits until a tty has sent what was emitted (before something may crash). */
+void record_drain(struct record_out *o);
 void record_close(struct record_out *o);
 
 #endif /* HEKI_RECORD_H */

@@ -40,6 +40,7 @@ struct opts {
 	const char *suite, *l0, *modes, *kernel, *l1_image, *l2_image;
 	const char *kmod_dir, *guest_kernel, *git_rev, *results, *fault;
 	const char *qemu, *rig_dir, *l2_cpu, *l2_append;
+	int continuation;	/* this run continues one whose guest died (depth) */
 	int icount, timeout, smp, l1_mem, l2_mem;
 	int stage_timeout[16];	/* per-stage overrides (--stage-timeout), 0 = none */
 };
@@ -834,6 +835,132 @@ static void write_summary(void)
 }
 
 /*
+ * The attacks suite across dead guests.  A guest that dies during an
+ * attack (panic, hang, reset) costs that cell only: it is recorded as
+ * "crashed", and a fresh rig run (rigrun again, with --attack-resume-after)
+ * takes the cells after it.  Each attacks run leaves inject.kv, its cells
+ * and host log from every part ("kv PART KEY=VAL", "viol PART LINE",
+ * "run PART ID"), so a run merges its continuation's parts after its own.
+ */
+#define MAX_CONTINUATIONS 4
+
+static int g_argc;
+static char **g_argv;
+
+struct inject_data {
+	struct inject_kv *kvs;
+	struct inject_viol *viol;
+	int n, nv, cap, vcap;
+	const char *part_run[INJECT_MAX_PARTS];
+};
+
+static void add_kv(struct inject_data *d, const char *key, const char *val, int part)
+{
+	if (d->n == d->cap) {
+		d->cap = d->cap ? 2 * d->cap : 256;
+		d->kvs = realloc(d->kvs, d->cap * sizeof(*d->kvs));
+	}
+	if (d->kvs)
+		d->kvs[d->n++] = (struct inject_kv){ key, val, part };
+}
+
+static void add_viol(struct inject_data *d, const char *line, int part)
+{
+	if (d->nv == d->vcap) {
+		d->vcap = d->vcap ? 2 * d->vcap : 256;
+		d->viol = realloc(d->viol, d->vcap * sizeof(*d->viol));
+	}
+	if (d->viol)
+		d->viol[d->nv++] = (struct inject_viol){ line, part };
+}
+
+/* A continuation's inject.kv, its parts shifted after ours. */
+static void read_continuation(struct inject_data *d, const char *dir, int shift)
+{
+	char path[PATH_MAX + 16], *line = NULL;
+	size_t cap = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/inject.kv", dir);
+	f = fopen(path, "r");
+	if (!f) {
+		progress("the continuation left no %s", path);
+		return;
+	}
+	while (getline(&line, &cap, f) > 0) {
+		char kind[8], *rest, *eq;
+		int part, off = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%7s %d %n", kind, &part, &off) != 2 || !off ||
+		    part + shift >= INJECT_MAX_PARTS)
+			continue;
+		rest = strdup(line + off);	/* lives until rigrun exits */
+		if (!rest)
+			continue;
+		if (!strcmp(kind, "kv") && (eq = strchr(rest, '='))) {
+			*eq = '\0';
+			add_kv(d, rest, eq + 1, part + shift);
+		} else if (!strcmp(kind, "viol")) {
+			add_viol(d, rest, part + shift);
+		} else if (!strcmp(kind, "run")) {
+			d->part_run[part + shift] = rest;
+		}
+	}
+	free(line);
+	fclose(f);
+}
+
+/* Runs rigrun again for the cells after @cell; returns its run dir or NULL. */
+static const char *continue_after(const char *cell, int depth)
+{
+	static char dir[PATH_MAX];
+	char after[160], dep[16], link[PATH_MAX], target[PATH_MAX - 512];
+	char **argv = calloc(g_argc + 8, sizeof(*argv));
+	int n = 0, status;
+	ssize_t len;
+	pid_t pid;
+
+	if (!argv)
+		return NULL;
+	for (int i = 0; i < g_argc; i++) {
+		/* The continuation must not repeat a fault, nor an earlier resume point. */
+		if (i + 1 < g_argc && (!strcmp(g_argv[i], "--fault") ||
+				       !strcmp(g_argv[i], "--attack-resume-after") ||
+				       !strcmp(g_argv[i], "--continuation"))) {
+			i++;
+			continue;
+		}
+		argv[n++] = g_argv[i];
+	}
+	snprintf(after, sizeof(after), "%s", cell);
+	snprintf(dep, sizeof(dep), "%d", depth + 1);
+	argv[n++] = "--attack-resume-after";
+	argv[n++] = after;
+	argv[n++] = "--continuation";
+	argv[n++] = dep;
+	argv[n] = NULL;
+	progress("the guest died in attack %s: a fresh rig takes the attacks after it", cell);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execv("/proc/self/exe", argv);
+		_exit(127);
+	}
+	free(argv);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return NULL;
+	/* The continuation pointed results/latest at its own run directory. */
+	snprintf(link, sizeof(link), "%s/latest", R.o.results);
+	len = readlink(link, target, sizeof(target) - 1);
+	if (len <= 0)
+		return NULL;
+	target[len] = '\0';
+	snprintf(dir, sizeof(dir), "%.256s/%s", R.o.results, target);
+	return strstr(dir, R.id) ? NULL : dir;
+}
+
+/*
  * The attacks suite's records as inject.json and a matrix; returns the
  * cells where observed differs from expected (or lacks the host's record).
  */
@@ -845,35 +972,68 @@ static int write_inject(void)
 		.host_kernel = kv_get(l1, "env.kernel"),
 		.guest_kernel = kv_get(l2, "env.kernel"), .git_rev = R.o.git_rev,
 	};
-	struct inject_kv *kvs;
-	const char **viol;
-	char cpu[256];
-	int n = 0, nv = 0, mismatches = 0;
+	const char *running = kv_get(l2, "attack.running");
+	struct inject_data d = { 0 };
+	char cpu[256], path[PATH_MAX + 16], key[160];
+	static char crashed_val[1600];
+	int mismatches = 0;
+	FILE *f;
 
 	cpu_model(cpu, sizeof(cpu));
 	env.l0_cpu = cpu;
 	for (const struct kv *k = l2->kvs; k; k = k->next)
-		n++;
-	for (const struct kv *k = l1->kvs; k; k = k->next)
-		nv++;
-	kvs = calloc(n ? n : 1, sizeof(*kvs));
-	viol = calloc(nv ? nv : 1, sizeof(*viol));
-	if (!kvs || !viol) {
-		free(kvs);
-		free(viol);
-		return 0;
-	}
-	n = nv = 0;
-	for (const struct kv *k = l2->kvs; k; k = k->next)
-		if (!strncmp(k->key, "attack.", 7) || !strcmp(k->key, "inject.mode"))
-			kvs[n++] = (struct inject_kv){ k->key, k->val };
+		if (!strncmp(k->key, "attack.", 7) && strcmp(k->key, "attack.running"))
+			add_kv(&d, k->key, k->val, 0);
+		else if (!strcmp(k->key, "inject.mode"))
+			add_kv(&d, k->key, k->val, 0);
 	for (const struct kv *k = l1->kvs; k; k = k->next)
 		if (!strncmp(k->key, "violation.", 10))
-			viol[nv++] = k->val;
-	if (n && inject_report(R.dir, &env, kvs, n, viol, nv, stdout, &mismatches) < 0)
+			add_viol(&d, k->val, 0);
+
+	/* The cell that was running when the guest died has no result of its own. */
+	snprintf(key, sizeof(key), "attack.%s", running ?: "");
+	if (running && strchr(key, ':'))
+		*strchr(key, ':') = '.';
+	if (R.failed && !R.interrupted && running && !kv_get(l2, key)) {
+		const struct heki_attack_row *row = heki_attack_find(strchr(key + 7, '.') + 1);
+		static const char *const modes[] = { HEKI_MODE_NAMES };
+		static const char *const outs[] = { HEKI_OUTCOME_NAMES };
+		const char *exp = "missed";
+		const char *dir;
+
+		for (int m = 0; row && m < HEKI_NR_MODES; m++)
+			if (!strncmp(running, modes[m], strlen(modes[m])) &&
+			    running[strlen(modes[m])] == ':')
+				exp = outs[row->expected[m]];
+		snprintf(crashed_val, sizeof(crashed_val),
+			 "status=crashed expected=%s observed=crashed the guest died during this attack (%s; see console-l2.log of %s)",
+			 exp, R.error, R.id);
+		add_kv(&d, strdup(key), crashed_val, 0);
+		if (R.o.continuation < MAX_CONTINUATIONS &&
+		    (dir = continue_after(running, R.o.continuation)))
+			read_continuation(&d, dir, 1);
+	}
+	for (int p = 1; p < INJECT_MAX_PARTS; p++)
+		env.part_run[p] = d.part_run[p];
+
+	/* Our view of every part, for the run this one continues (if any). */
+	snprintf(path, sizeof(path), "%s/inject.kv", R.dir);
+	f = fopen(path, "w");
+	if (f) {
+		fprintf(f, "run 0 %s\n", R.id);
+		for (int p = 1; p < INJECT_MAX_PARTS; p++)
+			if (d.part_run[p])
+				fprintf(f, "run %d %s\n", p, d.part_run[p]);
+		for (int i = 0; i < d.n; i++)
+			fprintf(f, "kv %d %s=%s\n", d.kvs[i].part, d.kvs[i].key, d.kvs[i].val);
+		for (int i = 0; i < d.nv; i++)
+			fprintf(f, "viol %d %s\n", d.viol[i].part, d.viol[i].line);
+		fclose(f);
+	}
+	if (d.n && inject_report(R.dir, &env, d.kvs, d.n, d.viol, d.nv, stdout, &mismatches) < 0)
 		progress("cannot write inject.json in %s", R.dir);
-	free(kvs);
-	free(viol);
+	free(d.kvs);
+	free(d.viol);
 	return mismatches;
 }
 
@@ -972,6 +1132,7 @@ static int usage(const char *msg)
 		"              [--stage-timeout STAGE=SECONDS]...\n"
 		"              [--l2-cpu QEMU_CPU] [--l2-append 'KERNEL ARGS']\n"
 		"              [--attack ID[,ID...]] [--attack-mode MODE[,MODE...]] (suite attacks)\n"
+		"              [--attack-resume-after MODE:ID --continuation N] (set by rigrun itself)\n"
 		"       rigrun --list-attacks\n");
 	return 2;
 }
@@ -1010,7 +1171,8 @@ static void list_attacks(void)
  * the catalogue here, passed to the attacks suite on L2's command line
  * ('+' between items: the rig carries spaces as commas).
  */
-static int add_attack_selection(struct opts *o, const char *ids, const char *modes)
+static int add_attack_selection(struct opts *o, const char *ids, const char *modes,
+				const char *resume_after)
 {
 	static const char *const mode_names[] = { HEKI_MODE_NAMES };
 	static char append[1024];
@@ -1048,6 +1210,9 @@ static int add_attack_selection(struct opts *o, const char *ids, const char *mod
 			len += snprintf(append + len, sizeof(append) - len, "%s%s", t == first ? "" : "+", t);
 		}
 	}
+	if (resume_after)
+		snprintf(append + len, sizeof(append) - len, "%sheki.attack_resume_after=%s",
+			 len ? " " : "", resume_after);
 	o->l2_append = append;
 	return 0;
 }
@@ -1092,8 +1257,11 @@ int main(int argc, char **argv)
 {
 	struct opts *o = &R.o;
 	bool smp_given = false;
-	const char *attack = NULL, *attack_mode = NULL;
+	const char *attack = NULL, *attack_mode = NULL, *resume_after = NULL;
 	double last_beat;
+
+	g_argc = argc;
+	g_argv = argv;
 
 	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
 			    .git_rev = "unknown", .results = "results",
@@ -1133,6 +1301,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--l2-cpu")) o->l2_cpu = v;
 		else if (!strcmp(a, "--l2-append")) o->l2_append = v;
 		else if (!strcmp(a, "--attack")) attack = v;
+		else if (!strcmp(a, "--attack-resume-after")) resume_after = v;
+		else if (!strcmp(a, "--continuation")) o->continuation = parse_int(v, "--continuation", 0, 16);
 
 		else if (!strcmp(a, "--attack-mode")) attack_mode = v;
 		else if (!strcmp(a, "--stage-timeout")) {
@@ -1170,7 +1340,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if ((attack || attack_mode) && add_attack_selection(o, attack, attack_mode))
+	if ((attack || attack_mode || resume_after) &&
+	    add_attack_selection(o, attack, attack_mode, resume_after))
 		return 2;
 	/* The bench suite runs every benchmark in every mode: minutes, not seconds. */
 	if (!strcmp(o->suite, "bench") && !o->stage_timeout[ST_SUITE] && !o->timeout)

@@ -44,6 +44,10 @@ static const struct scenario {
 	  NULL, NULL, 1, 600, 1 },
 	/* The whole attack matrix (it takes seconds): expected == observed everywhere. */
 	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300, 0 },
+	/* The first attack panics its guest: that cell is lost, a fresh guest does the rest. */
+	{ "attack-kills-guest", "attacks",
+	  "--fault attack-kills-guest --attack cr4_smep_clear,cr0_wp_clear --attack-mode off,hypercall",
+	  "failed", "suite", "crash_guest requested by the harness", 0, 300, 0 },
 };
 
 static char *slurp(const char *path);
@@ -551,6 +555,45 @@ TEST(inject_json_is_complete_and_honest)
 	ASSERT_LE(20, prevented);
 	/* The f_op pointer swap, a miss under plain hypercall, is caught with the extensions. */
 	ASSERT_LE(1, detected);
+	json_free(inj);
+}
+
+static struct json *load_json(const char *dir, const char *name, char *err, size_t len);
+
+/*
+ * A guest killed by an attack costs that cell only: it is "crashed", and
+ * a fresh rig (a continuation run) reports every cell after it.
+ */
+TEST(dead_guest_costs_one_cell)
+{
+	const struct json *a, *r;
+	struct json *inj;
+	char err[256];
+	int cells = 0, crashed = 0, continued = 0;
+
+	if (strcmp(sc->name, "attack-kills-guest"))
+		SKIP(return, "scenario %s kills no guest", sc->name);
+	inj = load_json(run_dir, "inject.json", err, sizeof(err));
+	ASSERT_NE(NULL, inj) TH_LOG("%s", err);
+	ASSERT_EQ(1.0, json_get(inj, "mismatches")->num);
+	for (a = json_get(inj, "attacks")->child; a; a = a->next)
+		for (r = json_get(a, "results")->child; r; r = r->next) {
+			const char *id = json_get(a, "id")->str, *mode = json_get(r, "mode")->str;
+
+			cells++;
+			if (!strcmp(json_get(r, "observed")->str, "crashed")) {
+				ASSERT_STREQ("cr4_smep_clear", id);
+				ASSERT_STREQ("off", mode);
+				crashed++;
+				continue;
+			}
+			ASSERT_TRUE(json_get(r, "match")->boolean) TH_LOG("%s/%s", id, mode);
+			ASSERT_NE(NULL, json_get(r, "continued_in")) TH_LOG("%s/%s", id, mode);
+			continued++;
+		}
+	ASSERT_EQ(4, cells);
+	ASSERT_EQ(1, crashed);
+	ASSERT_EQ(3, continued);
 	json_free(inj);
 }
 

@@ -55,10 +55,11 @@ TEST(catalogue_is_well_formed)
 
 static char dir[] = "/tmp/test_inject.XXXXXX";
 
-static struct json *report(const struct inject_kv *kvs, int n, const char *const *viol,
+static struct json *report(const struct inject_kv *kvs, int n, const struct inject_viol *viol,
 			   int nv, int *mismatches, char *table, size_t tlen)
 {
-	static const struct inject_env env = { "run", "tcg", "cpu", "hk", "gk", "rev", false };
+	static const struct inject_env env = { "run", "tcg", "cpu", "hk", "gk", "rev", false,
+					       { NULL, "run-continued" } };
 	char path[64], err[128], *text;
 	struct json *j;
 	FILE *t = fmemopen(table, tlen, "w");
@@ -89,21 +90,23 @@ static struct json *report(const struct inject_kv *kvs, int n, const char *const
 	return j;
 }
 
-static const char *const viol[] = {
-	"seq=7 vm_pid=9 vm_seq=3 vcpu=1 cpl=0 mode=long64 kind=write via=npt rip=0xffffffffc0001000 gfn=0xec90 gpa=0xec90918 gva=0xffffffff81000918 attrs=0xd action=refused",
-	"seq=8 vm_pid=9 vm_seq=4 vcpu=1 cpl=0 mode=long64 kind=cr4 via=cr-write rip=0xffffffffc0002000 old=0x711ee0 new=0x611ee0 pinned=0x300800 action=refused",
+static const struct inject_viol viol[] = {
+	{ "seq=7 vm_pid=9 vm_seq=3 vcpu=1 cpl=0 mode=long64 kind=write via=npt rip=0xffffffffc0001000 gfn=0xec90 gpa=0xec90918 gva=0xffffffff81000918 attrs=0xd action=refused", 0 },
+	{ "seq=8 vm_pid=9 vm_seq=4 vcpu=1 cpl=0 mode=long64 kind=cr4 via=cr-write rip=0xffffffffc0002000 old=0x711ee0 new=0x611ee0 pinned=0x300800 action=refused", 0 },
+	/* The same record, from a continuation run's host: not this run's. */
+	{ "seq=0 vm_pid=5 vm_seq=1 vcpu=0 cpl=0 mode=long64 kind=write via=npt rip=0xffffffffc0001000 gfn=0xec90 gpa=0xec90918 gva=0xffffffff81000918 attrs=0xd action=refused", 1 },
 };
 
 TEST(prevented_cells_carry_the_host_record)
 {
 	const struct inject_kv kvs[] = {
-		{ "inject.mode", "off status=run" },
-		{ "inject.mode", "hypercall status=run" },
-		{ "inject.mode", "view status=n/a reason=views are not implemented yet" },
-		{ "attack.off.text_pte_write", "status=ran expected=missed observed=missed id=text_pte_write effect=1 faulted=0 violations=0 vm_seq_before=0 gfn=0xec90 rip=0xffffffffc0001000 detail=pte_level=2 landed" },
-		{ "attack.hypercall.text_pte_write", "status=ran expected=prevented observed=prevented id=text_pte_write effect=0 faulted=1 violations=1 vm_seq_before=2 gfn=0xec90 rip=0xffffffffc0001000 detail=refused" },
-		{ "attack.view.text_pte_write", "status=n/a expected=n/a observed=n/a reason=views are not implemented yet" },
-		{ "attack.hypercall.cr4_smep_clear", "status=ran expected=prevented observed=prevented id=cr4_smep_clear effect=0 faulted=1 violations=1 vm_seq_before=3 gfn=0x0 rip=0xffffffffc0002000 detail=cr4=0x711ee0" },
+		{ "inject.mode", "off status=run", 0 },
+		{ "inject.mode", "hypercall status=run", 0 },
+		{ "inject.mode", "view status=n/a reason=views are not implemented yet", 0 },
+		{ "attack.off.text_pte_write", "status=ran expected=missed observed=missed id=text_pte_write effect=1 faulted=0 violations=0 vm_seq_before=0 gfn=0xec90 rip=0xffffffffc0001000 detail=pte_level=2 landed", 0 },
+		{ "attack.hypercall.text_pte_write", "status=ran expected=prevented observed=prevented id=text_pte_write effect=0 faulted=1 violations=1 vm_seq_before=2 gfn=0xec90 rip=0xffffffffc0001000 detail=refused", 0 },
+		{ "attack.view.text_pte_write", "status=n/a expected=n/a observed=n/a reason=views are not implemented yet", 0 },
+		{ "attack.hypercall.cr4_smep_clear", "status=ran expected=prevented observed=prevented id=cr4_smep_clear effect=0 faulted=1 violations=1 vm_seq_before=3 gfn=0x0 rip=0xffffffffc0002000 detail=cr4=0x711ee0", 0 },
 	};
 	char table[8192];
 	const struct json *a, *r;
@@ -129,11 +132,11 @@ TEST(a_difference_or_a_missing_record_is_a_mismatch)
 {
 	const struct inject_kv kvs[] = {
 		/* expected prevented, observed missed */
-		{ "attack.hypercall.text_alias_write", "status=ran expected=prevented observed=missed id=text_alias_write effect=1 faulted=0 violations=0 vm_seq_before=0 gfn=0xec90 rip=0xffffffffc0001000 detail=landed" },
+		{ "attack.hypercall.text_alias_write", "status=ran expected=prevented observed=missed id=text_alias_write effect=1 faulted=0 violations=0 vm_seq_before=0 gfn=0xec90 rip=0xffffffffc0001000 detail=landed", 0 },
 		/* prevented, but the host's record lies outside the attack's range */
-		{ "attack.hypercall.text_pte_write", "status=ran expected=prevented observed=prevented id=text_pte_write effect=0 faulted=1 violations=1 vm_seq_before=5 gfn=0xec90 rip=0xffffffffc0001000 detail=refused" },
+		{ "attack.hypercall.text_pte_write", "status=ran expected=prevented observed=prevented id=text_pte_write effect=0 faulted=1 violations=1 vm_seq_before=5 gfn=0xec90 rip=0xffffffffc0001000 detail=refused", 0 },
 		/* under off, a broken attack */
-		{ "attack.off.cr0_wp_clear", "status=ran expected=missed observed=ineffective id=cr0_wp_clear effect=0 faulted=0 violations=0 vm_seq_before=0 gfn=0x0 rip=0x1 detail=nothing" },
+		{ "attack.off.cr0_wp_clear", "status=ran expected=missed observed=ineffective id=cr0_wp_clear effect=0 faulted=0 violations=0 vm_seq_before=0 gfn=0x0 rip=0x1 detail=nothing", 0 },
 	};
 	char table[8192];
 	struct json *j;
@@ -148,10 +151,41 @@ TEST(a_difference_or_a_missing_record_is_a_mismatch)
 	json_free(j);
 }
 
+/* A cell from a continuation is matched with that run's host log only. */
+TEST(continued_cells_use_their_own_host_log)
+{
+	const struct inject_kv kvs[] = {
+		{ "attack.off.cr0_wp_clear", "status=crashed expected=missed observed=crashed the guest died during this attack", 0 },
+		{ "attack.hypercall.text_pte_write", "status=ran expected=prevented observed=prevented id=text_pte_write effect=0 faulted=1 violations=1 vm_seq_before=0 gfn=0xec90 rip=0xffffffffc0001000 detail=refused", 1 },
+		/* vm_seq 1 of this run's log is not the write: no evidence. */
+		{ "attack.hypercall.text_alias_write", "status=ran expected=prevented observed=prevented id=text_alias_write effect=0 faulted=1 violations=1 vm_seq_before=0 gfn=0xec90 rip=0xffffffffc0001000 detail=refused", 0 },
+	};
+	char table[8192];
+	const struct json *a, *r;
+	struct json *j;
+	int mis = -1;
+
+	j = report(kvs, 3, viol, 3, &mis, table, sizeof(table));
+	ASSERT_NE(NULL, j);
+	/* The crashed cell, and the part-0 cell without its record. */
+	EXPECT_EQ(2, mis) TH_LOG("%s", table);
+	for (a = json_get(j, "attacks")->child; a; a = a->next) {
+		if (strcmp(json_get(a, "id")->str, "text_pte_write"))
+			continue;
+		r = json_get(a, "results")->child;
+		EXPECT_TRUE(json_get(r, "match")->boolean);
+		EXPECT_STREQ("run-continued", json_get(r, "continued_in")->str);
+		EXPECT_STREQ("0", json_get(json_get(r, "host_records")->child, "seq")->str);
+	}
+	EXPECT_NE(NULL, strstr(table, "MISMATCH cr0_wp_clear/off: expected missed, observed crashed"))
+		TH_LOG("%s", table);
+	json_free(j);
+}
+
 TEST(one_attack_is_told_in_words)
 {
 	const struct inject_kv kvs[] = {
-		{ "attack.hypercall.fop_swap", "status=ran expected=missed observed=missed id=fop_swap effect=1 faulted=0 violations=0 vm_seq_before=0 gfn=0x1 rip=0x2 detail=read_returned=0" },
+		{ "attack.hypercall.fop_swap", "status=ran expected=missed observed=missed id=fop_swap effect=1 faulted=0 violations=0 vm_seq_before=0 gfn=0x1 rip=0x2 detail=read_returned=0", 0 },
 	};
 	char table[8192];
 	struct json *j;
@@ -168,11 +202,11 @@ TEST(one_attack_is_told_in_words)
 TEST(garbage_records_are_ignored_not_fatal)
 {
 	const struct inject_kv kvs[] = {
-		{ "attack.nomode.text_pte_write", "status=ran" },
-		{ "attack.off.no_such_attack", "status=ran" },
-		{ "attack.off", "" },
-		{ "inject.mode", "" },
-		{ "attack.off.fop_swap", "" },
+		{ "attack.nomode.text_pte_write", "status=ran", 0 },
+		{ "attack.off.no_such_attack", "status=ran", 0 },
+		{ "attack.off", "", 0 },
+		{ "inject.mode", "", 0 },
+		{ "attack.off.fop_swap", "", 0 },
 	};
 	char table[8192];
 	struct json *j;
