@@ -81,7 +81,7 @@ $(BIN)/heki-emit: rig/emit_main.c $(RIG_RECORD)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
 $(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_suite.c inject/inject_verdict.h inject/attacks.h $(RIG_RECORD) host/heki_abi.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lm
+	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lpfm -lm
 # Runs on the machine that runs `make run`.
 $(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)

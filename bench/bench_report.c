@@ -16,7 +16,7 @@
 static const char *const num_fields[] = {
 	"n", "min", "median", "p90", "p99", "max", "mean", "stddev",
 	"exits_per_op", "tlb_flushes_per_op", "zaps_per_op", "windows_per_op",
-	"hypercalls_per_op", "overhead_vs_off",
+	"hypercalls_per_op", "overhead_vs_off", "cycles_per_op", "instructions_per_op",
 };
 #define NFIELDS (sizeof(num_fields) / sizeof(num_fields[0]))
 
