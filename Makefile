@@ -127,10 +127,13 @@ RIGRUN = $(BIN)/rigrun --suite $(SUITE) --l0 $(L0) --icount $(ICOUNT) \
 	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results \
 	--rig-dir $(CURDIR)/rig $(RUN_ARGS)
 
-# Every run also goes into results/history.jsonl; the status stays rigrun's.
+# Every run also goes into results/history.jsonl and gets its charts and
+# index.html (plots/README.md); the status stays rigrun's.
 run: all
-	$(RIGRUN); rc=$$?; [ ! -d results/latest ] || \
-		$(BIN)/heki-results history-append results "$$(readlink -f results/latest)" || true; \
+	$(RIGRUN); rc=$$?; [ ! -d results/latest ] || { \
+		$(BIN)/heki-results history-append results "$$(readlink -f results/latest)"; \
+		$(BIN)/heki-plot results/latest --history results/history.jsonl >/dev/null && \
+			echo "charts: results/latest/index.html"; } || true; \
 		exit $$rc
 
 # make compare [BASE=<run>] [NEW=<run>] [THRESHOLD=<pct>] [FORCE=1]: a run is
@@ -155,6 +158,23 @@ costmodel: $(BIN)/heki-costmodel
 .PHONY: plots
 plots: $(BIN)/heki-plot
 	$(BIN)/heki-plot $(or $(RUN),results/latest) $(if $(wildcard results/history.jsonl),--history results/history.jsonl)
+
+# make nightly: the long job behind the dashboards.  Per suite of
+# NIGHTLY_SUITES: a run (the bench with ICOUNT=1: deterministic figures), a
+# compare with the last good run of its kind (none yet: this run becomes
+# the baseline), and its plots; non-zero if any run failed or regressed.
+NIGHTLY_SUITES ?= bench attacks
+.PHONY: nightly
+nightly: all $(BIN)/heki-results $(BIN)/heki-plot
+	@rc=0; for s in $(NIGHTLY_SUITES); do \
+		ic=0; [ $$s = bench ] && ic=1; \
+		echo "nightly: $$s (ICOUNT=$$ic)"; \
+		$(MAKE) --no-print-directory run SUITE=$$s ICOUNT=$$ic || rc=1; \
+		if $(BIN)/heki-results last-good results --before results/latest >/dev/null 2>&1; then \
+			$(MAKE) --no-print-directory compare || rc=1; \
+		else echo "nightly: no earlier good $$s run of this rig: this one is the baseline"; fi; \
+		$(MAKE) --no-print-directory plots || rc=1; \
+	done; echo "nightly: $$([ $$rc = 0 ] && echo ok || echo FAILED); dashboard: results/latest/index.html"; exit $$rc
 
 # ---- tests ----------------------------------------------------------------
 KSFT_DIR := $(KSRC)/tools/testing/selftests
@@ -210,6 +230,7 @@ distclean: clean
 help:
 	@echo "make run     boot the rig and run SUITE (installs and builds what is missing)"
 	@echo "make test    unit tests and whole-rig scenarios"
+	@echo "make nightly bench (ICOUNT=1) and attacks, each compared with the last good run, plots; non-zero on a regression"
 	@echo "make compare compare two runs (BASE=, NEW=, THRESHOLD=, FORCE=1; results/README.md)"
 	@echo "make costmodel  projected cost per operation of a bench run (RUN=, COSTS=; bench/README.md)"
 	@echo "make deps    install packages, fetch the current Debian 6.1 kernel, extract sources"

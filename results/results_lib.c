@@ -1236,7 +1236,24 @@ static int comparable(const struct run *rb, const struct run *rn, bool force, FI
 {
 	const char *ab = rig_str(rb, "l0_accel"), *an = rig_str(rn, "l0_accel");
 	bool ib = rig_icount(rb), in = rig_icount(rn);
+	const struct json *itb = child(rb->doc[F_BENCH].root, "iterations");
+	const struct json *itn = child(rn->doc[F_BENCH].root, "iterations");
 
+	/*
+	 * Sample counts differ: medians of 5 and of 200 samples (after
+	 * different warm-ups) are different statistics, exact or not.
+	 */
+	if (!strcmp(ab, an) && ib == in && itb && itn && itb->type == JSON_NUM &&
+	    itn->type == JSON_NUM && itb->num != itn->num) {
+		fprintf(err, "%s: bench runs with different sample counts: BASE %.0f, NEW %.0f: their figures are not comparable\n",
+			force ? "warning" : "heki-results compare", itb->num, itn->num);
+		if (force) {
+			fprintf(err, "warning: compared anyway (--force)\n");
+			return 0;
+		}
+		fprintf(err, "(--force compares them anyway)\n");
+		return -1;
+	}
 	if (!strcmp(ab, an) && ib == in)
 		return 0;
 	fprintf(err, "%s: runs from different rigs: BASE %s%s, NEW %s%s: their figures are not comparable\n",
@@ -1417,8 +1434,13 @@ static char *history_line(const struct run *r, const char *dir)
 	jl_str(f, "git_rev", str_of(r->rig, "git_rev"));
 	jl_str(f, "l0_accel", str_of(r->rig, "l0_accel"));
 	fprintf(f, ",\"icount\":%s", rig_icount(r) ? "true" : "false");
-	if (r->has[F_BENCH])
+	if (r->has[F_BENCH]) {
+		const struct json *it = child(r->doc[F_BENCH].root, "iterations");
+
 		jl_str(f, "time_unit", str_of(r->doc[F_BENCH].root, "time_unit"));
+		if (it && it->type == JSON_NUM)
+			fprintf(f, ",\"iterations\":%.0f", it->num);
+	}
 	jl_str(f, "status", status ? status : "unknown");
 	jl_str(f, "failed_stage", str_of(sum, "failed_stage"));
 	if (r->has[F_BENCH])
@@ -1453,6 +1475,7 @@ static void run_dir_rel(const char *results, const char *rundir, char *out, size
 struct hentry {
 	char *run_id, *dir, *suite, *status, *l0_accel;
 	int icount;		/* -1: unknown */
+	int iterations;		/* bench samples per row; -1: unknown or no bench */
 };
 
 static char *dup_or_null(const char *s)
@@ -1498,6 +1521,8 @@ static int add_entry(struct hentry **es, int *n, const struct json *line,
 	e->status = dup_or_null(str_of(src, "status"));
 	e->l0_accel = dup_or_null(str_of(rig, "l0_accel"));
 	e->icount = ic && ic->type == JSON_BOOL ? ic->boolean : -1;
+	ic = line ? child(line, "iterations") : NULL;
+	e->iterations = ic && ic->type == JSON_NUM ? (int)ic->num : -1;
 	if (!e->run_id || !e->dir) {
 		free_entry(e);
 		return -1;
@@ -1625,6 +1650,7 @@ struct want {
 	const char *before;	/* run id; NULL: none */
 	const char *suite, *l0_accel;
 	int icount;
+	int iterations;		/* bench samples per row to match; -1: any */
 };
 
 static int read_history(const char *results, struct hentry **es, FILE *err)
@@ -1687,6 +1713,9 @@ static bool eligible(const struct hentry *e, const struct want *w, const char *r
 	if (w->suite && (!e->suite || strcmp(e->suite, w->suite)))
 		return false;
 	if (w->before && strcmp(e->run_id, w->before) >= 0)
+		return false;
+	/* compare refuses bench runs of different sample counts */
+	if (w->iterations >= 0 && e->iterations >= 0 && e->iterations != w->iterations)
 		return false;
 	snprintf(path, sizeof(path), "%s%s%s", e->dir[0] == '/' ? "" : results,
 		 e->dir[0] == '/' ? "" : "/", e->dir);
@@ -1765,6 +1794,19 @@ static void want_from_dir(struct want *w, const char *results, const char *arg,
 	w->suite = str_of(doc->root, "suite");
 	w->l0_accel = str_of(rig, "l0_accel");
 	w->icount = rig_icount(&(struct run){ .rig = rig });
+	if (is_dir(arg))
+		snprintf(path, sizeof(path), "%s/bench.json", arg);
+	else
+		snprintf(path, sizeof(path), "%s/runs/%s/bench.json", results, w->before);
+	{
+		struct hr_doc bench = { 0 };
+		const struct json *it;
+
+		if (!access(path, R_OK) && !hr_check_file(&bench, path, HR_BENCH, NULL) &&
+		    (it = child(bench.root, "iterations")) && it->type == JSON_NUM)
+			w->iterations = (int)it->num;
+		hr_doc_free(&bench);
+	}
 }
 
 static void want_from_entry(struct want *w, const struct hentry *e)
@@ -1774,6 +1816,7 @@ static void want_from_entry(struct want *w, const struct hentry *e)
 	w->suite = e->suite;
 	w->l0_accel = e->l0_accel;
 	w->icount = e->icount;
+	w->iterations = e->iterations;
 }
 
 static void print_pick(const struct hentry *e, bool rig_ok, const struct want *w,
@@ -1792,7 +1835,7 @@ static void print_pick(const struct hentry *e, bool rig_ok, const struct want *w
 
 static int cmd_last_good(const char *results, const struct opts *o, FILE *out, FILE *err)
 {
-	struct want w = { .icount = -1 };
+	struct want w = { .icount = -1, .iterations = -1 };
 	struct hentry *es, *scanned = NULL;
 	const struct hentry *e;
 	struct hr_doc ref = { 0 };

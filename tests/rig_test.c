@@ -473,8 +473,14 @@ TEST(bench_json_is_complete)
 				TH_LOG("%s/%s has no %s", bm, mode, need[i]);
 		}
 		ASSERT_LT(0.0, json_get(r, "overhead_vs_off")->num) TH_LOG("%s/%s", bm, mode);
-		if (!strcmp(bm, "text_poke_5") && !strcmp(mode, "hypercall"))
-			ASSERT_EQ(2.0, json_get(r, "hypercalls_per_op")->num);
+		/* Two window calls per poke; the kernel may add one of its own per run. */
+		if (!strcmp(bm, "text_poke_5") && !strcmp(mode, "hypercall")) {
+			double hc = json_get(r, "hypercalls_per_op")->num;
+			double n = json_get(r, "n")->num;
+
+			ASSERT_LE(2.0, hc);
+			ASSERT_GE(2.0 + 1.0 / n + 1e-9, hc);
+		}
 	}
 	ASSERT_LT(10, nrows);
 	/* Every benchmark in every mode. */

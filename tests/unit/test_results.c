@@ -800,6 +800,28 @@ TEST_F(tmp, runs_from_different_rigs_are_refused_unless_forced)
 	free(out);
 }
 
+static void do_iterations(struct json *j, void *arg)
+{
+	get(j, "iterations")->num = *(double *)arg;
+}
+
+/* Medians of different sample counts are different statistics. */
+TEST_F(tmp, bench_runs_of_different_sample_counts_are_refused_unless_forced)
+{
+	double base_n = 200, new_n = 5;
+	char *out;
+
+	ASSERT_EQ(0, copy_run("bench-run", self->base));
+	ASSERT_EQ(0, copy_run("bench-run", self->new));
+	ASSERT_EQ(0, edit(self->base, "bench.json", do_iterations, &base_n));
+	ASSERT_EQ(0, edit(self->new, "bench.json", do_iterations, &new_n));
+	EXPECT_EQ(HR_USAGE, hr(&out, "compare", self->base, self->new, NULL)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "different sample counts")) TH_LOG("%s", out);
+	free(out);
+	EXPECT_EQ(HR_OK, hr(&out, "compare", self->base, self->new, "--force", NULL)) TH_LOG("%s", out);
+	free(out);
+}
+
 TEST_F(tmp, invalid_or_missing_input_exits_2)
 {
 	char path[PATH_MAX], *out;
