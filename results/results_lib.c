@@ -1704,6 +1704,24 @@ static bool same_rig(const struct hentry *e, const struct want *w)
 				e->icount == w->icount);
 }
 
+/* The run's bench sample count: the history's, else its bench.json's; -1 if none. */
+static int bench_iterations(const struct hentry *e, const char *dir)
+{
+	char path[PATH_MAX + 16];
+	struct hr_doc bench = { 0 };
+	const struct json *it;
+	int n = -1;
+
+	if (e->iterations >= 0)
+		return e->iterations;
+	snprintf(path, sizeof(path), "%s/bench.json", dir);
+	if (!access(path, R_OK) && !hr_check_file(&bench, path, HR_BENCH, NULL) &&
+	    (it = child(bench.root, "iterations")) && it->type == JSON_NUM)
+		n = (int)it->num;
+	hr_doc_free(&bench);
+	return n;
+}
+
 static bool eligible(const struct hentry *e, const struct want *w, const char *results)
 {
 	char path[PATH_MAX];
@@ -1714,12 +1732,13 @@ static bool eligible(const struct hentry *e, const struct want *w, const char *r
 		return false;
 	if (w->before && strcmp(e->run_id, w->before) >= 0)
 		return false;
-	/* compare refuses bench runs of different sample counts */
-	if (w->iterations >= 0 && e->iterations >= 0 && e->iterations != w->iterations)
-		return false;
 	snprintf(path, sizeof(path), "%s%s%s", e->dir[0] == '/' ? "" : results,
 		 e->dir[0] == '/' ? "" : "/", e->dir);
-	return is_dir(path);	/* run directories get cleaned up */
+	if (!is_dir(path))
+		return false;	/* run directories get cleaned up */
+	/* compare refuses bench runs of different sample counts */
+	return w->iterations < 0 || bench_iterations(e, path) < 0 ||
+	       bench_iterations(e, path) == w->iterations;
 }
 
 /* The newest eligible entry, one of the same rig if there is one. */
