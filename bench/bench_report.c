@@ -15,7 +15,7 @@
 /* Fields of a measured row, in CSV column order. */
 static const char *const num_fields[] = {
 	"n", "min", "median", "p90", "p99", "max", "mean", "stddev",
-	"exits_per_op", "tlb_flushes_per_op", "zaps_per_op", "windows_per_op",
+	"exits_per_op", "tlb_flushes_per_op", "zaps_per_op", "windows_per_op", "view_switches_per_op",
 	"hypercalls_per_op", "overhead_vs_off", "cycles_per_op", "instructions_per_op",
 };
 #define NFIELDS (sizeof(num_fields) / sizeof(num_fields[0]))

@@ -537,7 +537,7 @@ static void heki_atk_patch_window_abuse(struct atk *a)
 {
 	void *target = text_target();
 	phys_addr_t pa;
-	long opened;
+	long opened, switched;
 
 	if (!target) {
 		a->effect = -1;
@@ -545,10 +545,19 @@ static void heki_atk_patch_window_abuse(struct atk *a)
 		return;
 	}
 	pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
-	/* As text_poke() would: a window on the frame, from any ring-0 code. */
+	/*
+	 * As text_poke() would, from any ring-0 code: a write window on the
+	 * frame (mode hypercall) and the patch view (mode view); whichever
+	 * the host grants.
+	 */
 	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
-	say(a, "window_open=%ld", opened);
+	migrate_disable();	/* views are per vCPU */
+	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH, 0, 0, 0);
+	say(a, "window_open=%ld view_switch=%ld", opened, switched);
 	alias_write(a, target);
+	if (!switched)
+		kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0);
+	migrate_enable();
 	if (!opened)
 		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
 }

@@ -171,6 +171,15 @@ static int op_hypercall(struct bench_ctx *c)
 	return heki_query(c->buf) ? -EIO : 0;
 }
 
+/* A view switch round trip: patch view and back (the host needs views). */
+static int op_view_switch(struct bench_ctx *c)
+{
+	if (!(heki_host_features & HEKI_FEAT_VIEW))
+		return -EOPNOTSUPP;
+	return heki_call(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH, 0, 0, 0) ||
+	       heki_call(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0) ? -EIO : 0;
+}
+
 static const struct heki_bench {
 	const char *name;
 	unsigned int param;
@@ -189,6 +198,7 @@ static const struct heki_bench {
 	{ "vmap_256", 256, setup_pages, op_vmap, teardown_pages },
 	{ "set_memory_ro_rw", 0, setup_vmalloc, op_set_memory, teardown_vmalloc },
 	{ "hypercall_noop", 0, setup_info, op_hypercall, teardown_info },
+	{ "view_switch", 0, NULL, op_view_switch, NULL },
 };
 
 /* The last run, shown by reads. */
@@ -279,7 +289,8 @@ static ssize_t bench_write(struct file *f, const char __user *ubuf, size_t len,
 
 /*
  * "rows r1 r2 ..." (the table), then for the last run:
- * "bench NAME n=N exits=E zaps=Z tlb_flushes=F windows=W hypercalls=H"
+ * "bench NAME n=N exits=E zaps=Z tlb_flushes=F windows=W hypercalls=H
+ * view_switches=V"
  * (host counter deltas over the sample loop, the closing HEKI_HC_STATS
  * included) and "samples t1 t2 ..." in ns of TSC time.
  */
@@ -293,13 +304,14 @@ static int bench_show(struct seq_file *m, void *unused)
 	seq_puts(m, "\n");
 	mutex_lock(&bench_lock);
 	if (last.b) {
-		seq_printf(m, "bench %s n=%u err=%d exits=%llu zaps=%llu tlb_flushes=%llu windows=%llu hypercalls=%llu tsc_khz=%u\n",
+		seq_printf(m, "bench %s n=%u err=%d exits=%llu zaps=%llu tlb_flushes=%llu windows=%llu hypercalls=%llu view_switches=%llu tsc_khz=%u\n",
 			   last.b->name, last.n, last.err,
 			   last.after.vcpu_exits - last.before.vcpu_exits,
 			   last.after.zaps - last.before.zaps,
 			   last.after.tlb_flushes - last.before.tlb_flushes,
 			   last.after.windows_opened - last.before.windows_opened,
-			   last.after.calls - last.before.calls, tsc_khz);
+			   last.after.calls - last.before.calls,
+			   last.after.view_switches - last.before.view_switches, tsc_khz);
 		seq_puts(m, "samples");
 		for (i = 0; i < last.n; i++)
 			seq_printf(m, " %llu", last.samples[i]);

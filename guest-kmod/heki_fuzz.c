@@ -235,7 +235,13 @@ int heki_fuzz_show(struct seq_file *m, void *unused)
 			nr = fuzz_nrs[rnd(f) % ARRAY_SIZE(fuzz_nrs)];
 		} else {
 			nr = HEKI_HC_BASE + rnd(f) % 256;
-			if (nr == HEKI_HC_LOCKDOWN)
+			/*
+			 * Not these: lockdown is one-way, and leaving the patch
+			 * view would take it from a text_poke() that another
+			 * task has under way on this vCPU: the guest would crash
+			 * itself, which says nothing about the host.
+			 */
+			if (nr == HEKI_HC_LOCKDOWN || nr == HEKI_HC_VIEW_SWITCH)
 				nr = HEKI_HC_LAST;
 		}
 		a[0] = draw(f, nr == HEKI_HC_PROTECT || nr == HEKI_HC_WINDOW_OPEN ||

@@ -54,9 +54,15 @@ MODULE_PARM_DESC(protect, "protect the kernel at load and keep it in step (defau
 static bool lockdown = true;
 module_param(lockdown, bool, 0444);
 MODULE_PARM_DESC(lockdown, "lock down right after protecting (default on; irreversible)");
-static char *mode = "hypercall";
-module_param(mode, charp, 0444);
-MODULE_PARM_DESC(mode, "transport: hypercall (view and vmfunc: not yet)");
+static char mode[16] = "hypercall";
+static int mode_set(const char *val, const struct kernel_param *kp);
+static const struct kernel_param_ops mode_ops = {
+	.set = mode_set,
+	.get = param_get_string,
+};
+static struct kparam_string mode_str = { .maxlen = sizeof(mode), .string = mode };
+module_param_cb(mode, &mode_ops, &mode_str, 0644);
+MODULE_PARM_DESC(mode, "transport: hypercall or view (vmfunc: not yet); writable at run time, lockdown included");
 
 #define RWX (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
@@ -79,18 +85,79 @@ static long hc_window(bool open, u64 pfn, unsigned int n)
 			 PFN_PHYS(pfn), n, 0, 0);
 }
 
+/*
+ * Views: this vCPU enters the host's patch view (every executable frame
+ * writable) and leaves it; the frames do not matter, and the host rewrites
+ * no second-stage entries.  Enters nest, as windows do.
+ */
+static long view_window(bool open, u64 pfn, unsigned int n)
+{
+	return heki_call(HEKI_HC_VIEW_SWITCH, open ? HEKI_VIEW_PATCH : HEKI_VIEW_NORMAL,
+			 0, 0, 0);
+}
+
 static const struct heki_transport {
 	const char *name;
 	const char *unsupported;	/* why it cannot run here, or NULL */
+	u64 needs;			/* HEKI_FEAT_* the host must offer */
 	long (*protect)(const struct heki_range *r, unsigned int n);
 	long (*window)(bool open, u64 pfn, unsigned int n);
+	/*
+	 * One window per poke for the whole of it, on this vCPU: the poking
+	 * task must not migrate before the write (views are per vCPU).
+	 */
+	bool per_vcpu;
 } heki_transports[] = {
-	{ "hypercall", NULL, hc_protect, hc_window },
-	{ "view", "views are not implemented yet (views issue)" },
-	{ "vmfunc", "VMFUNC needs Intel VMX and the views issue" },
+	{ "hypercall", NULL, HEKI_FEAT_PROTECT | HEKI_FEAT_WINDOW, hc_protect, hc_window, false },
+	{ "view", NULL, HEKI_FEAT_PROTECT | HEKI_FEAT_VIEW, hc_protect, view_window, true },
+	{ "vmfunc", "VMFUNC needs Intel VMX (EPTP switching), not written yet" },
 };
 
 static const struct heki_transport *tr;
+static struct mutex *heki_text_mutex;	/* the kernel's text_mutex (kallsyms) */
+
+static const struct heki_transport *transport_named(const char *name)
+{
+	for (unsigned int i = 0; i < ARRAY_SIZE(heki_transports); i++)
+		if (sysfs_streq(name, heki_transports[i].name))
+			return &heki_transports[i];
+	return NULL;
+}
+
+static atomic_t windows_open_now;
+
+/*
+ * Before init the name is only kept.  Afterwards the transport changes
+ * under text_mutex, which every text_poke() holds: no poke is between
+ * opening its window and closing it, so none closes with another
+ * transport than it opened with.  Protections are the same hypercalls in
+ * every mode; only the windows differ.
+ */
+static int mode_set(const char *val, const struct kernel_param *kp)
+{
+	const struct heki_transport *t = transport_named(val);
+	int ret = 0;
+
+	if (!t)
+		return -EINVAL;
+	if (!tr) {
+		strscpy(mode, t->name, sizeof(mode));
+		return 0;
+	}
+	if (t->unsupported || (heki_host_features & t->needs) != t->needs)
+		return -EOPNOTSUPP;
+	mutex_lock(heki_text_mutex);
+	if (atomic_read(&windows_open_now))
+		ret = -EBUSY;
+	else
+		tr = t;
+	mutex_unlock(heki_text_mutex);
+	if (!ret) {
+		strscpy(mode, t->name, sizeof(mode));
+		pr_info("mode %s\n", t->name);
+	}
+	return ret;
+}
 
 /* -------------------------------------------------------------- counters */
 
@@ -98,7 +165,6 @@ static const char *const hook_names[HOOK_NR] = {
 	"load", "text_poke", "set_memory", "vmap", "vm_free",
 };
 static atomic64_t hook_calls[HOOK_NR], hook_hypercalls[HOOK_NR], hook_errors[HOOK_NR];
-static atomic_t windows_open_now;
 static atomic64_t pages_protected, pages_released;
 static bool kernel_protected, locked_down;
 
@@ -276,6 +342,7 @@ static struct heki_probe *probe_of(struct kretprobe_instance *ri)
 
 struct poke_data {
 	unsigned int n;
+	bool pinned;		/* migrate_disable()d for a per-vCPU window */
 	u64 pfn[POKE_MAX_FRAMES];
 };
 
@@ -290,6 +357,9 @@ static void poke_close(struct poke_data *d)
 		atomic_dec(&windows_open_now);
 	}
 	d->n = 0;
+	if (d->pinned)
+		migrate_enable();
+	d->pinned = false;
 }
 
 /*
@@ -305,9 +375,24 @@ static int poke_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	unsigned long len = arg_of(regs, p->len_arg), va;
 
 	d->n = 0;
+	d->pinned = false;
 	atomic64_inc(&hook_calls[HOOK_TEXT_POKE]);
 	if (!len)
 		return 0;
+	if (tr->per_vcpu) {
+		/* The write must happen on the vCPU whose view changed. */
+		migrate_disable();
+		d->pinned = true;
+		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
+		if (tr->window(true, 0, 0)) {
+			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
+			poke_close(d);
+			return 0;
+		}
+		atomic_inc(&windows_open_now);
+		d->pfn[d->n++] = 0;
+		return 0;
+	}
 	for (va = addr & PAGE_MASK; va < addr + len; va += PAGE_SIZE) {
 		u64 pfn = heki_virt_to_pfn(va);
 
@@ -752,20 +837,23 @@ int heki_kernel_init(void)
 {
 	struct load_summary sum = {};
 	struct heki_range *r;
-	unsigned int i, n = 0;
+	unsigned int n = 0;
 	ktime_t t0 = ktime_get();
+	const struct heki_transport *t = transport_named(mode);
 	long ret;
 	int cpu;
 
-	for (i = 0; i < ARRAY_SIZE(heki_transports); i++)
-		if (!strcmp(mode, heki_transports[i].name))
-			tr = &heki_transports[i];
-	if (!tr) {
+	if (!t) {
 		pr_err("unknown mode=%s (hypercall, view, vmfunc)\n", mode);
 		return -EINVAL;
 	}
-	if (tr->unsupported) {
-		pr_err("mode=%s unsupported: %s\n", mode, tr->unsupported);
+	if (t->unsupported) {
+		pr_err("mode=%s unsupported: %s\n", mode, t->unsupported);
+		return -EOPNOTSUPP;
+	}
+	if (protect && (heki_host_features & t->needs) != t->needs) {
+		pr_err("mode=%s needs host features 0x%llx, the host offers 0x%llx\n",
+		       mode, t->needs, heki_host_features);
 		return -EOPNOTSUPP;
 	}
 	for_each_possible_cpu(cpu) {
@@ -781,6 +869,13 @@ int heki_kernel_init(void)
 		free_batch_bufs();
 		return ret;
 	}
+	heki_text_mutex = (void *)heki_kallsyms_lookup_name("text_mutex");
+	if (!heki_text_mutex) {
+		pr_err("cannot resolve text_mutex\n");
+		free_batch_bufs();
+		return -ENOENT;
+	}
+	tr = t;
 	if (!protect) {
 		pr_info("protect=0: the kernel is left unprotected\n");
 		return 0;

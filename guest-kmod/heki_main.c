@@ -34,6 +34,8 @@ static struct dentry *heki_dir;
  * four-argument form is used throughout: the host refuses non-zero unused
  * arguments, and the shorter forms leave those registers as they were.
  */
+u64 heki_host_features;
+
 long heki_call(unsigned int nr, unsigned long a0, unsigned long a1,
 	       unsigned long a2, unsigned long a3)
 {
@@ -165,6 +167,7 @@ static int __init heki_init(void)
 	pr_info("host ABI %u.%u, features 0x%llx, vendor %u\n",
 		info->abi_version >> 16, info->abi_version & 0xffff,
 		info->features, info->vendor);
+	heki_host_features = info->features;
 	kfree(info);
 
 	ret = heki_kernel_init();

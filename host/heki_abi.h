@@ -19,7 +19,7 @@
  * against a different major.
  */
 #define HEKI_ABI_VERSION_MAJOR 0
-#define HEKI_ABI_VERSION_MINOR 3
+#define HEKI_ABI_VERSION_MINOR 4
 #define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
 
 /*
@@ -152,6 +152,25 @@ struct heki_range {
 #define HEKI_REPORT_CRED	2	/* a cred changed after it was installed */
 #define HEKI_REPORT_LAST	HEKI_REPORT_CRED
 
+/*
+ * HEKI_HC_VIEW_SWITCH(a0 = HEKI_VIEW_PATCH to enter the patch view,
+ *		       HEKI_VIEW_NORMAL to leave it; a1 = a2 = a3 = 0)
+ * Views, as Xen's altp2m keeps them: the host holds one complete
+ * second-stage root per view and switches the calling vCPU between them,
+ * so a switch rewrites no entries and costs the same whatever the amount
+ * of protected memory.  In the normal view frames have their attributes;
+ * in the patch view, executable frames are writable too (the guest keeps
+ * executing kernel text while it pokes it).  Enters nest per vCPU (up to
+ * 255): the last leave returns to the normal view.  Every protection
+ * applies to both views.  NOT authenticated in this ABI version: any
+ * kernel code path that can make the call can enter the patch view.
+ * Offered only with two-dimensional paging (HEKI_FEAT_VIEW).
+ */
+#define HEKI_HC_VIEW_SWITCH	(HEKI_HC_BASE + 0x09)
+
+#define HEKI_VIEW_NORMAL	0
+#define HEKI_VIEW_PATCH		1
+
 struct heki_stats {
 	__u64 calls;		/* Heki hypercalls of this VM, this one included */
 	__u64 refused;		/* of which answered with an error */
@@ -167,6 +186,7 @@ struct heki_stats {
 	__u64 protected_frames;	/* frames with restricted attributes now */
 	__u64 ranges;		/* ranges describing them */
 	__u64 locked;		/* 1 after HEKI_HC_LOCKDOWN */
+	__u64 view_switches;	/* VIEW_SWITCH calls that changed the vCPU's view */
 };
 
 /* Host feature bits (heki_info.features). */
@@ -178,6 +198,7 @@ struct heki_stats {
 #define HEKI_FEAT_LOCKDOWN	(1ull << 5)	/* HEKI_HC_LOCKDOWN */
 #define HEKI_FEAT_STATS		(1ull << 6)	/* HEKI_HC_STATS */
 #define HEKI_FEAT_REPORT	(1ull << 7)	/* HEKI_HC_REPORT */
+#define HEKI_FEAT_VIEW		(1ull << 8)	/* HEKI_HC_VIEW_SWITCH */
 
 /* heki_info.vendor */
 #define HEKI_VENDOR_UNKNOWN	0

@@ -107,6 +107,14 @@ static inline long heki_check_stats(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return heki_check_buffer(a0, a1, sizeof(struct heki_stats), 8);
 }
 
+/* HEKI_HC_VIEW_SWITCH(view, 0, 0, 0) */
+static inline long heki_check_view_switch(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a1 || a2 || a3 || (a0 != HEKI_VIEW_NORMAL && a0 != HEKI_VIEW_PATCH))
+		return -HEKI_EINVAL;
+	return 0;
+}
+
 /* HEKI_HC_REPORT(kind, value, object, 0) */
 static inline long heki_check_report(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {

@@ -45,6 +45,9 @@ static atomic64_t heki_zapped_frames;
  * request, freed from kvm_arch_destroy_vm() (hook patch) so that a new VM
  * at the same address never inherits it.
  */
+/* vCPUs (by vcpu_idx) that can have views; others get -HEKI_EINVAL. */
+#define HEKI_VIEW_VCPUS 256
+
 struct heki_vm {
 	struct hlist_node node;
 	struct kvm *kvm;
@@ -64,6 +67,12 @@ struct heki_vm {
 	/* struct heki_stats, as far as the VM's own counters go. */
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
+	atomic64_t view_switches;
+	/*
+	 * Patch-view nesting per vCPU (by vcpu_idx); > 0: the vCPU runs on
+	 * its patch-view root.  Only the vCPU itself changes its entry.
+	 */
+	u8 view_depth[HEKI_VIEW_VCPUS];
 };
 
 /*
@@ -231,7 +240,8 @@ static u64 heki_host_features(void)
 	 * unenforced.
 	 */
 	if (tdp_enabled)
-		f |= HEKI_FEAT_PROTECT | HEKI_FEAT_BATCH | HEKI_FEAT_WINDOW;
+		f |= HEKI_FEAT_PROTECT | HEKI_FEAT_BATCH | HEKI_FEAT_WINDOW |
+		     HEKI_FEAT_VIEW;
 	return f;
 }
 
@@ -246,8 +256,11 @@ static u32 heki_vendor(void)
 	return HEKI_VENDOR_UNKNOWN;
 }
 
-/* The frame's HEKI_ATTR_*, WRITE added while a window is open; -1 if free. */
-static long heki_effective_attrs(struct heki_vm *vm, gfn_t gfn)
+/*
+ * The frame's HEKI_ATTR_* in @view, WRITE added while a window is open or,
+ * in the patch view, to executable frames; -1 if the frame is free.
+ */
+static long heki_view_attrs(struct heki_vm *vm, gfn_t gfn, unsigned int view)
 {
 	long attrs = -1;
 	u32 a;
@@ -256,11 +269,35 @@ static long heki_effective_attrs(struct heki_vm *vm, gfn_t gfn)
 	if (heki_store_lookup(&vm->store, gfn, &a)) {
 		attrs = a;
 		if (!(a & HEKI_ATTR_WRITE) &&
-		    heki_windows_count(&vm->windows, gfn))
+		    ((view == HEKI_VIEW_PATCH && (a & HEKI_ATTR_EXEC)) ||
+		     heki_windows_count(&vm->windows, gfn)))
 			attrs |= HEKI_ATTR_WRITE;
 	}
 	spin_unlock(&vm->store_lock);
 	return attrs;
+}
+
+static long heki_effective_attrs(struct heki_vm *vm, gfn_t gfn)
+{
+	return heki_view_attrs(vm, gfn, HEKI_VIEW_NORMAL);
+}
+
+unsigned int heki_root_view(struct kvm_vcpu *vcpu)
+{
+	struct heki_vm *vm;
+
+	if (hash_empty(heki_vms) || vcpu->vcpu_idx >= HEKI_VIEW_VCPUS)
+		return HEKI_VIEW_NORMAL;
+	vm = heki_vm_peek(vcpu->kvm);
+	return vm && READ_ONCE(vm->view_depth[vcpu->vcpu_idx]) ? HEKI_VIEW_PATCH :
+								 HEKI_VIEW_NORMAL;
+}
+
+/* The view of the root the vCPU runs on now (TDP roots only carry one). */
+static unsigned int heki_vcpu_view(struct kvm_vcpu *vcpu)
+{
+	return tdp_enabled && vcpu->arch.mmu->root_role.direct ?
+	       vcpu->arch.mmu->root_role.quadrant : HEKI_VIEW_NORMAL;
 }
 
 static bool heki_write_protected(struct kvm *kvm, gfn_t gfn)
@@ -530,6 +567,40 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	return ret;
 }
 
+/*
+ * Switching a vCPU's view changes the role its second-stage root is looked
+ * up with (heki_root_view() in kvm_calc_tdp_mmu_root_page_role()): KVM
+ * keeps every TDP root until it is invalidated, so after the first use of
+ * each view a switch finds the other root populated and rewrites nothing.
+ */
+static long heki_view_switch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			     u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	long ret = heki_check_view_switch(a0, a1, a2, a3);
+	u8 *depth, before;
+
+	if (ret)
+		return ret;
+	if (vcpu->vcpu_idx >= HEKI_VIEW_VCPUS)
+		return -HEKI_EINVAL;
+	depth = &vm->view_depth[vcpu->vcpu_idx];
+	before = *depth;
+	if (a0 == HEKI_VIEW_PATCH) {
+		if (before == U8_MAX)
+			return -HEKI_EBUSY;
+		WRITE_ONCE(*depth, before + 1);
+	} else {
+		if (!before)
+			return -HEKI_ENOTOPEN;
+		WRITE_ONCE(*depth, before - 1);
+	}
+	if (!before != !*depth) {
+		atomic64_inc(&vm->view_switches);
+		kvm_mmu_reset_context(vcpu);
+	}
+	return 0;
+}
+
 static long heki_report(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			u64 a0, u64 a1, u64 a2, u64 a3)
 {
@@ -558,6 +629,7 @@ static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	st.violations = atomic64_read(&vm->violations);
 	st.zaps = atomic64_read(&vm->zaps);
 	st.zapped_frames = atomic64_read(&vm->zapped_frames);
+	st.view_switches = atomic64_read(&vm->view_switches);
 	st.tlb_flushes = READ_ONCE(vcpu->kvm->stat.generic.remote_tlb_flush);
 	st.vcpu_exits = vcpu->stat.exits;
 	spin_lock(&vm->store_lock);
@@ -577,7 +649,8 @@ static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
  * are removed from the entry, so no later access can use them without a
  * fault that heki_page_fault_denied() sees.
  */
-unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access)
+unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access,
+			      unsigned int view)
 {
 	struct heki_vm *vm;
 	long attrs;
@@ -587,7 +660,7 @@ unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access)
 	vm = heki_vm_peek(kvm);
 	if (!vm)
 		return access;
-	attrs = heki_effective_attrs(vm, gfn);
+	attrs = heki_view_attrs(vm, gfn, view);
 	if (attrs < 0)
 		return access;
 	if (!(attrs & HEKI_ATTR_WRITE))
@@ -660,7 +733,7 @@ bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 
 	if (!write && !exec)
 		return false;
-	attrs = heki_effective_attrs(vm, gfn);
+	attrs = heki_view_attrs(vm, gfn, heki_vcpu_view(vcpu));
 	if (attrs < 0 || (write && (attrs & HEKI_ATTR_WRITE)) ||
 	    (exec && (attrs & HEKI_ATTR_EXEC)))
 		return false;
@@ -700,7 +773,7 @@ bool heki_emulated_write_denied(struct kvm_vcpu *vcpu, unsigned long gva,
 	vm = heki_vm_peek(vcpu->kvm);
 	if (!vm)
 		return false;
-	attrs = heki_effective_attrs(vm, gpa_to_gfn(gpa));
+	attrs = heki_view_attrs(vm, gpa_to_gfn(gpa), heki_vcpu_view(vcpu));
 	if (attrs < 0 || (attrs & HEKI_ATTR_WRITE))
 		return false;
 
@@ -757,6 +830,7 @@ static const struct heki_call_desc {
 	{ "lockdown", heki_lockdown, HEKI_FEAT_LOCKDOWN },
 	{ "stats", heki_stats, HEKI_FEAT_STATS },
 	{ "report", heki_report, HEKI_FEAT_REPORT },
+	{ "view_switch", heki_view_switch, HEKI_FEAT_VIEW },
 };
 
 /* Calls per kind; the last slot counts unassigned numbers. */
@@ -823,6 +897,8 @@ static void heki_vms_show(struct seq_file *m)
 		seq_printf(m, "vm_%d_locked %d\nvm_%d_calls %lld\nvm_%d_violations %lld\n",
 			   pid, READ_ONCE(vm->locked), pid, atomic64_read(&vm->calls),
 			   pid, atomic64_read(&vm->violations));
+		seq_printf(m, "vm_%d_view_switches %lld\n", pid,
+			   atomic64_read(&vm->view_switches));
 		seq_printf(m, "vm_%d_zaps %lld\nvm_%d_zapped_frames %lld\nvm_%d_tlb_flushes %llu\n",
 			   pid, atomic64_read(&vm->zaps), pid,
 			   atomic64_read(&vm->zapped_frames), pid,

@@ -14,7 +14,9 @@ void heki_vm_destroy(struct kvm *kvm);
 bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 			  unsigned long new);
 unsigned int heki_spte_access(struct kvm *kvm, unsigned long long gfn,
-			      unsigned int access);
+			      unsigned int access, unsigned int view);
+/* The view the vCPU's second-stage root is for (kept in its role's quadrant). */
+unsigned int heki_root_view(struct kvm_vcpu *vcpu);
 bool heki_page_fault_denied(struct kvm_vcpu *vcpu, unsigned long long gpa,
 			    bool write, bool exec, unsigned char *max_level);
 struct x86_exception;

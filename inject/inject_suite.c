@@ -6,8 +6,9 @@
  * result only.  Modes: "off" is heki.ko loaded with protect=0; "hypercall"
  * is heki.ko protecting and locked down, as deployed (lockdown cannot be
  * undone: the mode after it switches at run time); "hypercall+ext" adds
- * the extensions beyond the RFC (f_op and cred validation); "view" and
- * "vmfunc" do not exist on this rig yet and are n/a with the reason.
+ * the extensions beyond the RFC (f_op and cred validation); "view" switches
+ * text_poke() to host views (the extensions off); "vmfunc" does not exist
+ * on this rig and is n/a with the reason.
  *
  * L2's command line narrows the run: heki.attacks=ID[+ID...] and
  * heki.attack_modes=MODE[+MODE...] (rigrun --attack/--attack-mode, which
@@ -55,8 +56,9 @@ static const struct inject_mode {
 	{ "hypercall", "protect=1 lockdown=1", NULL, NULL },
 	{ "hypercall+ext", "protect=1 lockdown=1 fop_check=1 cred_check=1",
 	  "fop_check=1 cred_check=1", NULL },
-	{ "view", NULL, NULL, "views are not implemented yet (views issue)" },
-	{ "vmfunc", NULL, NULL, "VMFUNC needs Intel VMX and the views issue" },
+	/* text_poke() switches host views; the extensions off again. */
+	{ "view", "protect=1 lockdown=1 mode=view", "mode=view fop_check=0 cred_check=0", NULL },
+	{ "vmfunc", NULL, NULL, "VMFUNC needs Intel VMX (EPTP switching), not written yet" },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 _Static_assert(NMODES == HEKI_NR_MODES, "one mode per expected column");

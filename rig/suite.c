@@ -325,13 +325,15 @@ static void check_bpf(struct suite_ctx *c)
 /*
  * Before lockdown, unloading heki.ko releases every protection: unload it,
  * load it with protect=0 and ask the host how many frames are still
- * protected (none), then load it again as L2's init did (lockdown=0).
+ * protected (none), then load it again as L2's init did (lockdown=0, the
+ * same mode).
  */
 static void check_unload_releases(struct suite_ctx *c)
 {
 	long long before = read_key(DEBUGFS_HEKI "stats", "protected_frames"), after;
+	char why[160], mode[32] = "", params[64];
 	long un, ld, re;
-	char why[160];
+	FILE *f;
 
 	if (read_key(DEBUGFS_HEKI "counters", "kernel_protected") != 1 ||
 	    read_key(DEBUGFS_HEKI "counters", "locked_down_at_load") != 0) {
@@ -339,11 +341,19 @@ static void check_unload_releases(struct suite_ctx *c)
 		     "heki.ko not loaded with protect=1 lockdown=0");
 		return;
 	}
+	/* The transport L2's init chose (heki.kmod=mode=...) comes back too. */
+	f = fopen("/sys/module/heki/parameters/mode", "r");
+	if (!f || !fgets(mode, sizeof(mode), f))
+		snprintf(mode, sizeof(mode), "hypercall");
+	if (f)
+		fclose(f);
+	mode[strcspn(mode, "\n")] = '\0';
+	snprintf(params, sizeof(params), "lockdown=0 mode=%s", mode);
 	un = syscall(SYS_delete_module, "heki", O_NONBLOCK);
 	ld = load_module(HEKI_KO, "protect=0");
 	after = read_key(DEBUGFS_HEKI "stats", "protected_frames");
 	re = syscall(SYS_delete_module, "heki", O_NONBLOCK);
-	re |= load_module(HEKI_KO, "lockdown=0");
+	re |= load_module(HEKI_KO, params);
 	snprintf(why, sizeof(why), "rmmod=%ld protected frames %lld -> %lld, reload=%ld/%ld",
 		 un, before, after, ld, re);
 	record_kv(&c->out, "unload.before_lockdown", "%s", why);

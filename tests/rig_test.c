@@ -31,6 +31,8 @@ static const struct scenario {
 } scenarios[] = {
 	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300, 0 },
 	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900, 0 },
+	/* The same checks with text_poke switching host views instead of windows. */
+	{ "smoke-view", "smoke", "--l2-append heki.kmod=mode=view+lockdown=0", "ok", NULL, NULL, 0, 300, 0 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300, 0 },
@@ -406,6 +408,30 @@ TEST(text_pokes_cost_two_window_calls)
 	g = str_at("heki.keeps_working.static_key_1000_flips");
 	ASSERT_NE(NULL, g);
 	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("guest says: %s", g);
+}
+
+/*
+ * mode=view: the kernel's text_poke()s went through host view switches
+ * (every smoke check above passed with them), not write windows.
+ */
+TEST(view_mode_pokes_switch_views)
+{
+	const struct json *vs, *pokes, *mode;
+
+	if (strcmp(sc->name, "smoke-view"))
+		SKIP(return, "scenario %s runs mode hypercall", sc->name);
+	REQUIRE_OK_SCENARIO();
+	vs = json_get(summary, "heki.host_counters.calls_view_switch");
+	pokes = json_get(summary, "heki.guest_counters.text_poke_calls");
+	mode = json_get(summary, "heki.guest_counters.mode");
+	ASSERT_NE(NULL, vs);
+	ASSERT_NE(NULL, pokes);
+	ASSERT_NE(NULL, mode);
+	ASSERT_STREQ("view", mode->str);
+	/* 1,000 static-key flips alone make thousands of pokes. */
+	ASSERT_LT(2000.0, pokes->num);
+	/* Two switches per poke (the module reloaded in between counts anew). */
+	ASSERT_LE(2 * pokes->num, vs->num);
 }
 
 /* The 100,000-call fuzz ran to the end and left the host healthy. */

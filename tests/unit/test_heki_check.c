@@ -241,6 +241,16 @@ TEST(info_layout_is_stable)
 	ASSERT_EQ(24, __builtin_offsetof(struct heki_info, calls));
 }
 
+TEST(view_switch_checked)
+{
+	ASSERT_EQ(0, heki_check_view_switch(HEKI_VIEW_PATCH, 0, 0, 0));
+	ASSERT_EQ(0, heki_check_view_switch(HEKI_VIEW_NORMAL, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(2, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(~0ull, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(HEKI_VIEW_PATCH, 1, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(HEKI_VIEW_PATCH, 0, 0, 1));
+}
+
 TEST(report_checked)
 {
 	ASSERT_EQ(0, heki_check_report(HEKI_REPORT_FOP, 0xffffffffc0001000ull, 0x1000, 0));
@@ -258,7 +268,8 @@ TEST(range_and_stats_layout_are_stable)
 	ASSERT_EQ(128, HEKI_BATCH_MAX);
 	ASSERT_EQ(8, __builtin_offsetof(struct heki_range, npages));
 	ASSERT_EQ(16, __builtin_offsetof(struct heki_range, attrs));
-	ASSERT_EQ(14 * 8, sizeof(struct heki_stats));
+	ASSERT_EQ(15 * 8, sizeof(struct heki_stats));
+	ASSERT_EQ(14 * 8, __builtin_offsetof(struct heki_stats, view_switches));
 	ASSERT_EQ(13 * 8, __builtin_offsetof(struct heki_stats, locked));
 }
 
