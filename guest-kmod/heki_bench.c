@@ -20,6 +20,7 @@
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
 #include <linux/slab.h>
+#include <linux/mm.h>
 #include <linux/vmalloc.h>
 #include <linux/jump_label.h>
 #include <linux/mutex.h>
@@ -171,6 +172,44 @@ static int op_hypercall(struct bench_ctx *c)
 	return heki_query(c->buf) ? -EIO : 0;
 }
 
+/*
+ * A view switch round trip with @param extra frames protected read-only
+ * (64 KB chunks, released at teardown): run at two sizes 8x apart, it
+ * shows whether a switch's cost depends on the amount of protected memory.
+ */
+#define PROT_CHUNK_ORDER 4
+
+static int setup_protected(struct bench_ctx *c)
+{
+	unsigned int i, n = c->param >> PROT_CHUNK_ORDER;
+
+	c->pages = kcalloc(n, sizeof(*c->pages), GFP_KERNEL);
+	if (!c->pages)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		c->pages[i] = alloc_pages(GFP_KERNEL, PROT_CHUNK_ORDER);
+		if (!c->pages[i])
+			return -ENOMEM;
+		if (heki_call(HEKI_HC_PROTECT, PFN_PHYS(page_to_pfn(c->pages[i])),
+			      1 << PROT_CHUNK_ORDER, HEKI_ATTR_READ, 0))
+			return -EIO;
+	}
+	return 0;
+}
+
+static void teardown_protected(struct bench_ctx *c)
+{
+	unsigned int i, n = c->param >> PROT_CHUNK_ORDER;
+
+	for (i = 0; c->pages && i < n && c->pages[i]; i++) {
+		/* A frame the host would not release stays allocated. */
+		if (!heki_release(PFN_PHYS(page_to_pfn(c->pages[i])), 1 << PROT_CHUNK_ORDER))
+			__free_pages(c->pages[i], PROT_CHUNK_ORDER);
+	}
+	kfree(c->pages);
+	c->pages = NULL;
+}
+
 /* A view switch round trip: patch view and back (the host needs views). */
 static int op_view_switch(struct bench_ctx *c)
 {
@@ -199,6 +238,8 @@ static const struct heki_bench {
 	{ "set_memory_ro_rw", 0, setup_vmalloc, op_set_memory, teardown_vmalloc },
 	{ "hypercall_noop", 0, setup_info, op_hypercall, teardown_info },
 	{ "view_switch", 0, NULL, op_view_switch, NULL },
+	{ "view_switch_prot_2k", 2048, setup_protected, op_view_switch, teardown_protected },
+	{ "view_switch_prot_16k", 16384, setup_protected, op_view_switch, teardown_protected },
 };
 
 /* The last run, shown by reads. */

@@ -8,6 +8,7 @@
  * $RIG_TEST_RESULTS is the results directory (not the user's results/, so
  * tests do not move results/latest).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -692,6 +693,45 @@ TEST(icount_figures_repeat_exactly)
 	ASSERT_LT(100, compared);
 	json_free(b1);
 	json_free(b2);
+}
+
+/*
+ * A view switch costs the same with 2,048 and 16,384 extra frames
+ * protected (8x apart): the host switches roots, it rewrites no entries.
+ * Exact under ICOUNT=1, so the bound is tight.
+ */
+TEST(view_switch_cost_independent_of_protected_memory)
+{
+	const struct json *rows, *r, *small = NULL, *big = NULL;
+	struct json *b;
+	char err[256];
+	double a, z;
+
+	if (!sc->icount || strcmp(sc->suite, "bench"))
+		SKIP(return, "scenario %s is not an ICOUNT=1 bench run", sc->name);
+	REQUIRE_OK_SCENARIO();
+	b = load_json(run_dir, "bench.json", err, sizeof(err));
+	ASSERT_NE(NULL, b) TH_LOG("%s", err);
+	rows = json_get(b, "rows");
+	for (r = rows->child; r; r = r->next) {
+		const char *bm = json_get(r, "benchmark")->str, *mode = json_get(r, "mode")->str;
+
+		if (strcmp(mode, "off") || strcmp(json_get(r, "status")->str, "measured"))
+			continue;
+		if (!strcmp(bm, "view_switch_prot_2k"))
+			small = r;
+		if (!strcmp(bm, "view_switch_prot_16k"))
+			big = r;
+	}
+	ASSERT_NE(NULL, small);
+	ASSERT_NE(NULL, big);
+	a = json_get(small, "median")->num;
+	z = json_get(big, "median")->num;
+	ASSERT_LT(0.0, a);
+	ASSERT_LT(fabs(z - a) / a, 0.10) TH_LOG("round trip %.0f with 2k frames, %.0f with 16k", a, z);
+	/* ... and neither rewrote an entry. */
+	ASSERT_EQ(0.0, json_get(big, "zaps_per_op")->num);
+	json_free(b);
 }
 
 TEST(no_kernel_warnings_and_nothing_lost)
