@@ -990,10 +990,28 @@ static int write_inject(void)
 		if (!strncmp(k->key, "violation.", 10))
 			add_viol(&d, k->val, 0);
 
-	/* The cell that was running when the guest died has no result of its own. */
+	/*
+	 * The cell that was running when the guest died has no result of its
+	 * own.  The record comes from the guest: a cell we do not know (no
+	 * MODE:ID of the catalogue) continues nothing.
+	 */
 	snprintf(key, sizeof(key), "attack.%s", running ?: "");
 	if (running && strchr(key, ':'))
 		*strchr(key, ':') = '.';
+	else
+		running = NULL;
+	if (running && !heki_attack_find(strchr(key + 7, '.') + 1))
+		running = NULL;
+	if (running) {
+		static const char *const names[] = { HEKI_MODE_NAMES };
+		bool known = false;
+
+		for (int m = 0; m < HEKI_NR_MODES; m++)
+			known |= strlen(names[m]) == (size_t)(strchr(running, ':') - running) &&
+				 !strncmp(running, names[m], strlen(names[m]));
+		if (!known)
+			running = NULL;
+	}
 	if (R.failed && !R.interrupted && running && !kv_get(l2, key)) {
 		const struct heki_attack_row *row = heki_attack_find(strchr(key + 7, '.') + 1);
 		static const char *const modes[] = { HEKI_MODE_NAMES };
