@@ -113,6 +113,8 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 		{ "window_close_not_open", HEKI_HC_WINDOW_CLOSE, 4096, 1, 0, 0, -HEKI_ENOTOPEN },
 		{ "lockdown_reserved_arg", HEKI_HC_LOCKDOWN, 1, 0, 0, 0, -HEKI_EINVAL },
 		{ "stats_bad_size", HEKI_HC_STATS, 0, sizeof(struct heki_stats) - 8, 0, 0, -HEKI_ESIZE },
+		{ "view_switch_unknown_view", HEKI_HC_VIEW_SWITCH, 2, 0, 0, 0, -HEKI_EINVAL },
+		{ "view_switch_reserved_arg", HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH, 0, 1, 0, -HEKI_EINVAL },
 		{ "report_unknown_kind", HEKI_HC_REPORT, HEKI_REPORT_LAST + 1, 0, 0, 0, -HEKI_EINVAL },
 		{ "report_reserved_arg", HEKI_HC_REPORT, HEKI_REPORT_FOP, 0, 0, 1, -HEKI_EINVAL },
 	};
