@@ -874,18 +874,22 @@ static void add_viol(struct inject_data *d, const char *line, int part)
 		d->viol[d->nv++] = (struct inject_viol){ line, part };
 }
 
-/* A continuation's inject.kv, its parts shifted after ours. */
-static void read_continuation(struct inject_data *d, const char *dir, int shift)
+/*
+ * A continuation's inject.kv, its parts shifted after ours; returns the
+ * cells it brought (0: its guest never got to run an attack).
+ */
+static int read_continuation(struct inject_data *d, const char *dir, int shift)
 {
 	char path[PATH_MAX + 16], *line = NULL;
 	size_t cap = 0;
+	int cells = 0;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/inject.kv", dir);
 	f = fopen(path, "r");
 	if (!f) {
 		progress("the continuation left no %s", path);
-		return;
+		return 0;
 	}
 	while (getline(&line, &cap, f) > 0) {
 		char kind[8], *rest, *eq;
@@ -901,6 +905,7 @@ static void read_continuation(struct inject_data *d, const char *dir, int shift)
 		if (!strcmp(kind, "kv") && (eq = strchr(rest, '='))) {
 			*eq = '\0';
 			add_kv(d, rest, eq + 1, part + shift);
+			cells += !strncmp(rest, "attack.", 7);
 		} else if (!strcmp(kind, "viol")) {
 			add_viol(d, rest, part + shift);
 		} else if (!strcmp(kind, "run")) {
@@ -909,6 +914,7 @@ static void read_continuation(struct inject_data *d, const char *dir, int shift)
 	}
 	free(line);
 	fclose(f);
+	return cells;
 }
 
 /* Runs rigrun again for the cells after @cell; returns its run dir or NULL. */
@@ -1027,9 +1033,11 @@ static int write_inject(void)
 			 "status=crashed expected=%s observed=crashed the guest died during this attack (%s; see console-l2.log of %s)",
 			 exp, R.error, R.id);
 		add_kv(&d, strdup(key), crashed_val, 0);
-		if (R.o.continuation < MAX_CONTINUATIONS &&
-		    (dir = continue_after(running, R.o.continuation)))
-			read_continuation(&d, dir, 1);
+		/* A fresh rig that never got to run an attack (a boot stall) is tried again. */
+		for (int tries = 0; tries < 3 && R.o.continuation < MAX_CONTINUATIONS; tries++)
+			if ((dir = continue_after(running, R.o.continuation)) &&
+			    read_continuation(&d, dir, 1))
+				break;
 	}
 	for (int p = 1; p < INJECT_MAX_PARTS; p++)
 		env.part_run[p] = d.part_run[p];
