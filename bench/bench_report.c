@@ -93,18 +93,10 @@ int bench_report(const char *dir, const struct bench_env *env,
 	jw_obj(&w, NULL);
 	jw_str(&w, "schema", "heki-bench");
 	jw_int(&w, "schema_version", BENCH_SCHEMA_VERSION);
-	jw_str(&w, "run_id", env->run_id);
-	jw_obj(&w, "rig");
-	jw_str(&w, "l0_accel", env->l0_accel);
-	jw_bool(&w, "icount", env->icount);
-	jw_str(&w, "l0_cpu", env->l0_cpu);
-	jw_str(&w, "host_kernel", env->host_kernel);
-	jw_str(&w, "guest_kernel", env->guest_kernel);
-	jw_str(&w, "git_rev", env->git_rev);
-	jw_end(&w);
-	jw_str(&w, "time_unit", env->icount ?
+	jw_run_env(&w, &env->run);
+	jw_str(&w, "time_unit", env->run.icount ?
 	       "instructions: guest TSC ns under icount shift=0, exact and repeatable" :
-	       strcmp(env->l0_accel, "tcg") ? "ns (guest TSC)" :
+	       strcmp(env->run.l0_accel, "tcg") ? "ns (guest TSC)" :
 	       "ns (guest TSC) of a TCG-emulated machine: not hardware figures");
 	jw_str(&w, "statistics", "per-operation samples after warm-up; nearest-rank percentiles; sample standard deviation; overhead_vs_off = median / median of the same row in mode off");
 	jw_str(&w, "host_counters", "per operation, from HEKI_HC_STATS around the sample loop (the loop pinned to one vCPU); exits and TLB flushes only for kernel-side rows");
@@ -173,8 +165,8 @@ int bench_report(const char *dir, const struct bench_env *env,
 				field(r, "exits_per_op")[0] ? field(r, "exits_per_op") : "-",
 				field(r, "hypercalls_per_op"), field(r, "overhead_vs_off"));
 		}
-		fprintf(table, "  times in %s\n", env->icount ? "instructions (icount)" :
-			strcmp(env->l0_accel, "tcg") ? "ns" : "ns of a TCG-emulated machine (not hardware figures)");
+		fprintf(table, "  times in %s\n", env->run.icount ? "instructions (icount)" :
+			strcmp(env->run.l0_accel, "tcg") ? "ns" : "ns of a TCG-emulated machine (not hardware figures)");
 	}
 	free(rows);
 	return nrows;

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "run_env.h"
+
 #define BENCH_SCHEMA_VERSION 1
 
 struct bench_kv {
@@ -13,8 +15,7 @@ struct bench_kv {
 };
 
 struct bench_env {
-	const char *run_id, *l0_accel, *l0_cpu, *host_kernel, *guest_kernel, *git_rev;
-	bool icount;
+	struct run_env run;
 	const char *iterations, *counters;	/* from the suite's records */
 };
 

@@ -182,6 +182,15 @@ static void write_violation(struct jw *w, const char *line)
 	jw_end(w);
 }
 
+/* Did attack @a report in any mode (else it was not selected)? */
+static bool attack_present(struct cell (*cells)[NMODES], size_t a)
+{
+	for (int mi = 0; mi < NMODES; mi++)
+		if (cells[a][mi].present)
+			return true;
+	return false;
+}
+
 static void hex(struct jw *w, const char *key, unsigned long long v)
 {
 	char buf[32];
@@ -196,11 +205,7 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const struct 
 	for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 		const struct heki_attack_row *row = &heki_attack_rows[a];
 
-		bool any = false;
-
-		for (int mi = 0; mi < NMODES; mi++)
-			any |= cells[a][mi].present;
-		if (!any)
+		if (!attack_present(cells, a))
 			continue;
 		fprintf(out, "\n  attack %s (family %s)\n    %s\n    primitive: %s; judged by: %s\n",
 			row->id, row->family, row->description, row->primitive, row->judged_by);
@@ -318,15 +323,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 	jw_obj(&w, NULL);
 	jw_str(&w, "schema", "heki-inject");
 	jw_int(&w, "schema_version", INJECT_SCHEMA_VERSION);
-	jw_str(&w, "run_id", env->run_id);
-	jw_obj(&w, "rig");
-	jw_str(&w, "l0_accel", env->l0_accel);
-	jw_bool(&w, "icount", env->icount);
-	jw_str(&w, "l0_cpu", env->l0_cpu);
-	jw_str(&w, "host_kernel", env->host_kernel);
-	jw_str(&w, "guest_kernel", env->guest_kernel);
-	jw_str(&w, "git_rev", env->git_rev);
-	jw_end(&w);
+	jw_run_env(&w, &env->run);
 	jw_arr(&w, "modes");
 	for (int mi = 0; mi < NMODES; mi++) {
 		if (!modes[mi].seen)
@@ -342,11 +339,8 @@ int inject_report(const char *dir, const struct inject_env *env,
 	jw_arr(&w, "attacks");
 	for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 		const struct heki_attack_row *row = &heki_attack_rows[a];
-		bool any = false;
 
-		for (int mi = 0; mi < NMODES; mi++)
-			any |= cells[a][mi].present;
-		if (!any)
+		if (!attack_present(cells, a))
 			continue;
 		nattacks++;
 		jw_obj(&w, NULL);
@@ -412,11 +406,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			fprintf(table, " %-13s", mode_names[mi]);
 		fprintf(table, "\n");
 		for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
-			bool any = false;
-
-			for (int mi = 0; mi < NMODES; mi++)
-				any |= cells[a][mi].present;
-			if (!any)
+			if (!attack_present(cells, a))
 				continue;
 			fprintf(table, "  %-26s", heki_attack_rows[a].id);
 			for (int mi = 0; mi < NMODES; mi++) {

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "run_env.h"
+
 #define INJECT_SCHEMA_VERSION 1
 
 /*
@@ -26,8 +28,7 @@ struct inject_viol {
 };
 
 struct inject_env {
-	const char *run_id, *l0_accel, *l0_cpu, *host_kernel, *guest_kernel, *git_rev;
-	bool icount;
+	struct run_env run;
 	const char *part_run[INJECT_MAX_PARTS];	/* run ids of parts 1.. (NULL: none) */
 };
 

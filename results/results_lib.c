@@ -1725,6 +1725,7 @@ static int bench_iterations(const struct hentry *e, const char *dir)
 static bool eligible(const struct hentry *e, const struct want *w, const char *results)
 {
 	char path[PATH_MAX];
+	int n;
 
 	if (!e->status || strcmp(e->status, "ok"))
 		return false;
@@ -1737,8 +1738,10 @@ static bool eligible(const struct hentry *e, const struct want *w, const char *r
 	if (!is_dir(path))
 		return false;	/* run directories get cleaned up */
 	/* compare refuses bench runs of different sample counts */
-	return w->iterations < 0 || bench_iterations(e, path) < 0 ||
-	       bench_iterations(e, path) == w->iterations;
+	if (w->iterations < 0)
+		return true;
+	n = bench_iterations(e, path);
+	return n < 0 || n == w->iterations;
 }
 
 /* The newest eligible entry, one of the same rig if there is one. */

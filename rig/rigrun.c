@@ -834,6 +834,20 @@ static void write_summary(void)
 		perror(path);
 }
 
+/* The environment bench.json and inject.json carry (their "rig"). */
+static struct run_env run_env(void)
+{
+	static char cpu[256];
+
+	cpu_model(cpu, sizeof(cpu));
+	return (struct run_env){
+		.run_id = R.id, .l0_accel = R.l0_accel, .icount = R.o.icount,
+		.l0_cpu = cpu, .git_rev = R.o.git_rev,
+		.host_kernel = kv_get(&R.src[0], "env.kernel"),
+		.guest_kernel = kv_get(&R.src[1], "env.kernel"),
+	};
+}
+
 /*
  * The attacks suite across dead guests.  A guest that dies during an
  * attack (panic, hang, reset) costs that cell only: it is recorded as
@@ -973,20 +987,14 @@ static const char *continue_after(const char *cell, int depth)
 static int write_inject(void)
 {
 	struct source *l1 = &R.src[0], *l2 = &R.src[1];
-	struct inject_env env = {
-		.run_id = R.id, .l0_accel = R.l0_accel, .icount = R.o.icount,
-		.host_kernel = kv_get(l1, "env.kernel"),
-		.guest_kernel = kv_get(l2, "env.kernel"), .git_rev = R.o.git_rev,
-	};
+	struct inject_env env = { .run = run_env() };
 	const char *running = kv_get(l2, "attack.running");
 	struct inject_data d = { 0 };
-	char cpu[256], path[PATH_MAX + 16], key[160];
+	char path[PATH_MAX + 16], key[160];
 	static char crashed_val[1600];
 	int mismatches = 0;
 	FILE *f;
 
-	cpu_model(cpu, sizeof(cpu));
-	env.l0_cpu = cpu;
 	for (const struct kv *k = l2->kvs; k; k = k->next)
 		if (!strncmp(k->key, "attack.", 7) && strcmp(k->key, "attack.running"))
 			add_kv(&d, k->key, k->val, 0);
@@ -1109,20 +1117,15 @@ static void write_ci(void)
 /* The bench suite's records as bench.json, bench.csv and a table. */
 static void write_bench(void)
 {
-	struct source *l1 = &R.src[0], *l2 = &R.src[1];
+	struct source *l2 = &R.src[1];
 	struct bench_kv *kvs;
 	struct bench_env env = {
-		.run_id = R.id, .l0_accel = R.l0_accel, .icount = R.o.icount,
-		.host_kernel = kv_get(l1, "env.kernel"),
-		.guest_kernel = kv_get(l2, "env.kernel"), .git_rev = R.o.git_rev,
+		.run = run_env(),
 		.iterations = kv_get(l2, "bench.iterations"),
 		.counters = kv_get(l2, "bench.counters"),
 	};
-	char cpu[256];
 	int n = 0;
 
-	cpu_model(cpu, sizeof(cpu));
-	env.l0_cpu = cpu;
 	for (const struct kv *k = l2->kvs; k; k = k->next)
 		n++;
 	kvs = calloc(n ? n : 1, sizeof(*kvs));

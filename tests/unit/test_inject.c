@@ -58,7 +58,7 @@ static char dir[] = "/tmp/test_inject.XXXXXX";
 static struct json *report(const struct inject_kv *kvs, int n, const struct inject_viol *viol,
 			   int nv, int *mismatches, char *table, size_t tlen)
 {
-	static const struct inject_env env = { "run", "tcg", "cpu", "hk", "gk", "rev", false,
+	static const struct inject_env env = { { "run", "tcg", "cpu", "hk", "gk", "rev", false },
 					       { NULL, "run-continued" } };
 	char path[64], err[128], *text;
 	struct json *j;
