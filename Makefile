@@ -57,6 +57,7 @@ $(KVM_TREE)/.prepared: $(DEPS_MK) $(HOST_PATCHES) host/prepare-tree.sh
 
 $(KVM_KOS) &: $(KVM_TREE)/.prepared $(HOST_SRCS)
 	@echo "  KBUILD  kvm.ko kvm-amd.ko kvm-intel.ko (Debian $(KPKGVER) + Heki)"
+	@ln -sf $(abspath $(HOST_SRCS)) $(KVM_DIR)/heki/	# files added since the tree was prepared
 	$(call kbuild,$(abspath $(KVM_DIR)),kvm)
 	@touch $(KVM_KOS)
 

@@ -13,7 +13,9 @@
  * protect into a "target" block, buffers the host could write into an
  * "arg" page.  GPAs beyond RAM (holes, ROM, the APIC page, 2^52 and up) are
  * sent as drawn.  HEKI_HC_LOCKDOWN is never sent: it is one-way and has its
- * own check.
+ * own check; nor are VIEW_SWITCH, SITES, PATCH and VMFUNC, whose valid
+ * forms change the guest itself (their malformed forms are in abi_check,
+ * their refusals in the auth check).
  */
 #define pr_fmt(fmt) "heki: " fmt
 
@@ -236,12 +238,17 @@ int heki_fuzz_show(struct seq_file *m, void *unused)
 		} else {
 			nr = HEKI_HC_BASE + rnd(f) % 256;
 			/*
-			 * Not these: lockdown is one-way, and leaving the patch
+			 * Not these: lockdown is one-way; leaving the patch
 			 * view would take it from a text_poke() that another
-			 * task has under way on this vCPU: the guest would crash
-			 * itself, which says nothing about the host.
+			 * task has under way on this vCPU; a site reset would
+			 * forget the kernel's patch sites; a valid patch (an
+			 * INT3 in kernel text) or VMFUNC would change the
+			 * guest itself.  The guest would crash itself, which
+			 * says nothing about the host.
 			 */
-			if (nr == HEKI_HC_LOCKDOWN || nr == HEKI_HC_VIEW_SWITCH)
+			if (nr == HEKI_HC_LOCKDOWN || nr == HEKI_HC_VIEW_SWITCH ||
+			    nr == HEKI_HC_SITES || nr == HEKI_HC_PATCH ||
+			    nr == HEKI_HC_VMFUNC)
 				nr = HEKI_HC_LAST;
 		}
 		a[0] = draw(f, nr == HEKI_HC_PROTECT || nr == HEKI_HC_WINDOW_OPEN ||

@@ -44,9 +44,19 @@ struct heki_guest_counters {
 
 int heki_kernel_init(void);
 void heki_kernel_locked(void);
+long heki_kernel_lockdown(void);	/* HEKI_HC_LOCKDOWN, authenticated if auth=1 */
+bool heki_kernel_auth_active(void);
+/* heki_sites.c: the patch sites registered before lockdown */
+int heki_sites_register(void);
+bool heki_in_kernel_text(unsigned long addr, unsigned long len);
+void heki_sites_counters(struct seq_file *m);
 void heki_counters_snapshot(struct heki_guest_counters *c);
 unsigned long heki_lookup(const char *name);	/* kallsyms; 0 if unknown */
 int heki_kernel_write_show(struct seq_file *m, void *unused);
+/* A write through a fresh writable alias: 1 refused, 0 landed (undone), -1 no alias. */
+int heki_alias_write(unsigned long addr, unsigned long *gfn);
+int heki_auth_show(struct seq_file *m, void *unused);	/* heki_authcheck.c */
+unsigned int heki_sites_unexpected(void);
 int heki_keeps_working_show(struct seq_file *m, void *unused);
 int heki_module_check_show(struct seq_file *m, void *unused);
 int heki_trace_target_show(struct seq_file *m, void *unused);

@@ -44,7 +44,7 @@ static struct page *heki_addr_to_page(unsigned long addr)
  * its old value), 0 if it went through (then undone), -1 if no alias could
  * be made; *gfn is the frame.
  */
-static int alias_write(unsigned long addr, unsigned long *gfn)
+int heki_alias_write(unsigned long addr, unsigned long *gfn)
 {
 	struct page *page = heki_addr_to_page(addr);
 	unsigned long off = addr & ~PAGE_MASK & ~7ul;
@@ -78,7 +78,7 @@ static void report_write(struct seq_file *m, const char *name, unsigned long add
 		seq_printf(m, "%s FAIL symbol_not_found\n", name);
 		return;
 	}
-	r = alias_write(addr, &gfn);
+	r = heki_alias_write(addr, &gfn);
 	seq_printf(m, "%s %s refused=%d addr=0x%lx gfn=0x%lx\n", name, OK(r == 1),
 		   r, addr, gfn);
 }
@@ -221,9 +221,9 @@ static void check_set_memory(struct seq_file *m)
 	}
 	v[0] = 1;
 	r1 = set_ro((unsigned long)v, 1);
-	ro_refused = alias_write((unsigned long)v, &gfn) == 1;
+	ro_refused = heki_alias_write((unsigned long)v, &gfn) == 1;
 	r2 = set_rw((unsigned long)v, 1);
-	rw_lands = alias_write((unsigned long)v, &gfn) == 0;
+	rw_lands = heki_alias_write((unsigned long)v, &gfn) == 0;
 	vfree(v);
 	span_end(&s);
 	seq_printf(m, "set_memory_mirrored %s ro=%d rw=%d ro_refused=%d rw_lands=%d calls=+%lld hypercalls=+%lld gfn=0x%lx\n",
@@ -259,10 +259,10 @@ static void check_vmap(struct seq_file *m)
 		return;
 	}
 	ro = vmap(&page, 1, VM_MAP, PAGE_KERNEL_RO);
-	refused = ro && alias_write((unsigned long)ro, &gfn) == 1;
+	refused = ro && heki_alias_write((unsigned long)ro, &gfn) == 1;
 	if (ro)
 		vunmap(ro);
-	lands = alias_write((unsigned long)page_address(page), &gfn) == 0;
+	lands = heki_alias_write((unsigned long)page_address(page), &gfn) == 0;
 	span_end(&s);
 	seq_printf(m, "vmap_read_only_protected %s refused=%d vmap_hypercalls=+%lld gfn=0x%lx\n",
 		   OK(ro && refused && D(&s, hypercalls, HOOK_VMAP) == 1),

@@ -10,11 +10,18 @@
  * HEKI_HC_LOCKDOWN.  The host enforces per frame, so the direct-map
  * aliases of all those frames get the same permissions.
  *
+ * Before lockdown the kernel's patch sites are registered with the host
+ * (heki_sites.c); with auth (default on) the lockdown is authenticated:
+ * from then on kernel text changes only through HEKI_HC_PATCH.
+ *
  * At run time, from a module (no kernel patch), each site hooked with the
  * mechanism that fits it:
  *  - __text_poke() (or, where the compiler inlined it, its four callers):
  *    a kretprobe, because the window must open before the write and close
  *    after it, on every return path; entry and exit share per-call data.
+ *    Under authentication a write to kernel text is made by the host
+ *    instead (HEKI_HC_PATCH from the entry handler), and the kernel's own
+ *    copy is emptied (its length argument set to 0).
  *  - set_memory_ro/rw/x/nx(): kretprobes too: the permissions to mirror
  *    are the ones the kernel's own page tables hold once the call returned
  *    successfully, read back with lookup_address().
@@ -63,6 +70,14 @@ static const struct kernel_param_ops mode_ops = {
 static struct kparam_string mode_str = { .maxlen = sizeof(mode), .string = mode };
 module_param_cb(mode, &mode_ops, &mode_str, 0644);
 MODULE_PARM_DESC(mode, "transport: hypercall or view (vmfunc: not yet); writable at run time, lockdown included");
+static bool auth = true;
+static int auth_set(const char *val, const struct kernel_param *kp);
+static const struct kernel_param_ops auth_ops = {
+	.set = auth_set,
+	.get = param_get_bool,
+};
+module_param_cb(auth, &auth_ops, &auth, 0644);
+MODULE_PARM_DESC(auth, "authenticated patching after lockdown (default on; 0 is the Heki RFC v2 behaviour); can be turned on at run time, never off once taken");
 
 #define RWX (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
@@ -79,7 +94,7 @@ static long hc_protect(const struct heki_range *r, unsigned int n)
 	return heki_call(HEKI_HC_PROTECT_BATCH, __pa(buf), n, 0, 0);
 }
 
-static long hc_window(bool open, u64 pfn, unsigned int n)
+static long hc_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 {
 	return heki_call(open ? HEKI_HC_WINDOW_OPEN : HEKI_HC_WINDOW_CLOSE,
 			 PFN_PHYS(pfn), n, 0, 0);
@@ -87,13 +102,14 @@ static long hc_window(bool open, u64 pfn, unsigned int n)
 
 /*
  * Views: this vCPU enters the host's patch view (every executable frame
- * writable) and leaves it; the frames do not matter, and the host rewrites
- * no second-stage entries.  Enters nest, as windows do.
+ * writable; after an authenticated lockdown every one that is not kernel
+ * text) and leaves it; the host rewrites no second-stage entries.  Enters
+ * nest, as windows do, and name the address poked (authenticated lockdown).
  */
-static long view_window(bool open, u64 pfn, unsigned int n)
+static long view_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 {
 	return heki_call(HEKI_HC_VIEW_SWITCH, open ? HEKI_VIEW_PATCH : HEKI_VIEW_NORMAL,
-			 0, 0, 0);
+			 open ? addr : 0, 0, 0);
 }
 
 static const struct heki_transport {
@@ -101,7 +117,7 @@ static const struct heki_transport {
 	const char *unsupported;	/* why it cannot run here, or NULL */
 	u64 needs;			/* HEKI_FEAT_* the host must offer */
 	long (*protect)(const struct heki_range *r, unsigned int n);
-	long (*window)(bool open, u64 pfn, unsigned int n);
+	long (*window)(bool open, u64 pfn, unsigned int n, unsigned long addr);
 	/*
 	 * One window per poke for the whole of it, on this vCPU: the poking
 	 * task must not migrate before the write (views are per vCPU).
@@ -125,6 +141,10 @@ static const struct heki_transport *transport_named(const char *name)
 }
 
 static atomic_t windows_open_now;
+static bool auth_active;	/* the host took HEKI_LOCK_AUTH */
+static bool sites_registered;
+static bool locked_down;
+static long lockdown_flags(bool with_auth);
 
 /*
  * Before init the name is only kept.  Afterwards the transport changes
@@ -166,7 +186,8 @@ static const char *const hook_names[HOOK_NR] = {
 };
 static atomic64_t hook_calls[HOOK_NR], hook_hypercalls[HOOK_NR], hook_errors[HOOK_NR];
 static atomic64_t pages_protected, pages_released;
-static bool kernel_protected, locked_down;
+static atomic64_t patches_made, patches_refused;
+static bool kernel_protected;
 
 /*
  * Sends @n ranges in batches.  Preemption must be off (the per-CPU batch
@@ -318,6 +339,13 @@ static void regions_release(enum heki_hook h, unsigned long start,
 struct heki_probe {
 	struct kretprobe krp;
 	int addr_arg, len_arg;		/* argument positions (0-based) */
+	/*
+	 * Where the bytes come from: src_arg points at them, or (memset) is
+	 * the byte itself; func_arg >= 0: __text_poke()'s copy function says
+	 * which of the two.
+	 */
+	int src_arg, func_arg;
+	bool memset;
 	bool registered;
 };
 
@@ -328,6 +356,16 @@ static unsigned long arg_of(struct pt_regs *regs, int i)
 	case 1: return regs->si;
 	case 2: return regs->dx;
 	default: return regs->cx;
+	}
+}
+
+static void set_arg(struct pt_regs *regs, int i, unsigned long v)
+{
+	switch (i) {
+	case 0: regs->di = v; break;
+	case 1: regs->si = v; break;
+	case 2: regs->dx = v; break;
+	default: regs->cx = v; break;
 	}
 }
 
@@ -351,7 +389,7 @@ static void poke_close(struct poke_data *d)
 	unsigned int i;
 
 	for (i = 0; i < d->n; i++) {
-		if (tr->window(false, d->pfn[i], 1))
+		if (tr->window(false, d->pfn[i], 1, 0))
 			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
 		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
 		atomic_dec(&windows_open_now);
@@ -360,6 +398,48 @@ static void poke_close(struct poke_data *d)
 	if (d->pinned)
 		migrate_enable();
 	d->pinned = false;
+}
+
+static unsigned long text_poke_memset_fn;	/* __text_poke()'s memset variant */
+
+/*
+ * Authenticated: the host writes kernel text (HEKI_HC_PATCH, at most 16
+ * bytes a call), then the kernel's own copy is emptied by setting its
+ * length to 0: __text_poke() then copies nothing and its check compares
+ * nothing.  A refused request leaves the text as it was; the kernel's
+ * write would have faulted on the host's protection anyway.
+ */
+static void poke_by_host(struct heki_probe *p, struct pt_regs *regs,
+			 unsigned long addr, unsigned long len)
+{
+	unsigned long src = arg_of(regs, p->src_arg), off, n;
+	bool fill = p->memset ||
+		    (p->func_arg >= 0 && arg_of(regs, p->func_arg) == text_poke_memset_fn);
+	u8 bytes[HEKI_PATCH_MAX_LEN];
+	u64 lo, hi;
+	long ret;
+
+	for (off = 0; off < len; off += n) {
+		n = min(len - off, (unsigned long)HEKI_PATCH_MAX_LEN);
+		memset(bytes, 0, sizeof(bytes));
+		if (fill)
+			memset(bytes, p->memset ? (u8)src : *(const u8 *)src, n);
+		else
+			memcpy(bytes, (u8 *)src + off, n);
+		memcpy(&lo, bytes, 8);
+		memcpy(&hi, bytes + 8, 8);
+		ret = heki_call(HEKI_HC_PATCH, addr + off, n, lo, hi);
+		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
+		if (ret) {
+			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
+			atomic64_inc(&patches_refused);
+			pr_warn_ratelimited("host refused to patch %pS (%lu bytes): %ld\n",
+					    (void *)(addr + off), n, ret);
+		} else {
+			atomic64_inc(&patches_made);
+		}
+	}
+	set_arg(regs, p->len_arg, 0);
 }
 
 /*
@@ -379,12 +459,16 @@ static int poke_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 	atomic64_inc(&hook_calls[HOOK_TEXT_POKE]);
 	if (!len)
 		return 0;
+	if (READ_ONCE(auth_active) && heki_in_kernel_text(addr, len)) {
+		poke_by_host(p, regs, addr, len);
+		return 1;	/* nothing to close afterwards */
+	}
 	if (tr->per_vcpu) {
 		/* The write must happen on the vCPU whose view changed. */
 		migrate_disable();
 		d->pinned = true;
 		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
-		if (tr->window(true, 0, 0)) {
+		if (tr->window(true, 0, 0, addr)) {
 			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
 			poke_close(d);
 			return 0;
@@ -401,7 +485,7 @@ static int poke_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
 			break;
 		}
 		atomic64_inc(&hook_hypercalls[HOOK_TEXT_POKE]);
-		if (tr->window(true, pfn, 1)) {
+		if (tr->window(true, pfn, 1, addr)) {
 			atomic64_inc(&hook_errors[HOOK_TEXT_POKE]);
 			poke_close(d);
 			return 0;
@@ -426,12 +510,17 @@ static int poke_exit(struct kretprobe_instance *ri, struct pt_regs *regs)
  */
 static struct heki_probe poke_inner = {
 	.krp = { .kp.symbol_name = "__text_poke" }, .addr_arg = 1, .len_arg = 3,
+	.src_arg = 2, .func_arg = 0,
 };
 static struct heki_probe poke_outer[] = {
-	{ .krp = { .kp.symbol_name = "text_poke" }, .addr_arg = 0, .len_arg = 2 },
-	{ .krp = { .kp.symbol_name = "text_poke_kgdb" }, .addr_arg = 0, .len_arg = 2 },
-	{ .krp = { .kp.symbol_name = "text_poke_copy" }, .addr_arg = 0, .len_arg = 2 },
-	{ .krp = { .kp.symbol_name = "text_poke_set" }, .addr_arg = 0, .len_arg = 2 },
+	{ .krp = { .kp.symbol_name = "text_poke" }, .addr_arg = 0, .len_arg = 2,
+	  .src_arg = 1, .func_arg = -1 },
+	{ .krp = { .kp.symbol_name = "text_poke_kgdb" }, .addr_arg = 0, .len_arg = 2,
+	  .src_arg = 1, .func_arg = -1 },
+	{ .krp = { .kp.symbol_name = "text_poke_copy" }, .addr_arg = 0, .len_arg = 2,
+	  .src_arg = 1, .func_arg = -1 },
+	{ .krp = { .kp.symbol_name = "text_poke_set" }, .addr_arg = 0, .len_arg = 2,
+	  .src_arg = 1, .func_arg = -1, .memset = true },
 };
 
 /* ------------------------------------------------------ set_memory_*() */
@@ -833,6 +922,96 @@ void heki_kernel_locked(void)
 	pr_info("locked down: heki stays loaded (rmmod is refused from now on)\n");
 }
 
+/*
+ * An optimized kprobe replaces an INT3 with a JMP to its detour buffer:
+ * not an encoding the host accepts at an arbitrary instruction.  Keep new
+ * probes on INT3 once patching is authenticated (the same switch as the
+ * sysctl debug.kprobes-optimization, which the kernel keeps private).
+ */
+static void kprobes_no_optimization(void)
+{
+	bool *allow = (void *)heki_lookup("kprobes_allow_optimization");
+	struct mutex *kprobe_mutex = (void *)heki_lookup("kprobe_mutex");
+
+	if (!allow || !kprobe_mutex) {
+		pr_warn("cannot turn kprobe optimization off: optimized kprobes on kernel text will be refused\n");
+		return;
+	}
+	mutex_lock(kprobe_mutex);
+	WRITE_ONCE(*allow, false);
+	mutex_unlock(kprobe_mutex);
+}
+
+/* HEKI_LOCK_AUTH when asked for and the host holds our sites. */
+static long lockdown_flags(bool with_auth)
+{
+	return with_auth && sites_registered ? HEKI_LOCK_AUTH : 0;
+}
+
+/*
+ * Locks the VM down (HEKI_HC_LOCKDOWN), authenticated if auth is on.
+ * Under text_mutex: no poke is between its window and its write while
+ * the rule for kernel text changes.
+ */
+long heki_kernel_lockdown(void)
+{
+	long flags = lockdown_flags(auth), ret;
+
+	mutex_lock(heki_text_mutex);
+	ret = heki_call(HEKI_HC_LOCKDOWN, flags, 0, 0, 0);
+	if (!ret && flags)
+		WRITE_ONCE(auth_active, true);
+	mutex_unlock(heki_text_mutex);
+	if (ret)
+		return ret;
+	heki_kernel_locked();
+	if (flags)
+		kprobes_no_optimization();
+	pr_info("lockdown%s\n", flags ? ", patching authenticated" : "");
+	return 0;
+}
+
+bool heki_kernel_auth_active(void)
+{
+	return READ_ONCE(auth_active);
+}
+
+/*
+ * auth=1 at run time on a VM already locked down adds authentication
+ * (HEKI_LOCK_AUTH a second time); before lockdown it only decides how the
+ * lockdown will be taken.  Once taken it cannot be given back.
+ */
+static int auth_set(const char *val, const struct kernel_param *kp)
+{
+	bool on;
+	long ret;
+
+	if (kstrtobool(val, &on))
+		return -EINVAL;
+	if (!tr || !locked_down) {
+		auth = on;
+		return 0;
+	}
+	if (READ_ONCE(auth_active))
+		return on ? 0 : -EPERM;
+	if (!on)
+		return 0;
+	if (!sites_registered)
+		return -EOPNOTSUPP;
+	mutex_lock(heki_text_mutex);
+	ret = atomic_read(&windows_open_now) ? -EBUSY :
+	      heki_call(HEKI_HC_LOCKDOWN, HEKI_LOCK_AUTH, 0, 0, 0);
+	if (!ret)
+		WRITE_ONCE(auth_active, true);
+	mutex_unlock(heki_text_mutex);
+	if (ret)
+		return ret == -EBUSY ? -EBUSY : -EIO;
+	auth = true;
+	kprobes_no_optimization();
+	pr_info("patching authenticated from now on\n");
+	return 0;
+}
+
 int heki_kernel_init(void)
 {
 	struct load_summary sum = {};
@@ -870,6 +1049,7 @@ int heki_kernel_init(void)
 		return ret;
 	}
 	heki_text_mutex = (void *)heki_kallsyms_lookup_name("text_mutex");
+	text_poke_memset_fn = heki_kallsyms_lookup_name("text_poke_memset");
 	if (!heki_text_mutex) {
 		pr_err("cannot resolve text_mutex\n");
 		free_batch_bufs();
@@ -910,20 +1090,28 @@ int heki_kernel_init(void)
 	kernel_protected = true;
 	pin_cr();
 	sum.hypercalls += 2;
+	/* The sites must reach the host before lockdown, or never. */
+	if (heki_host_features & HEKI_FEAT_AUTH) {
+		ret = heki_sites_register();
+		sites_registered = !ret;
+		if (ret)
+			pr_warn("host refused the patch sites (%ld): patching cannot be authenticated\n",
+				ret);
+	}
 	if (lockdown) {
-		ret = heki_call(HEKI_HC_LOCKDOWN, 0, 0, 0, 0);
+		ret = heki_kernel_lockdown();
 		sum.hypercalls++;
 		if (ret) {
 			pr_err("host refused lockdown: %ld\n", ret);
 			goto fail;
 		}
-		heki_kernel_locked();
 	}
 	vfree(r);
 	pr_info("protected: %u ranges, %lu pages (kernel image and %u modules), %u hypercalls, %lld us, mode %s, %s\n",
 		sum.ranges, sum.pages, sum.modules, sum.hypercalls,
 		ktime_us_delta(ktime_get(), t0), tr->name,
-		locked_down ? "locked down" : "not locked down");
+		!locked_down ? "not locked down" :
+		auth_active ? "locked down, patching authenticated" : "locked down");
 	return 0;
 fail:
 	unregister_probes();
@@ -1004,6 +1192,10 @@ int heki_counters_show(struct seq_file *m, void *unused)
 			   atomic64_read(&hook_errors[i]));
 	}
 	seq_printf(m, "windows_open %d\n", atomic_read(&windows_open_now));
+	seq_printf(m, "auth %d\nauth_active %d\n", auth, READ_ONCE(auth_active));
+	seq_printf(m, "patches_made %lld\npatches_refused %lld\n",
+		   atomic64_read(&patches_made), atomic64_read(&patches_refused));
+	heki_sites_counters(m);
 	seq_printf(m, "pages_protected %lld\n", atomic64_read(&pages_protected));
 	seq_printf(m, "pages_released %lld\n", atomic64_read(&pages_released));
 	heki_fopcheck_counters(m);

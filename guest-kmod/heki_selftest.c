@@ -71,17 +71,19 @@ static void release_and_free(struct seq_file *m, const char *what,
  * Malformed requests, each with the refusal the ABI promises.  A host that
  * accepted any of them, or refused with another code, is not ours.
  */
+#define EXPECT_NO_FEATURE 1	/* no call answers 1 */
+
 static int heki_abi_check_show(struct seq_file *m, void *unused)
 {
 	/* Two pages so that a buffer placed across the boundary stays in RAM. */
 	u8 *buf = (u8 *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, 1);
 	struct heki_range *r = (struct heki_range *)buf;
 	phys_addr_t pa;
-	struct {
+	static const struct {
 		const char *name;
 		unsigned int nr;
 		unsigned long a0, a1, a2, a3;
-		long expect;
+		long expect;		/* EXPECT_NO_FEATURE: see below */
 	} *c, cases[] = {
 		{ "query_bad_size", HEKI_HC_QUERY, 0, sizeof(struct heki_info) + 8, 0, 0, -HEKI_ESIZE },
 		{ "query_misaligned", HEKI_HC_QUERY, 4, sizeof(struct heki_info), 0, 0, -HEKI_EALIGN },
@@ -111,12 +113,24 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 		{ "window_too_many_pages", HEKI_HC_WINDOW_OPEN, 4096, HEKI_WINDOW_MAX_PAGES + 1, 0, 0, -HEKI_ERANGE },
 		{ "window_outside_ram", HEKI_HC_WINDOW_OPEN, 1ul << 45, 1, 0, 0, -HEKI_EFAULT },
 		{ "window_close_not_open", HEKI_HC_WINDOW_CLOSE, 4096, 1, 0, 0, -HEKI_ENOTOPEN },
-		{ "lockdown_reserved_arg", HEKI_HC_LOCKDOWN, 1, 0, 0, 0, -HEKI_EINVAL },
+		{ "lockdown_unknown_flag", HEKI_HC_LOCKDOWN, 2, 0, 0, 0, -HEKI_EINVAL },
+		{ "lockdown_reserved_arg", HEKI_HC_LOCKDOWN, 0, 1, 0, 0, -HEKI_EINVAL },
 		{ "stats_bad_size", HEKI_HC_STATS, 0, sizeof(struct heki_stats) - 8, 0, 0, -HEKI_ESIZE },
 		{ "view_switch_unknown_view", HEKI_HC_VIEW_SWITCH, 2, 0, 0, 0, -HEKI_EINVAL },
 		{ "view_switch_reserved_arg", HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH, 0, 1, 0, -HEKI_EINVAL },
 		{ "report_unknown_kind", HEKI_HC_REPORT, HEKI_REPORT_LAST + 1, 0, 0, 0, -HEKI_EINVAL },
 		{ "report_reserved_arg", HEKI_HC_REPORT, HEKI_REPORT_FOP, 0, 0, 1, -HEKI_EINVAL },
+		{ "view_switch_leave_with_address", HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 1, 0, 0, -HEKI_EINVAL },
+		{ "sites_empty_without_reset", HEKI_HC_SITES, 0, 0, 0, 0, -HEKI_EBATCH },
+		{ "sites_too_many", HEKI_HC_SITES, 0, HEKI_SITES_BATCH_MAX + 1, 0, 0, -HEKI_EBATCH },
+		{ "sites_unknown_flag", HEKI_HC_SITES, 0, 1, 2, 0, -HEKI_EINVAL },
+		{ "sites_across_pages", HEKI_HC_SITES, 4096 - 32, 2, 0, 0, -HEKI_EALIGN },
+		{ "sites_entry_unknown_kind", HEKI_HC_SITES, 0, 1, 0, 0, -HEKI_EINVAL },
+		{ "patch_no_bytes", HEKI_HC_PATCH, 0, 0, 0, 0, -HEKI_ERANGE },
+		{ "patch_too_long", HEKI_HC_PATCH, 0, HEKI_PATCH_MAX_LEN + 1, 0, 0, -HEKI_ERANGE },
+		{ "patch_bytes_past_len", HEKI_HC_PATCH, 0, 1, 0x1cc, 0, -HEKI_EINVAL },
+		/* -HEKI_EINVAL where the host offers VMFUNC, -HEKI_ENOSYS elsewhere. */
+		{ "vmfunc_bad_arg", HEKI_HC_VMFUNC, 2, 0, 0, 0, EXPECT_NO_FEATURE },
 	};
 
 	if (!buf)
@@ -131,7 +145,11 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 
 	for (c = cases; c < cases + ARRAY_SIZE(cases); c++) {
 		unsigned long a0 = c->a0;
-		long got;
+		long got, expect = c->expect;
+
+		if (expect == EXPECT_NO_FEATURE)
+			expect = heki_host_features & HEKI_FEAT_VMFUNC ?
+				 -HEKI_EINVAL : -HEKI_ENOSYS;
 
 		/* Small first arguments of buffer calls are offsets into buf. */
 		if (c->nr != HEKI_HC_PIN_CR && c->nr != HEKI_HC_LOCKDOWN &&
@@ -139,7 +157,7 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 			a0 += pa;
 		got = heki_call(c->nr, a0, c->a1, c->a2, c->a3);
 		seq_printf(m, "%s %s expect=%ld got=%ld\n", c->name,
-			   OK(got == c->expect), c->expect, got);
+			   OK(got == expect), expect, got);
 	}
 	free_pages((unsigned long)buf, 1);
 	return 0;
@@ -529,9 +547,7 @@ static int heki_lockdown_show(struct seq_file *m, void *unused)
 	if (st->locked) {
 		seq_puts(m, "lockdown ok locked_when_the_module_loaded=1\n");
 	} else {
-		ret = heki_call(HEKI_HC_LOCKDOWN, 0, 0, 0, 0);
-		if (!ret)
-			heki_kernel_locked();
+		ret = heki_kernel_lockdown();	/* authenticated if auth=1 */
 		stats_now(st);
 		seq_printf(m, "lockdown %s ret=%ld locked=%llu\n",
 			   OK(!ret && st->locked), ret, st->locked);
@@ -589,6 +605,7 @@ const struct heki_selftest heki_selftests[] = {
 	{ "lockdown", heki_lockdown_show },
 	{ "kernel_write", heki_kernel_write_show },
 	{ "keeps_working", heki_keeps_working_show },
+	{ "auth", heki_auth_show },
 	{ "module_check", heki_module_check_show },
 	{ "trace_target", heki_trace_target_show },
 };

@@ -19,7 +19,7 @@
  * against a different major.
  */
 #define HEKI_ABI_VERSION_MAJOR 0
-#define HEKI_ABI_VERSION_MINOR 4
+#define HEKI_ABI_VERSION_MINOR 5
 #define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
 
 /*
@@ -110,8 +110,10 @@ struct heki_range {
  * behave.  Closing the last window on a frame restores its attributes and
  * removes the write permission from the second-stage tables.  All pages of
  * one call open (or close) together or not at all.  Windows are granted
- * after lockdown too and are NOT authenticated in this ABI version: any
- * kernel code path that can make the call can open one.
+ * after lockdown too and are not authenticated: any kernel code path that
+ * can make the call can open one.  After an authenticated lockdown
+ * (HEKI_LOCK_AUTH) a window on an IMMUTABLE frame is refused with
+ * -HEKI_ESITE and logged: kernel text changes through HEKI_HC_PATCH only.
  */
 #define HEKI_HC_WINDOW_OPEN	(HEKI_HC_BASE + 0x04)
 #define HEKI_HC_WINDOW_CLOSE	(HEKI_HC_BASE + 0x05)
@@ -120,13 +122,23 @@ struct heki_range {
 #define HEKI_WINDOW_MAX_COUNT	65535	/* nested opens of one frame */
 
 /*
- * HEKI_HC_LOCKDOWN(a0 = a1 = a2 = a3 = 0)
+ * HEKI_HC_LOCKDOWN(a0 = HEKI_LOCK_* flags, a1 = a2 = a3 = 0)
  * From then on no request may give an IMMUTABLE frame a permission it lacks
  * or take IMMUTABLE away (unprotecting included): such a request is refused
  * with -HEKI_ELOCKED and logged.  Non-immutable frames stay changeable, so
  * vmap, set_memory_* and module unload keep working.  One-way.
+ *
+ * With HEKI_LOCK_AUTH, patching is authenticated from then on: IMMUTABLE
+ * frames get no write window and are not writable in the patch view; the
+ * only way to change their bytes is HEKI_HC_PATCH, which the host checks
+ * against the sites registered before lockdown (HEKI_HC_SITES) and performs
+ * itself.  A VM locked without it may add it later (a second lockdown with
+ * HEKI_LOCK_AUTH succeeds once); nothing takes it away.
  */
 #define HEKI_HC_LOCKDOWN	(HEKI_HC_BASE + 0x06)
+
+#define HEKI_LOCK_AUTH		(1ull << 0)
+#define HEKI_LOCK_FLAGS		HEKI_LOCK_AUTH
 
 /*
  * HEKI_HC_STATS(a0 = GPA of a struct heki_stats, a1 = sizeof(struct
@@ -154,7 +166,9 @@ struct heki_range {
 
 /*
  * HEKI_HC_VIEW_SWITCH(a0 = HEKI_VIEW_PATCH to enter the patch view,
- *		       HEKI_VIEW_NORMAL to leave it; a1 = a2 = a3 = 0)
+ *		       HEKI_VIEW_NORMAL to leave it; a1 = when entering, the
+ *		       guest virtual address the poke writes (0 allowed before
+ *		       an authenticated lockdown), else 0; a2 = a3 = 0)
  * Views, as Xen's altp2m keeps them: the host holds one complete
  * second-stage root per view and switches the calling vCPU between them,
  * so a switch rewrites no entries and costs the same whatever the amount
@@ -162,14 +176,106 @@ struct heki_range {
  * in the patch view, executable frames are writable too (the guest keeps
  * executing kernel text while it pokes it).  Enters nest per vCPU (up to
  * 255): the last leave returns to the normal view.  Every protection
- * applies to both views.  NOT authenticated in this ABI version: any
- * kernel code path that can make the call can enter the patch view.
- * Offered only with two-dimensional paging (HEKI_FEAT_VIEW).
+ * applies to both views.  Before an authenticated lockdown any kernel code
+ * path that can make the call can enter the patch view; see below for
+ * after.  Offered only with two-dimensional paging (HEKI_FEAT_VIEW).
  */
 #define HEKI_HC_VIEW_SWITCH	(HEKI_HC_BASE + 0x09)
 
 #define HEKI_VIEW_NORMAL	0
 #define HEKI_VIEW_PATCH		1
+#define HEKI_VIEWS		2
+
+/*
+ * After an authenticated lockdown (HEKI_LOCK_AUTH) entering the patch view
+ * needs a1 = the guest virtual address the poke writes, inside a registered
+ * HEKI_SITE_TARGETS range (the module area, where module text, BPF images,
+ * ftrace trampolines and kprobe slots live); anything else, kernel text
+ * included, is refused with -HEKI_ESITE and logged.  The patch view then
+ * makes writable only executable frames that are not IMMUTABLE: memory whose
+ * permissions the guest may change after lockdown anyway.
+ */
+
+/*
+ * HEKI_HC_SITES(a0 = GPA of an array of struct heki_site, a1 = entries
+ *		 (0 .. HEKI_SITES_BATCH_MAX), a2 = HEKI_SITES_* flags, a3 = 0)
+ * Registers the places the guest will patch, before lockdown: what
+ * HEKI_HC_PATCH accepts afterwards.  JUMP and CALL entries of all calls
+ * together must be in ascending gva order, must not overlap and must lie in
+ * a TEXT range registered before or with them (-HEKI_EINVAL otherwise, and
+ * the call adds nothing); TEXT and TARGETS ranges (at most 8) come in any
+ * order.  HEKI_SITES_RESET first forgets every site (a
+ * module reloaded before lockdown registers again).  At most HEKI_SITES_MAX
+ * per VM (-HEKI_E2BIG).  After lockdown: -HEKI_ELOCKED, logged.  The array
+ * must be 8-byte aligned and inside one page.
+ */
+#define HEKI_HC_SITES		(HEKI_HC_BASE + 0x0a)
+
+#define HEKI_SITES_RESET	(1ull << 0)
+#define HEKI_SITES_BATCH_MAX	(4096 / sizeof(struct heki_site))	/* 128 */
+#define HEKI_SITES_MAX		(1u << 18)
+
+/*
+ * Kinds of site, with what HEKI_HC_PATCH lets each hold.  A "rel32 into a
+ * target range" is a CALL (E8) or JMP (E9) whose destination, computed from
+ * the site's gva, lies in a HEKI_SITE_TEXT or HEKI_SITE_TARGETS range.
+ */
+#define HEKI_SITE_TEXT		1	/* kernel text: gva -> gpa for len bytes; a target range */
+#define HEKI_SITE_TARGETS	2	/* gva range CALL/JMP may reach and the patch view
+					   may be entered for (gpa 0): the module area */
+#define HEKI_SITE_JUMP		3	/* jump label, len 2 or 5: the NOP of that length
+					   or a JMP to exactly .target */
+#define HEKI_SITE_CALL		4	/* static call site or trampoline, ftrace call site,
+					   len 5: NOP5, CALL/JMP rel32 into a target
+					   range, RET + INT3 padding, or the static-call
+					   "xor %eax,%eax" with CS prefixes; len 6 (a
+					   conditional tail call): Jcc rel32 into a
+					   target range */
+#define HEKI_SITE_LAST		HEKI_SITE_CALL
+
+struct heki_site {
+	__u64 gva;		/* first byte */
+	__u64 gpa;		/* its guest-physical address (TEXT only; else 0) */
+	__u32 len;		/* bytes */
+	__u32 kind;		/* HEKI_SITE_* */
+	__u64 target;		/* JUMP: the only target; else 0 */
+};
+
+/*
+ * HEKI_HC_PATCH(a0 = gva of the first byte to write, a1 = bytes (1 ..
+ *		 HEKI_PATCH_MAX_LEN), a2 = bytes 0-7, a3 = bytes 8-15, little
+ *		 endian, unused bytes 0)
+ * The host writes the bytes into kernel text itself, if the result is one
+ * the place may hold, and refuses (-HEKI_ESITE / -HEKI_EPATCH, logged) and
+ * writes nothing otherwise.  Accepted:
+ *  - inside one registered site, when the site's bytes afterwards are an
+ *    encoding its kind allows, or INT3 followed by the tail of one (the
+ *    intermediate states of text_poke_bp());
+ *  - one byte anywhere else in a HEKI_SITE_TEXT range: an INT3 (a kprobe
+ *    armed; the host remembers the byte it replaced, up to
+ *    HEKI_INT3_MAX per VM: -HEKI_EBUSY beyond), or exactly the byte an INT3
+ *    the host placed replaced (the kprobe disarmed).
+ * The gva must lie in a HEKI_SITE_TEXT range, which also gives the gpa: the
+ * guest's page tables are never consulted.  Needs registered sites; works
+ * before and after lockdown.
+ */
+#define HEKI_HC_PATCH		(HEKI_HC_BASE + 0x0b)
+#define HEKI_PATCH_MAX_LEN	16
+#define HEKI_INT3_MAX		1024
+
+/*
+ * HEKI_HC_VMFUNC(a0 = 1 to enable EPTP switching on the calling vCPU, 0 to
+ *		  disable it, a1 = a2 = a3 = 0)
+ * Intel VMX only (HEKI_FEAT_VMFUNC): the host gives the vCPU an EPTP list
+ * whose entry HEKI_VIEW_NORMAL / HEKI_VIEW_PATCH is that view's root, and
+ * enables VM function 0, so the guest switches views with VMFUNC (EAX = 0,
+ * ECX = the view) and no VM exit.  The host learns the view the vCPU runs
+ * in on its next exit.  Not authenticated, and it cannot be: any ring-0
+ * code can execute VMFUNC, so with it enabled the union of the views is one
+ * security domain (kernel text included while unauthenticated).  Refused
+ * after an authenticated lockdown (-HEKI_ELOCKED): it would bypass it.
+ */
+#define HEKI_HC_VMFUNC		(HEKI_HC_BASE + 0x0c)
 
 struct heki_stats {
 	__u64 calls;		/* Heki hypercalls of this VM, this one included */
@@ -187,6 +293,9 @@ struct heki_stats {
 	__u64 ranges;		/* ranges describing them */
 	__u64 locked;		/* 1 after HEKI_HC_LOCKDOWN */
 	__u64 view_switches;	/* VIEW_SWITCH calls that changed the vCPU's view */
+	__u64 patches;		/* HEKI_HC_PATCH calls that wrote */
+	__u64 sites;		/* registered sites, ranges included */
+	__u64 auth;		/* 1 after an authenticated lockdown */
 };
 
 /* Host feature bits (heki_info.features). */
@@ -199,6 +308,8 @@ struct heki_stats {
 #define HEKI_FEAT_STATS		(1ull << 6)	/* HEKI_HC_STATS */
 #define HEKI_FEAT_REPORT	(1ull << 7)	/* HEKI_HC_REPORT */
 #define HEKI_FEAT_VIEW		(1ull << 8)	/* HEKI_HC_VIEW_SWITCH */
+#define HEKI_FEAT_AUTH		(1ull << 9)	/* HEKI_HC_SITES, HEKI_HC_PATCH, HEKI_LOCK_AUTH */
+#define HEKI_FEAT_VMFUNC	(1ull << 10)	/* HEKI_HC_VMFUNC (Intel VMX with EPTP switching) */
 
 /* heki_info.vendor */
 #define HEKI_VENDOR_UNKNOWN	0
@@ -243,5 +354,7 @@ struct heki_info {
 #define HEKI_ENOTOPEN	(HEKI_EBASE + 16)	/* closing a window that is not open */
 #define HEKI_EBUSY	(HEKI_EBASE + 17)	/* window table full or count saturated */
 #define HEKI_EWRPROT	(HEKI_EBASE + 18)	/* output buffer in a write-protected frame */
+#define HEKI_ESITE	(HEKI_EBASE + 19)	/* not a registered patch site, or not patchable this way */
+#define HEKI_EPATCH	(HEKI_EBASE + 20)	/* the bytes are not an encoding the site may hold */
 
 #endif /* HEKI_ABI_H */

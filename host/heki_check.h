@@ -93,10 +93,44 @@ static inline long heki_check_window(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return 0;
 }
 
-/* HEKI_HC_LOCKDOWN(0, 0, 0, 0) */
+/* HEKI_HC_LOCKDOWN(flags, 0, 0, 0) */
 static inline long heki_check_lockdown(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	return a0 || a1 || a2 || a3 ? -HEKI_EINVAL : 0;
+	return (a0 & ~(__u64)HEKI_LOCK_FLAGS) || a1 || a2 || a3 ? -HEKI_EINVAL : 0;
+}
+
+/* HEKI_HC_SITES(array_gpa, count, flags, 0): the array itself. */
+static inline long heki_check_sites(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (a3 || (a2 & ~(__u64)HEKI_SITES_RESET))
+		return -HEKI_EINVAL;
+	if (a1 > HEKI_SITES_BATCH_MAX || (!a1 && !(a2 & HEKI_SITES_RESET)))
+		return -HEKI_EBATCH;
+	if (!a1)
+		return 0;
+	return heki_check_buffer(a0, a1 * sizeof(struct heki_site),
+				 a1 * sizeof(struct heki_site), 8);
+}
+
+/*
+ * HEKI_HC_PATCH(gva, len, bytes 0-7, bytes 8-15): the bytes beyond len
+ * must be zero, so a request means one thing only.
+ */
+static inline long heki_check_patch(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (!a1 || a1 > HEKI_PATCH_MAX_LEN || a0 + a1 < a0)
+		return -HEKI_ERANGE;
+	if (a1 < 8 && (a2 >> (8 * a1)))
+		return -HEKI_EINVAL;
+	if (a1 <= 8 ? a3 != 0 : a1 < 16 && (a3 >> (8 * (a1 - 8))))
+		return -HEKI_EINVAL;
+	return 0;
+}
+
+/* HEKI_HC_VMFUNC(on, 0, 0, 0) */
+static inline long heki_check_vmfunc(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	return a0 > 1 || a1 || a2 || a3 ? -HEKI_EINVAL : 0;
 }
 
 /* HEKI_HC_STATS(stats_gpa, sizeof(struct heki_stats), 0, 0) */
@@ -107,10 +141,12 @@ static inline long heki_check_stats(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	return heki_check_buffer(a0, a1, sizeof(struct heki_stats), 8);
 }
 
-/* HEKI_HC_VIEW_SWITCH(view, 0, 0, 0) */
+/* HEKI_HC_VIEW_SWITCH(view, gva when entering the patch view, 0, 0) */
 static inline long heki_check_view_switch(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
-	if (a1 || a2 || a3 || (a0 != HEKI_VIEW_NORMAL && a0 != HEKI_VIEW_PATCH))
+	if (a2 || a3 || (a0 != HEKI_VIEW_NORMAL && a0 != HEKI_VIEW_PATCH))
+		return -HEKI_EINVAL;
+	if (a0 == HEKI_VIEW_NORMAL && a1)
 		return -HEKI_EINVAL;
 	return 0;
 }

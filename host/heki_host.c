@@ -26,6 +26,9 @@
 #include "heki_check.h"
 #include "heki_store.h"
 #include "heki_window.h"
+#include "heki_patch.h"
+
+#include <asm/unaligned.h>
 
 static u64 heki_host_nonce;
 static struct dentry *heki_debugfs_dir;
@@ -64,10 +67,17 @@ struct heki_vm {
 	/* Write windows: changed and read under store_lock only. */
 	struct heki_windows windows;
 	bool locked;			/* HEKI_HC_LOCKDOWN; under store_mutex */
+	/*
+	 * HEKI_LOCK_AUTH taken (implies locked).  Set under store_mutex;
+	 * read locklessly: once set, sites and ranges never change again.
+	 */
+	bool auth;
+	/* Patch sites (HEKI_HC_SITES, HEKI_HC_PATCH): under store_mutex. */
+	struct heki_sites sites;
 	/* struct heki_stats, as far as the VM's own counters go. */
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
-	atomic64_t view_switches;
+	atomic64_t view_switches, patches;
 	/*
 	 * Patch-view nesting per vCPU (by vcpu_idx); > 0: the vCPU runs on
 	 * its patch-view root.  Only the vCPU itself changes its entry.
@@ -152,6 +162,8 @@ void heki_vm_destroy(struct kvm *kvm)
 	 */
 	synchronize_rcu();
 	heki_store_destroy(&vm->store);
+	kvfree(vm->sites.site);
+	kvfree(vm->sites.int3);
 	kfree(vm);
 }
 
@@ -173,13 +185,13 @@ struct heki_violation {
 	int vcpu;
 	int cpl;
 	const char *mode;	/* guest CPU mode: "long64", "compat", ... */
-	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect", "report" */
+	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect", "report", "patch" */
 	const char *via;	/* "npt" (a second-stage fault), "emulator", "hypercall", "guest-checker" */
 	u64 rip;
 	/*
 	 * cr*: old, new, pinned; write/exec: gpa, gva (~0 unknown), attrs;
 	 * protect: gpa, npages, attrs requested; report: HEKI_REPORT_*, value,
-	 * object
+	 * object; patch: gpa (0 unknown), gva, len << 8 | enum heki_patch_reason
 	 */
 	u64 a, b, c;
 };
@@ -228,9 +240,22 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 	atomic64_inc(&heki_violations);
 }
 
+/* kvm-intel.ko's EPTP switching, when it is loaded (heki_vmfunc.c). */
+static const struct heki_vmfunc_ops *heki_vmfunc_ops;
+static DEFINE_MUTEX(heki_vmfunc_lock);	/* register/unregister vs. calls */
+
+void heki_vmfunc_register(const struct heki_vmfunc_ops *ops)
+{
+	mutex_lock(&heki_vmfunc_lock);
+	WRITE_ONCE(heki_vmfunc_ops, ops);
+	mutex_unlock(&heki_vmfunc_lock);
+}
+EXPORT_SYMBOL_GPL(heki_vmfunc_register);
+
 /* What this host implements (heki_info.features). */
 static u64 heki_host_features(void)
 {
+	const struct heki_vmfunc_ops *vmfunc = READ_ONCE(heki_vmfunc_ops);
 	u64 f = HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN | HEKI_FEAT_LOCKDOWN |
 		HEKI_FEAT_STATS | HEKI_FEAT_REPORT;
 
@@ -241,7 +266,9 @@ static u64 heki_host_features(void)
 	 */
 	if (tdp_enabled)
 		f |= HEKI_FEAT_PROTECT | HEKI_FEAT_BATCH | HEKI_FEAT_WINDOW |
-		     HEKI_FEAT_VIEW;
+		     HEKI_FEAT_VIEW | HEKI_FEAT_AUTH;
+	if (tdp_enabled && vmfunc && vmfunc->supported())
+		f |= HEKI_FEAT_VMFUNC;
 	return f;
 }
 
@@ -258,10 +285,12 @@ static u32 heki_vendor(void)
 
 /*
  * The frame's HEKI_ATTR_* in @view, WRITE added while a window is open or,
- * in the patch view, to executable frames; -1 if the frame is free.
+ * in the patch view, to executable frames (after an authenticated lockdown
+ * only to those that are not IMMUTABLE); -1 if the frame is free.
  */
 static long heki_view_attrs(struct heki_vm *vm, gfn_t gfn, unsigned int view)
 {
+	bool auth = READ_ONCE(vm->auth);
 	long attrs = -1;
 	u32 a;
 
@@ -269,7 +298,8 @@ static long heki_view_attrs(struct heki_vm *vm, gfn_t gfn, unsigned int view)
 	if (heki_store_lookup(&vm->store, gfn, &a)) {
 		attrs = a;
 		if (!(a & HEKI_ATTR_WRITE) &&
-		    ((view == HEKI_VIEW_PATCH && (a & HEKI_ATTR_EXEC)) ||
+		    ((view == HEKI_VIEW_PATCH && (a & HEKI_ATTR_EXEC) &&
+		      !(auth && (a & HEKI_ATTR_IMMUTABLE))) ||
 		     heki_windows_count(&vm->windows, gfn)))
 			attrs |= HEKI_ATTR_WRITE;
 	}
@@ -500,10 +530,30 @@ static long heki_protect_batch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	return ret;
 }
 
+/* A refused patch request: kind "patch", with why (enum heki_patch_reason). */
+static void heki_log_patch(struct kvm_vcpu *vcpu, enum heki_patch_reason why,
+			   u64 gpa, u64 gva, u64 len)
+{
+	heki_log_violation(vcpu, "patch", "hypercall", gpa, gva, len << 8 | why);
+}
+
+/* Whether a frame of [gfn, gfn + n) is IMMUTABLE.  Caller holds store_lock. */
+static bool heki_any_immutable(struct heki_vm *vm, gfn_t gfn, u64 n)
+{
+	u32 a;
+
+	while (n--)
+		if (heki_store_lookup(&vm->store, gfn++, &a) &&
+		    (a & HEKI_ATTR_IMMUTABLE))
+			return true;
+	return false;
+}
+
 static long heki_window(struct kvm_vcpu *vcpu, struct heki_vm *vm, bool open,
 			u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	gfn_t gfn = gpa_to_gfn(a0);
+	bool refused = false;
 	u32 flipped;
 	unsigned int i;
 	long ret;
@@ -515,11 +565,18 @@ static long heki_window(struct kvm_vcpu *vcpu, struct heki_vm *vm, bool open,
 		return -HEKI_EFAULT;
 
 	spin_lock(&vm->store_lock);
-	if (open)
+	/* Authenticated: kernel text changes through HEKI_HC_PATCH only. */
+	if (open && READ_ONCE(vm->auth) && heki_any_immutable(vm, gfn, a1))
+		refused = true;
+	else if (open)
 		ret = heki_windows_open(&vm->windows, gfn, a1, &flipped);
 	else
 		ret = heki_windows_close(&vm->windows, gfn, a1, &flipped);
 	spin_unlock(&vm->store_lock);
+	if (refused) {
+		heki_log_patch(vcpu, HEKI_PR_WINDOW, a0, ~0ull, a1 << PAGE_SHIFT);
+		return -HEKI_ESITE;
+	}
 	if (ret)
 		return ret;
 
@@ -552,20 +609,195 @@ static long heki_window_close(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	return heki_window(vcpu, vm, false, a0, a1, a2, a3);
 }
 
+/*
+ * Locks down, or adds authentication to a lockdown taken without it.
+ * Taking authentication rebuilds every second-stage entry once, so no
+ * patch-view entry keeps WRITE on an immutable frame.
+ */
 static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			  u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	long ret = heki_check_lockdown(a0, a1, a2, a3);
+	bool auth = a0 & HEKI_LOCK_AUTH, zap = false;
 
 	if (ret)
 		return ret;
 	mutex_lock(&vm->store_mutex);
-	if (vm->locked)
+	if (vm->locked && (!auth || vm->auth)) {
 		ret = -HEKI_ELOCKED;
-	vm->locked = true;
+	} else if (auth && READ_ONCE(vm->windows.frames)) {
+		/* A window open now would outlive the rule that forbids it. */
+		ret = -HEKI_EBUSY;
+	} else {
+		vm->locked = true;
+		if (auth) {
+			WRITE_ONCE(vm->auth, true);
+			zap = true;
+		}
+	}
 	mutex_unlock(&vm->store_mutex);
+	if (zap) {
+		kvm_zap_gfn_range(vcpu->kvm, 0, HEKI_MAX_GFN);
+		atomic64_inc(&vm->zaps);
+		atomic64_inc(&heki_zaps);
+	}
 	return ret;
 }
+
+/*
+ * Registers patch sites before lockdown.  The array grows by doubling up
+ * to HEKI_SITES_MAX (a Debian kernel has ~60,000 ftrace, jump-label and
+ * static-call sites); the INT3 table is allocated with the first batch.
+ */
+static long heki_sites(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+		       u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	struct heki_sites *s = &vm->sites;
+	struct heki_site *buf = NULL, *grown;
+	unsigned int cap;
+	long ret;
+
+	ret = heki_check_sites(a0, a1, a2, a3);
+	if (ret)
+		return ret;
+	if (a1) {
+		buf = kmalloc_array(a1, sizeof(*buf), GFP_KERNEL_ACCOUNT);
+		if (!buf)
+			return -HEKI_ENOMEM;
+		if (kvm_vcpu_read_guest(vcpu, a0, buf, a1 * sizeof(*buf))) {
+			kfree(buf);
+			return -HEKI_EFAULT;
+		}
+	}
+	mutex_lock(&vm->store_mutex);
+	if (vm->locked) {
+		ret = -HEKI_ELOCKED;
+		goto out;
+	}
+	if (!s->int3) {
+		s->int3 = kvcalloc(HEKI_INT3_MAX, sizeof(*s->int3),
+				   GFP_KERNEL_ACCOUNT);
+		if (!s->int3) {
+			ret = -HEKI_ENOMEM;
+			goto out;
+		}
+	}
+	if (a2 & HEKI_SITES_RESET)
+		heki_sites_reset(s);
+	if (s->n + a1 > s->cap && s->cap < HEKI_SITES_MAX) {
+		cap = min_t(unsigned int, HEKI_SITES_MAX,
+			    max_t(unsigned int, 2 * s->cap, 4096));
+		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL_ACCOUNT);
+		if (!grown) {
+			ret = -HEKI_ENOMEM;
+			goto out;
+		}
+		if (s->n)
+			memcpy(grown, s->site, s->n * sizeof(*grown));
+		kvfree(s->site);
+		s->site = grown;
+		s->cap = cap;
+	}
+	ret = a1 ? heki_sites_add(s, buf, a1) : 0;
+out:
+	mutex_unlock(&vm->store_mutex);
+	kfree(buf);
+	if (ret == -HEKI_ELOCKED)
+		heki_log_patch(vcpu, HEKI_PR_REGISTER, a0, 0, a1);
+	return ret;
+}
+
+static long heki_patch_error(enum heki_patch_reason why)
+{
+	switch (why) {
+	case HEKI_PR_NOT_TEXT:
+	case HEKI_PR_NOT_SITE:
+		return -HEKI_ESITE;
+	case HEKI_PR_INT3_FULL:
+		return -HEKI_EBUSY;
+	default:
+		return -HEKI_EPATCH;
+	}
+}
+
+/*
+ * The host pokes kernel text for the guest, if the result is an encoding
+ * the place may hold (heki_patch.h).  Reading the site, deciding, writing
+ * and recording an INT3 happen under store_mutex, so two vCPUs patching
+ * one site are decided one after the other, each on the bytes the other
+ * left.  The write goes through the host's mapping of guest RAM: no
+ * second-stage permission is ever relaxed.
+ */
+static long heki_patch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+		       u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	u8 new[HEKI_PATCH_MAX_LEN], cur[HEKI_PATCH_MAX_LEN];
+	struct heki_patch_plan plan = { .gpa = 0 };
+	enum heki_patch_reason why;
+	long ret = heki_check_patch(a0, a1, a2, a3);
+
+	if (ret)
+		return ret;
+	put_unaligned_le64(a2, new);
+	put_unaligned_le64(a3, new + 8);
+	mutex_lock(&vm->store_mutex);
+	why = heki_patch_locate(&vm->sites, a0, a1, &plan);
+	if (why == HEKI_PR_OK) {
+		if (kvm_vcpu_read_guest(vcpu, plan.site >= 0 ? plan.site_gpa : plan.gpa,
+					cur, plan.site >= 0 ? plan.site_len : 1))
+			ret = -HEKI_EFAULT;
+		else
+			why = heki_patch_decide(&vm->sites, &plan, a0, new, a1, cur);
+	}
+	if (!ret && why == HEKI_PR_OK) {
+		if (kvm_vcpu_write_guest(vcpu, plan.gpa, new, a1)) {
+			ret = -HEKI_EFAULT;
+		} else {
+			heki_patch_commit(&vm->sites, &plan, a0, cur[0]);
+			atomic64_inc(&vm->patches);
+		}
+	}
+	mutex_unlock(&vm->store_mutex);
+	if (!ret && why != HEKI_PR_OK) {
+		heki_log_patch(vcpu, why, plan.gpa, a0, a1);
+		ret = heki_patch_error(why);
+	}
+	return ret;
+}
+
+/*
+ * EPTP switching on the calling vCPU (kvm-intel.ko).  Allowed after an
+ * authenticated lockdown too: the patch view it reaches makes no IMMUTABLE
+ * frame writable then, so VMFUNC gets no further than the view-switch
+ * hypercall, only without the host seeing the switch.
+ */
+static long heki_vmfunc(struct kvm_vcpu *vcpu, struct heki_vm *vm,
+			u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	const struct heki_vmfunc_ops *ops;
+	long ret = heki_check_vmfunc(a0, a1, a2, a3);
+
+	if (ret)
+		return ret;
+	mutex_lock(&heki_vmfunc_lock);
+	ops = heki_vmfunc_ops;
+	ret = ops ? ops->enable(vcpu, a0) : -HEKI_ENOSYS;
+	mutex_unlock(&heki_vmfunc_lock);
+	return ret;
+}
+
+void heki_vcpu_view_seen(struct kvm_vcpu *vcpu, unsigned int view)
+{
+	struct heki_vm *vm = heki_vm_peek(vcpu->kvm);
+	u8 depth = view == HEKI_VIEW_PATCH;
+
+	if (!vm || vcpu->vcpu_idx >= HEKI_VIEW_VCPUS)
+		return;
+	if (!READ_ONCE(vm->view_depth[vcpu->vcpu_idx]) != !depth)
+		atomic64_inc(&vm->view_switches);
+	WRITE_ONCE(vm->view_depth[vcpu->vcpu_idx], depth);
+}
+EXPORT_SYMBOL_GPL(heki_vcpu_view_seen);
 
 /*
  * Switching a vCPU's view changes the role its second-stage root is looked
@@ -583,6 +815,15 @@ static long heki_view_switch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 		return ret;
 	if (vcpu->vcpu_idx >= HEKI_VIEW_VCPUS)
 		return -HEKI_EINVAL;
+	/*
+	 * Authenticated: only for a poke of the target ranges (the module
+	 * area).  They never change after lockdown: no lock needed.
+	 */
+	if (a0 == HEKI_VIEW_PATCH && READ_ONCE(vm->auth) &&
+	    !heki_sites_view_ok(&vm->sites, a1)) {
+		heki_log_patch(vcpu, HEKI_PR_VIEW, 0, a1, 0);
+		return -HEKI_ESITE;
+	}
 	depth = &vm->view_depth[vcpu->vcpu_idx];
 	before = *depth;
 	if (a0 == HEKI_VIEW_PATCH) {
@@ -630,6 +871,8 @@ static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	st.zaps = atomic64_read(&vm->zaps);
 	st.zapped_frames = atomic64_read(&vm->zapped_frames);
 	st.view_switches = atomic64_read(&vm->view_switches);
+	st.patches = atomic64_read(&vm->patches);
+	st.auth = READ_ONCE(vm->auth);
 	st.tlb_flushes = READ_ONCE(vcpu->kvm->stat.generic.remote_tlb_flush);
 	st.vcpu_exits = vcpu->stat.exits;
 	spin_lock(&vm->store_lock);
@@ -638,6 +881,8 @@ static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	st.ranges = heki_store_nranges(&vm->store);
 	spin_unlock(&vm->store_lock);
 	st.locked = READ_ONCE(vm->locked);
+	/* A count for the record, no lock: registration may be under way. */
+	st.sites = READ_ONCE(vm->sites.n) + READ_ONCE(vm->sites.nranges);
 	return heki_write_result(vcpu, a0, &st, sizeof(st));
 }
 
@@ -831,6 +1076,9 @@ static const struct heki_call_desc {
 	{ "stats", heki_stats, HEKI_FEAT_STATS },
 	{ "report", heki_report, HEKI_FEAT_REPORT },
 	{ "view_switch", heki_view_switch, HEKI_FEAT_VIEW },
+	{ "sites", heki_sites, HEKI_FEAT_AUTH },
+	{ "patch", heki_patch, HEKI_FEAT_AUTH },
+	{ "vmfunc", heki_vmfunc, HEKI_FEAT_VMFUNC },
 };
 
 /* Calls per kind; the last slot counts unassigned numbers. */
@@ -897,8 +1145,9 @@ static void heki_vms_show(struct seq_file *m)
 		seq_printf(m, "vm_%d_locked %d\nvm_%d_calls %lld\nvm_%d_violations %lld\n",
 			   pid, READ_ONCE(vm->locked), pid, atomic64_read(&vm->calls),
 			   pid, atomic64_read(&vm->violations));
-		seq_printf(m, "vm_%d_view_switches %lld\n", pid,
-			   atomic64_read(&vm->view_switches));
+		seq_printf(m, "vm_%d_view_switches %lld\nvm_%d_patches %lld\nvm_%d_auth %d\n",
+			   pid, atomic64_read(&vm->view_switches), pid,
+			   atomic64_read(&vm->patches), pid, READ_ONCE(vm->auth));
 		seq_printf(m, "vm_%d_zaps %lld\nvm_%d_zapped_frames %lld\nvm_%d_tlb_flushes %llu\n",
 			   pid, atomic64_read(&vm->zaps), pid,
 			   atomic64_read(&vm->zapped_frames), pid,
@@ -959,6 +1208,10 @@ static int heki_violations_show(struct seq_file *m, void *unused)
 			seq_printf(m, "what=%s value=0x%llx object=0x%llx",
 				   v->a == HEKI_REPORT_FOP ? "fop" :
 				   v->a == HEKI_REPORT_CRED ? "cred" : "unknown", v->b, v->c);
+		else if (!strcmp(v->kind, "patch"))
+			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx len=%llu why=%s",
+				   v->a >> PAGE_SHIFT, v->a, v->b, v->c >> 8,
+				   heki_patch_reason_name(v->c & 0xff));
 		else if (v->kind[0] == 'p')
 			seq_printf(m, "gfn=0x%llx gpa=0x%llx npages=%llu attrs=0x%llx",
 				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);

@@ -415,6 +415,7 @@ static const struct self_check {
 	/* From here on the kernel runs protected and locked down. */
 	{ "kernel_write", "kernel_write.", judge_self_check, NULL },
 	{ "keeps_working", "keeps_working.", judge_self_check, NULL },
+	{ "auth", "auth.", judge_self_check, NULL },
 	{ "module_load", NULL, NULL, check_module_load },
 	{ "module_check", "module_check.", judge_self_check, NULL },
 	{ "module_unload", NULL, NULL, check_module_unload },

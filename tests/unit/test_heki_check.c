@@ -171,7 +171,8 @@ TEST_F(window, checked)
 TEST(lockdown_and_stats_checked)
 {
 	ASSERT_EQ(0, heki_check_lockdown(0, 0, 0, 0));
-	ASSERT_EQ(-HEKI_EINVAL, heki_check_lockdown(1, 0, 0, 0));
+	ASSERT_EQ(0, heki_check_lockdown(HEKI_LOCK_AUTH, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_lockdown(2, 0, 0, 0));
 	ASSERT_EQ(-HEKI_EINVAL, heki_check_lockdown(0, 0, 0, ~0ull));
 	ASSERT_EQ(0, heki_check_stats(0x1000, sizeof(struct heki_stats), 0, 0));
 	ASSERT_EQ(-HEKI_ESIZE, heki_check_stats(0x1000, sizeof(struct heki_info), 0, 0));
@@ -241,13 +242,52 @@ TEST(info_layout_is_stable)
 	ASSERT_EQ(24, __builtin_offsetof(struct heki_info, calls));
 }
 
+TEST(sites_checked)
+{
+	ASSERT_EQ(0, heki_check_sites(0x1000, 1, 0, 0));
+	ASSERT_EQ(0, heki_check_sites(0x1000, HEKI_SITES_BATCH_MAX, HEKI_SITES_RESET, 0));
+	ASSERT_EQ(0, heki_check_sites(0, 0, HEKI_SITES_RESET, 0));	/* forget only */
+	ASSERT_EQ(-HEKI_EBATCH, heki_check_sites(0x1000, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EBATCH, heki_check_sites(0x1000, HEKI_SITES_BATCH_MAX + 1, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_sites(0x1000, 1, 2, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_sites(0x1000, 1, 0, 1));
+	ASSERT_EQ(-HEKI_EALIGN, heki_check_sites(0x1004, 1, 0, 0));
+	ASSERT_EQ(-HEKI_EALIGN, heki_check_sites(0x1fe8, 2, 0, 0));	/* crosses a page */
+	ASSERT_EQ(32, sizeof(struct heki_site));
+}
+
+TEST(patch_checked)
+{
+	ASSERT_EQ(0, heki_check_patch(0xffffffff81000000ull, 1, 0xcc, 0));
+	ASSERT_EQ(0, heki_check_patch(0xffffffff81000000ull, 5, 0xffffffffffull, 0));
+	ASSERT_EQ(0, heki_check_patch(0xffffffff81000000ull, 16, ~0ull, ~0ull));
+	ASSERT_EQ(0, heki_check_patch(0xffffffff81000000ull, 12, ~0ull, 0xffffffffull));
+	ASSERT_EQ(-HEKI_ERANGE, heki_check_patch(0xffffffff81000000ull, 0, 0, 0));
+	ASSERT_EQ(-HEKI_ERANGE, heki_check_patch(0xffffffff81000000ull, 17, 0, 0));
+	ASSERT_EQ(-HEKI_ERANGE, heki_check_patch(~0ull, 2, 0, 0));	/* wraps */
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_patch(0xffffffff81000000ull, 1, 0x1cc, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_patch(0xffffffff81000000ull, 8, 0, 1));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_patch(0xffffffff81000000ull, 12, 0, 0x100000000ull));
+}
+
+TEST(vmfunc_checked)
+{
+	ASSERT_EQ(0, heki_check_vmfunc(1, 0, 0, 0));
+	ASSERT_EQ(0, heki_check_vmfunc(0, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_vmfunc(2, 0, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_vmfunc(1, 0, 0, 1));
+}
+
 TEST(view_switch_checked)
 {
 	ASSERT_EQ(0, heki_check_view_switch(HEKI_VIEW_PATCH, 0, 0, 0));
 	ASSERT_EQ(0, heki_check_view_switch(HEKI_VIEW_NORMAL, 0, 0, 0));
 	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(2, 0, 0, 0));
 	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(~0ull, 0, 0, 0));
-	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(HEKI_VIEW_PATCH, 1, 0, 0));
+	/* The address a poke writes, named when entering the patch view. */
+	ASSERT_EQ(0, heki_check_view_switch(HEKI_VIEW_PATCH, 0xffffffffa0001000ull, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(HEKI_VIEW_NORMAL, 1, 0, 0));
+	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(HEKI_VIEW_PATCH, 0, 1, 0));
 	ASSERT_EQ(-HEKI_EINVAL, heki_check_view_switch(HEKI_VIEW_PATCH, 0, 0, 1));
 }
 
@@ -268,7 +308,9 @@ TEST(range_and_stats_layout_are_stable)
 	ASSERT_EQ(128, HEKI_BATCH_MAX);
 	ASSERT_EQ(8, __builtin_offsetof(struct heki_range, npages));
 	ASSERT_EQ(16, __builtin_offsetof(struct heki_range, attrs));
-	ASSERT_EQ(15 * 8, sizeof(struct heki_stats));
+	ASSERT_EQ(18 * 8, sizeof(struct heki_stats));
+	ASSERT_EQ(17 * 8, __builtin_offsetof(struct heki_stats, auth));
+	ASSERT_EQ(15 * 8, __builtin_offsetof(struct heki_stats, patches));
 	ASSERT_EQ(14 * 8, __builtin_offsetof(struct heki_stats, view_switches));
 	ASSERT_EQ(13 * 8, __builtin_offsetof(struct heki_stats, locked));
 }

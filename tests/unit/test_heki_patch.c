@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Authenticated patching (host/heki_patch.h): what kvm.ko accepts in
+ * HEKI_HC_SITES and HEKI_HC_PATCH.  The byte sequences are the ones
+ * Linux 6.1's x86 jump labels, static calls, ftrace and kprobes write,
+ * including text_poke_bp()'s intermediate INT3 states.
+ */
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "heki_patch.h"
+
+#define TEXT	0xffffffff81000000ull
+#define TEXT_PA	0x1000000ull
+#define MODS	0xffffffffa0000000ull
+
+static struct heki_site site_buf[64];
+static struct heki_int3 int3_buf[HEKI_INT3_MAX];
+
+FIXTURE(sites) {
+	struct heki_sites s;
+};
+
+static const struct heki_site base[] = {
+	{ TEXT, TEXT_PA, 0x800000, HEKI_SITE_TEXT, 0 },
+	{ MODS, 0, 0x40000000, HEKI_SITE_TARGETS, 0 },
+	{ TEXT + 0x100, 0, 5, HEKI_SITE_JUMP, TEXT + 0x200 },	/* jump label, 5 */
+	{ TEXT + 0x110, 0, 2, HEKI_SITE_JUMP, TEXT + 0x120 },	/* jump label, 2 */
+	{ TEXT + 0x300, 0, 5, HEKI_SITE_CALL, 0 },		/* ftrace site */
+};
+
+FIXTURE_SETUP(sites)
+{
+	memset(&self->s, 0, sizeof(self->s));
+	self->s.site = site_buf;
+	self->s.cap = 64;
+	self->s.int3 = int3_buf;
+	ASSERT_EQ(0, heki_sites_add(&self->s, base, 5));
+}
+
+FIXTURE_TEARDOWN(sites) {}
+
+/* Builds a rel32 instruction at @at reaching @dest. */
+static void rel32(__u8 *b, __u8 op, __u64 at, __u64 dest)
+{
+	__s32 rel = (__s32)(dest - (at + 5));
+
+	b[0] = op;
+	memcpy(b + 1, &rel, 4);
+}
+
+/* Runs a request through locate + decide against @cur; the reason. */
+static int request(struct heki_sites *s, __u64 gva, const __u8 *new,
+		   unsigned int len, const __u8 *cur)
+{
+	struct heki_patch_plan p;
+	int r = heki_patch_locate(s, gva, len, &p);
+
+	if (r)
+		return r;
+	r = heki_patch_decide(s, &p, gva, new, len, cur);
+	if (!r)
+		heki_patch_commit(s, &p, gva, cur[0]);
+	return r;
+}
+
+TEST_F(sites, registered_in_order)
+{
+	EXPECT_EQ(3, self->s.n);
+	EXPECT_EQ(2, self->s.nranges);
+	EXPECT_EQ(2, heki_sites_find(&self->s, TEXT + 0x300));
+	EXPECT_EQ(1, heki_sites_find(&self->s, TEXT + 0x111));
+	EXPECT_EQ(-1, heki_sites_find(&self->s, TEXT + 0xff));
+}
+
+TEST_F(sites, registration_refuses_disorder_and_strays)
+{
+	struct heki_site overlap = { TEXT + 0x302, 0, 5, HEKI_SITE_CALL, 0 };
+	struct heki_site before = { TEXT + 0x10, 0, 5, HEKI_SITE_CALL, 0 };
+	struct heki_site outside = { 0xffffffff90000000ull, 0, 5, HEKI_SITE_CALL, 0 };
+	struct heki_site badlen = { TEXT + 0x400, 0, 3, HEKI_SITE_JUMP, TEXT };
+	struct heki_site notarget = { TEXT + 0x400, 0, 5, HEKI_SITE_JUMP, 0 };
+	struct heki_site badkind = { TEXT + 0x400, 0, 5, 9, 0 };
+	struct heki_site misaligned = { TEXT + 1, TEXT_PA, 4096, HEKI_SITE_TEXT, 0 };
+	struct heki_site pair[2] = {
+		{ TEXT + 0x400, 0, 5, HEKI_SITE_CALL, 0 },
+		{ TEXT + 0x404, 0, 5, HEKI_SITE_CALL, 0 },	/* overlaps its neighbour */
+	};
+
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &overlap, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &before, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &outside, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &badlen, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &notarget, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &badkind, 1));
+	EXPECT_EQ(-HEKI_EALIGN, heki_sites_add(&self->s, &misaligned, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, pair, 2));
+	EXPECT_EQ(3, self->s.n);	/* nothing of a refused batch stays */
+	EXPECT_EQ(2, self->s.nranges);
+}
+
+TEST_F(sites, registration_capacity)
+{
+	struct heki_site r = { TEXT, TEXT_PA, 4096, HEKI_SITE_TEXT, 0 };
+	unsigned int i;
+
+	for (i = self->s.nranges; i < HEKI_SITE_RANGES_MAX; i++)
+		ASSERT_EQ(0, heki_sites_add(&self->s, &r, 1));
+	EXPECT_EQ(-HEKI_E2BIG, heki_sites_add(&self->s, &r, 1));
+	self->s.cap = self->s.n;	/* the caller did not grow the array */
+	r = (struct heki_site){ TEXT + 0x1000, 0, 5, HEKI_SITE_CALL, 0 };
+	EXPECT_EQ(-HEKI_E2BIG, heki_sites_add(&self->s, &r, 1));
+}
+
+/* static_branch_enable(): NOP5 -> INT3 + NOP tail -> INT3 + rel32 -> JMP. */
+TEST_F(sites, jump_label_enable_through_text_poke_bp)
+{
+	__u64 at = TEXT + 0x100;
+	__u8 cur[5], jmp[5], int3 = 0xcc;
+
+	memcpy(cur, heki_nop5, 5);
+	rel32(jmp, 0xe9, at, TEXT + 0x200);
+	ASSERT_EQ(0, request(&self->s, at, &int3, 1, cur));
+	cur[0] = 0xcc;
+	ASSERT_EQ(0, request(&self->s, at + 1, jmp + 1, 4, cur));
+	memcpy(cur + 1, jmp + 1, 4);
+	ASSERT_EQ(0, request(&self->s, at, jmp, 1, cur));
+	/* and back */
+	memcpy(cur, jmp, 5);
+	ASSERT_EQ(0, request(&self->s, at, heki_nop5, 5, cur));
+}
+
+TEST_F(sites, jump_label_other_target_refused)
+{
+	__u64 at = TEXT + 0x100;
+	__u8 cur[5], jmp[5];
+
+	memcpy(cur, heki_nop5, 5);
+	rel32(jmp, 0xe9, at, TEXT + 0x204);
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, jmp, 5, cur));
+	rel32(jmp, 0xe8, at, TEXT + 0x200);	/* a CALL is not a jump label's */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, jmp, 5, cur));
+	/* Nor its tail after an INT3. */
+	cur[0] = 0xcc;
+	rel32(jmp, 0xe9, at, TEXT + 0x204);
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at + 1, jmp + 1, 4, cur));
+}
+
+TEST_F(sites, jump_label_two_bytes)
+{
+	__u64 at = TEXT + 0x110;
+	__u8 cur[2] = { 0x66, 0x90 }, jmp[2] = { 0xeb, 0x0e };	/* to +0x120 */
+	__u8 far[2] = { 0xeb, 0x10 };
+
+	EXPECT_EQ(0, request(&self->s, at, jmp, 2, cur));
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, far, 2, cur));
+	EXPECT_EQ(0, request(&self->s, at, heki_nop2, 2, jmp));
+}
+
+TEST_F(sites, call_site_targets)
+{
+	__u64 at = TEXT + 0x300;
+	__u8 cur[5], b[5];
+
+	memcpy(cur, heki_nop5, 5);
+	rel32(b, 0xe8, at, TEXT + 0x5000);		/* kernel text */
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe8, at, MODS + 0x1234);		/* an ftrace trampoline */
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe9, at, TEXT + 0x40);		/* a static call tail call */
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
+	EXPECT_EQ(0, request(&self->s, at, heki_ret_int3, 5, cur));
+	EXPECT_EQ(0, request(&self->s, at, heki_xor5rax, 5, cur));
+	rel32(b, 0xe8, at, 0xffff888000001000ull);	/* the direct map: data */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe8, at, TEXT + 0x800000);		/* one past the text */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	b[0] = 0xff;					/* anything else */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+}
+
+/* A conditional tail call through a static call: Jcc rel32, six bytes. */
+TEST_F(sites, jcc_tail_call_site)
+{
+	struct heki_site jcc = { TEXT + 0x400, 0, 6, HEKI_SITE_CALL, 0 };
+	__u64 at = TEXT + 0x400;
+	__u8 cur[6], b[6];
+	__s32 rel;
+
+	ASSERT_EQ(0, heki_sites_add(&self->s, &jcc, 1));
+	b[0] = 0x0f;
+	b[1] = 0x85;				/* jne */
+	rel = (__s32)(TEXT + 0x9000 - (at + 6));
+	memcpy(b + 2, &rel, 4);
+	memcpy(cur, b, 6);
+	rel = (__s32)(TEXT + 0xa000 - (at + 6));
+	memcpy(b + 2, &rel, 4);
+	EXPECT_EQ(0, request(&self->s, at + 2, b + 2, 4, cur));	/* retarget */
+	rel = (__s32)(0xffff888000000000ull - (at + 6));
+	memcpy(b + 2, &rel, 4);
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at + 2, b + 2, 4, cur));
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, heki_nop5, 5, cur));
+}
+
+TEST_F(sites, requests_must_stay_inside_one_site)
+{
+	__u8 cur[16] = { 0 }, b[16];
+
+	memset(b, 0x90, sizeof(b));
+	/* Starts before the site, ends in it. */
+	EXPECT_EQ(HEKI_PR_NOT_SITE, request(&self->s, TEXT + 0xfe, b, 4, cur));
+	/* Starts in it, runs past its end. */
+	EXPECT_EQ(HEKI_PR_NOT_SITE, request(&self->s, TEXT + 0x102, b, 4, cur));
+	/* Between sites, more than one byte. */
+	EXPECT_EQ(HEKI_PR_NOT_SITE, request(&self->s, TEXT + 0x200, b, 5, cur));
+	/* Outside the text. */
+	EXPECT_EQ(HEKI_PR_NOT_TEXT, request(&self->s, TEXT - 8, b, 1, cur));
+	EXPECT_EQ(HEKI_PR_NOT_TEXT, request(&self->s, MODS, b, 1, cur));
+	/* Straddling the end of the text range. */
+	EXPECT_EQ(HEKI_PR_NOT_TEXT, request(&self->s, TEXT + 0x7ffffe, b, 4, cur));
+}
+
+/* A kprobe: INT3 anywhere, then exactly the byte it replaced. */
+TEST_F(sites, kprobe_arm_and_disarm)
+{
+	__u64 at = TEXT + 0x5555;
+	__u8 orig = 0x48, int3 = 0xcc, other = 0x90;
+
+	EXPECT_EQ(HEKI_PR_INT3, request(&self->s, at, &other, 1, &orig));
+	ASSERT_EQ(0, request(&self->s, at, &int3, 1, &orig));
+	EXPECT_EQ(1, self->s.nint3);
+	EXPECT_EQ(0, request(&self->s, at, &int3, 1, &int3));	/* again: no new entry */
+	EXPECT_EQ(1, self->s.nint3);
+	EXPECT_EQ(HEKI_PR_INT3, request(&self->s, at, &other, 1, &int3));
+	ASSERT_EQ(0, request(&self->s, at, &orig, 1, &int3));
+	EXPECT_EQ(0, self->s.nint3);
+	/* Disarmed: the old byte is no longer a licence. */
+	EXPECT_EQ(HEKI_PR_INT3, request(&self->s, at, &orig, 1, &orig));
+}
+
+TEST_F(sites, int3_table_bounded)
+{
+	__u8 orig = 0x55, int3 = 0xcc;
+	unsigned int i;
+
+	for (i = 0; i < HEKI_INT3_MAX; i++)
+		ASSERT_EQ(0, request(&self->s, TEXT + 0x10000 + i, &int3, 1, &orig));
+	EXPECT_EQ(HEKI_PR_INT3_FULL, request(&self->s, TEXT + 0x20000, &int3, 1, &orig));
+}
+
+TEST_F(sites, gpa_follows_the_text_range)
+{
+	struct heki_patch_plan p;
+
+	ASSERT_EQ(0, heki_patch_locate(&self->s, TEXT + 0x302, 2, &p));
+	EXPECT_EQ(TEXT_PA + 0x302, p.gpa);
+	EXPECT_EQ(TEXT_PA + 0x300, p.site_gpa);
+	EXPECT_EQ(5, p.site_len);
+}
+
+TEST_F(sites, view_and_target_ranges)
+{
+	EXPECT_TRUE(heki_sites_view_ok(&self->s, MODS + 5));
+	EXPECT_FALSE(heki_sites_view_ok(&self->s, TEXT + 5));	/* text: HEKI_HC_PATCH only */
+	EXPECT_FALSE(heki_sites_view_ok(&self->s, 0));
+	EXPECT_TRUE(heki_sites_target_ok(&self->s, TEXT));
+	EXPECT_FALSE(heki_sites_target_ok(&self->s, TEXT - 1));
+}
+
+TEST_F(sites, reset_forgets_everything)
+{
+	heki_sites_reset(&self->s);
+	EXPECT_EQ(0, self->s.n);
+	EXPECT_EQ(0, self->s.nranges);
+	EXPECT_EQ(0, heki_sites_add(&self->s, base, 5));
+}
+
+TEST_HARNESS_MAIN
