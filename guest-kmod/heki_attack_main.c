@@ -568,6 +568,104 @@ static noinline void heki_atk_do_overwritten(void)
 	pr_info("do_overwritten ran\n");
 }
 
+/*
+ * Module text is not IMMUTABLE (modules load and unload after lockdown),
+ * so the host grants a window on its frame, and the patch view for its
+ * address, to any ring-0 caller: a gadget reaching either writes it.
+ */
+static void heki_atk_patch_module_text(struct atk *a)
+{
+	void *target = (void *)heki_atk_do_overwritten;
+	phys_addr_t pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
+	long opened, switched;
+
+	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+	migrate_disable();	/* views are per vCPU */
+	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH,
+				  (unsigned long)target, 0, 0);
+	say(a, "window_open=%ld view_switch=%ld", opened, switched);
+	alias_write(a, target);
+	if (!switched)
+		kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0);
+	migrate_enable();
+	if (!opened)
+		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+}
+
+static const u8 atk_nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
+
+/* Stores @len bytes at @site through a writable alias of its frame. */
+static int alias_store_bytes(struct atk *a, u8 *site, const u8 *b, unsigned int len)
+{
+	u64 *word = (u64 *)((unsigned long)site & ~7ul), v;
+	struct page *page = atk_page(site);
+	unsigned long ip;
+	void *alias;
+	int faulted;
+
+	if ((unsigned long)site % 8 + len > 8)
+		return -1;
+	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias)
+		return -1;
+	v = READ_ONCE(*word);
+	memcpy((u8 *)&v + (unsigned long)site % 8, b, len);
+	/* One aligned 8-byte store: no half-written instruction is ever seen. */
+	faulted = heki_atk_store8(alias + offset_in_page(word), v, &ip);
+	a->rip = ip;
+	vunmap(alias);
+	return faulted;
+}
+
+static long atk_patch(unsigned long site, const u8 *b, unsigned int len)
+{
+	u64 lo = 0;
+
+	memcpy(&lo, b, len);
+	return kvm_hypercall4(HEKI_HC_PATCH, site, len, lo, 0);
+}
+
+/*
+ * Turns kstrdup()'s ftrace site (a NOP5 while untraced) into a call of a
+ * function of the attacker's choosing: ftrace_stub, which only returns,
+ * stands for any code-reuse target.  The channel is the host's own patch
+ * call where the kernel is protected (a registered site, a CALL into
+ * kernel text: an encoding the site may hold), a plain alias write where
+ * it is not.
+ */
+static void heki_atk_patch_call_retarget(struct atk *a)
+{
+	u8 *site = (u8 *)atk_kallsyms("kstrdup");
+	unsigned long stub = atk_kallsyms("ftrace_stub");
+	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	u8 call[5];
+	s32 rel;
+	long ret = -1;
+
+	if (!site || !stub || !st || memcmp(site, atk_nop5, 5)) {
+		a->effect = -1;
+		say(a, "no_untraced_kstrdup_or_ftrace_stub");
+		kfree(st);
+		return;
+	}
+	a->gfn = atk_pfn(site);
+	call[0] = 0xe8;
+	rel = (s32)(stub - ((unsigned long)site + 5));
+	memcpy(call + 1, &rel, 4);
+	if (!kvm_hypercall4(HEKI_HC_STATS, __pa(st), sizeof(*st), 0, 0) &&
+	    st->protected_frames) {
+		ret = atk_patch((unsigned long)site, call, 5);
+		say(a, "host_patch=%ld", ret);
+	}
+	if (ret)
+		a->faulted = alias_store_bytes(a, site, call, 5);
+	a->effect = !memcmp(site, call, 5);
+	say(a, "site=%pS now=%5ph", site, site);
+	if (a->effect && (ret || atk_patch((unsigned long)site, atk_nop5, 5)))
+		alias_store_bytes(a, site, atk_nop5, 5);
+	kfree(st);
+}
+
 static const u64 heki_atk_rodata = 0xAA55AA55AA55AA55ull;
 static u64 heki_atk_ro_after_init __ro_after_init = 0x55AA5500;
 

@@ -38,7 +38,9 @@ enum heki_outcome {
 #define WHY_PT "the guest's page tables are not host-protected: a remap writes no protected frame"
 #define WHY_SLAB "the pointer lives in writable slab memory, which page permissions cannot watch"
 #define WHY_NX "NPT has no kernel-only execute bit (MBEC is Intel-only), and heap and stack frames are not registered with the host"
-#define WHY_WINDOW "patch windows (and views) are not authenticated yet: any ring-0 caller may open one"
+#define WHY_WINDOW "without authentication (auth=0, the Heki RFC v2 behaviour) any ring-0 caller may open a write window on kernel text"
+#define WHY_MODTEXT "module text is not immutable (modules load and unload after lockdown): windows and the patch view on it are granted to any ring-0 caller, authenticated or not"
+#define WHY_TARGET "authentication checks the site and the encoding, not the intent: a registered call site may call any function in kernel text or the module area"
 
 #define HEKI_ATTACKS(X)							\
 	X(text_pte_write, "pte", "PTE rewrite + kernel write",		\
@@ -78,8 +80,14 @@ enum heki_outcome {
 	  "CR0.WP read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "clear CR0.WP with a mov to CR0", NULL)			\
 	X(patch_window_abuse, "view", "code-reuse gadget: window/view call + kernel write", \
-	  "text bytes read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
+	  "text bytes read back", ATK_M, ATK_M, ATK_P, ATK_P, ATK_P,				\
 	  "from outside text_poke, open the host's write window (hypercall) or switch to the patch view (view, vmfunc) on a kernel-text frame and write it through a writable alias", WHY_WINDOW) \
+	X(patch_module_text, "view", "code-reuse gadget: window/view call + kernel write", \
+	  "module text read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
+	  "from outside text_poke, open a write window on a frame of module text and enter the patch view for its address, then write it through a writable alias", WHY_MODTEXT) \
+	X(patch_call_retarget, "view", "code-reuse gadget: the host's patch call", \
+	  "the site's bytes read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
+	  "rewrite kstrdup()'s ftrace site from NOP5 into a CALL of another kernel function (ftrace_stub) through HEKI_HC_PATCH, as text_poke would", WHY_TARGET) \
 	X(lkdtm_write_kern, "lkdtm", "PTE rewrite + kernel write",	\
 	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "WRITE_KERN: set RW in the PTE of a function of the attacker module and overwrite it", NULL) \

@@ -53,11 +53,17 @@ static const struct inject_mode {
 	const char *reason;
 } modes[] = {
 	{ "off", "protect=0", NULL, NULL },
-	{ "hypercall", "protect=1 lockdown=1", NULL, NULL },
-	{ "hypercall+ext", "protect=1 lockdown=1 fop_check=1 cred_check=1",
-	  "fop_check=1 cred_check=1", NULL },
-	/* text_poke() switches host views; the extensions off again. */
-	{ "view", "protect=1 lockdown=1 mode=view", "mode=view fop_check=0 cred_check=0", NULL },
+	/* The Heki RFC v2: patching not authenticated. */
+	{ "hypercall", "protect=1 lockdown=1 auth=0", NULL, NULL },
+	/* Beyond the RFC: authenticated patching, f_op and cred validation. */
+	{ "hypercall+ext", "protect=1 lockdown=1 auth=1 fop_check=1 cred_check=1",
+	  "auth=1 fop_check=1 cred_check=1", NULL },
+	/*
+	 * text_poke() switches host views; authentication stays (it is
+	 * one-way), the checkers go off again.
+	 */
+	{ "view", "protect=1 lockdown=1 auth=1 mode=view",
+	  "auth=1 mode=view fop_check=0 cred_check=0", NULL },
 	{ "vmfunc", NULL, NULL, "VMFUNC needs Intel VMX (EPTP switching), not written yet" },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
