@@ -232,12 +232,12 @@ static void check_refusals(struct seq_file *m, struct heki_jump_entry *e)
 	unsigned long fn = probed_addr;
 	unsigned long code = jump_code(e);
 	unsigned long target = (unsigned long)&e->target + e->target;
-	u8 *data = kzalloc(64, GFP_KERNEL);
+	/* Kernel data: within a rel32 of the text, unlike the direct map. */
+	unsigned long data = heki_lookup("_sdata");
 	u8 cur[8], b[8];
 
 	if (!data) {
-		seq_puts(m, "patch_refusals FAIL setup\n");
-		kfree(data);
+		seq_puts(m, "patch_refusals FAIL no_sdata\n");
 		return;
 	}
 	/* Address rules: the bytes sent are the bytes there. */
@@ -253,9 +253,8 @@ static void check_refusals(struct seq_file *m, struct heki_jump_entry *e)
 	rel32(b, 0xe9, code, target + 1);
 	refused(m, "patch_jump_label_other_target_refused", code, b, 5, -HEKI_EPATCH, cur);
 	memcpy(cur, (void *)fn, 5);	/* the probed function's ftrace site */
-	rel32(b, 0xe8, fn, (unsigned long)data);
+	rel32(b, 0xe8, fn, data);
 	refused(m, "patch_call_into_data_refused", fn, b, 5, -HEKI_EPATCH, cur);
-	kfree(data);
 }
 
 /* Windows, views and registration after an authenticated lockdown. */

@@ -8,6 +8,7 @@
 #include "heki_abi.h"
 
 extern u64 heki_host_features;	/* HEKI_FEAT_* from HEKI_HC_QUERY at load */
+extern u32 heki_host_vendor;	/* HEKI_VENDOR_* from HEKI_HC_QUERY at load */
 long heki_call(unsigned int nr, unsigned long a0, unsigned long a1,
 	       unsigned long a2, unsigned long a3);
 long heki_query(struct heki_info *info);

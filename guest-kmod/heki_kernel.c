@@ -69,7 +69,7 @@ static const struct kernel_param_ops mode_ops = {
 };
 static struct kparam_string mode_str = { .maxlen = sizeof(mode), .string = mode };
 module_param_cb(mode, &mode_ops, &mode_str, 0644);
-MODULE_PARM_DESC(mode, "transport: hypercall or view (vmfunc: not yet); writable at run time, lockdown included");
+MODULE_PARM_DESC(mode, "transport: hypercall, view or vmfunc (Intel VMX with EPTP switching); writable at run time, lockdown included");
 static bool auth = true;
 static int auth_set(const char *val, const struct kernel_param *kp);
 static const struct kernel_param_ops auth_ops = {
@@ -112,9 +112,22 @@ static long view_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 			 open ? addr : 0, 0, 0);
 }
 
+/*
+ * VMFUNC leaf 0 (EPTP switching): the CPU moves this vCPU to the host's
+ * view ECX without an exit.  Enabled per vCPU (HEKI_HC_VMFUNC) when the
+ * mode is chosen; the host learns the view on its next exit.  Nothing is
+ * authenticated: the address is not even sent.
+ */
+static long vmfunc_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
+{
+	asm volatile(".byte 0x0f, 0x01, 0xd4"	/* vmfunc */
+		     : : "a" (0), "c" (open ? HEKI_VIEW_PATCH : HEKI_VIEW_NORMAL)
+		     : "memory");
+	return 0;
+}
+
 static const struct heki_transport {
 	const char *name;
-	const char *unsupported;	/* why it cannot run here, or NULL */
 	u64 needs;			/* HEKI_FEAT_* the host must offer */
 	long (*protect)(const struct heki_range *r, unsigned int n);
 	long (*window)(bool open, u64 pfn, unsigned int n, unsigned long addr);
@@ -123,11 +136,40 @@ static const struct heki_transport {
 	 * task must not migrate before the write (views are per vCPU).
 	 */
 	bool per_vcpu;
+	bool vmfunc;			/* HEKI_HC_VMFUNC on every CPU while chosen */
 } heki_transports[] = {
-	{ "hypercall", NULL, HEKI_FEAT_PROTECT | HEKI_FEAT_WINDOW, hc_protect, hc_window, false },
-	{ "view", NULL, HEKI_FEAT_PROTECT | HEKI_FEAT_VIEW, hc_protect, view_window, true },
-	{ "vmfunc", "VMFUNC needs Intel VMX (EPTP switching), not written yet" },
+	{ "hypercall", HEKI_FEAT_PROTECT | HEKI_FEAT_WINDOW, hc_protect, hc_window, false },
+	{ "view", HEKI_FEAT_PROTECT | HEKI_FEAT_VIEW, hc_protect, view_window, true },
+	{ "vmfunc", HEKI_FEAT_PROTECT | HEKI_FEAT_VMFUNC, hc_protect, vmfunc_window, true, true },
 };
+
+/* Why @t cannot run on this host, or NULL. */
+static const char *transport_unsupported(const struct heki_transport *t)
+{
+	if ((heki_host_features & t->needs) == t->needs)
+		return NULL;
+	if (t->vmfunc && heki_host_vendor != HEKI_VENDOR_INTEL_VMX)
+		return "VMFUNC needs Intel VMX";
+	if (t->vmfunc)
+		return "the host offers no EPTP switching (HEKI_FEAT_VMFUNC: needs EPT, the TDP MMU and VMFUNC)";
+	return "the host lacks a feature it needs";
+}
+
+static atomic_t vmfunc_errors;
+
+static void vmfunc_enable_here(void *on)
+{
+	if (heki_call(HEKI_HC_VMFUNC, on ? 1 : 0, 0, 0, 0))
+		atomic_inc(&vmfunc_errors);
+}
+
+/* EPTP switching on (or off) on every online CPU: 0 or -EIO. */
+static int vmfunc_enable_all(bool on)
+{
+	atomic_set(&vmfunc_errors, 0);
+	on_each_cpu(vmfunc_enable_here, on ? (void *)1 : NULL, 1);
+	return atomic_read(&vmfunc_errors) ? -EIO : 0;
+}
 
 static const struct heki_transport *tr;
 static struct mutex *heki_text_mutex;	/* the kernel's text_mutex (kallsyms) */
@@ -156,6 +198,7 @@ static long lockdown_flags(bool with_auth);
 static int mode_set(const char *val, const struct kernel_param *kp)
 {
 	const struct heki_transport *t = transport_named(val);
+	const char *why;
 	int ret = 0;
 
 	if (!t)
@@ -164,13 +207,23 @@ static int mode_set(const char *val, const struct kernel_param *kp)
 		strscpy(mode, t->name, sizeof(mode));
 		return 0;
 	}
-	if (t->unsupported || (heki_host_features & t->needs) != t->needs)
+	why = transport_unsupported(t);
+	if (why) {
+		pr_warn("mode=%s unsupported: %s\n", t->name, why);
 		return -EOPNOTSUPP;
+	}
 	mutex_lock(heki_text_mutex);
-	if (atomic_read(&windows_open_now))
+	if (atomic_read(&windows_open_now)) {
 		ret = -EBUSY;
-	else
-		tr = t;
+	} else if (t != tr) {
+		/* The new transport's switching on before any poke uses it. */
+		if (t->vmfunc)
+			ret = vmfunc_enable_all(true);
+		if (!ret && tr->vmfunc)
+			vmfunc_enable_all(false);
+		if (!ret)
+			tr = t;
+	}
 	mutex_unlock(heki_text_mutex);
 	if (!ret) {
 		strscpy(mode, t->name, sizeof(mode));
@@ -1026,13 +1079,9 @@ int heki_kernel_init(void)
 		pr_err("unknown mode=%s (hypercall, view, vmfunc)\n", mode);
 		return -EINVAL;
 	}
-	if (t->unsupported) {
-		pr_err("mode=%s unsupported: %s\n", mode, t->unsupported);
-		return -EOPNOTSUPP;
-	}
-	if (protect && (heki_host_features & t->needs) != t->needs) {
-		pr_err("mode=%s needs host features 0x%llx, the host offers 0x%llx\n",
-		       mode, t->needs, heki_host_features);
+	if (protect && transport_unsupported(t)) {
+		pr_err("mode=%s unsupported: %s (host features 0x%llx)\n", mode,
+		       transport_unsupported(t), heki_host_features);
 		return -EOPNOTSUPP;
 	}
 	for_each_possible_cpu(cpu) {
@@ -1098,6 +1147,13 @@ int heki_kernel_init(void)
 			pr_warn("host refused the patch sites (%ld): patching cannot be authenticated\n",
 				ret);
 	}
+	if (tr->vmfunc) {
+		ret = vmfunc_enable_all(true);
+		if (ret) {
+			pr_err("host refused EPTP switching on a CPU\n");
+			goto fail;
+		}
+	}
 	if (lockdown) {
 		ret = heki_kernel_lockdown();
 		sum.hypercalls++;
@@ -1114,6 +1170,8 @@ int heki_kernel_init(void)
 		auth_active ? "locked down, patching authenticated" : "locked down");
 	return 0;
 fail:
+	if (tr->vmfunc)
+		vmfunc_enable_all(false);
 	unregister_probes();
 	vfree(r);
 	free_batch_bufs();
@@ -1144,6 +1202,8 @@ void heki_kernel_exit(void)
 			preempt_enable();
 		}
 		unregister_probes();
+		if (tr->vmfunc)
+			vmfunc_enable_all(false);
 		pr_info("unloaded: every protection released\n");
 	}
 	free_batch_bufs();

@@ -35,6 +35,7 @@ static struct dentry *heki_dir;
  * arguments, and the shorter forms leave those registers as they were.
  */
 u64 heki_host_features;
+u32 heki_host_vendor;
 
 long heki_call(unsigned int nr, unsigned long a0, unsigned long a1,
 	       unsigned long a2, unsigned long a3)
@@ -168,6 +169,7 @@ static int __init heki_init(void)
 		info->abi_version >> 16, info->abi_version & 0xffff,
 		info->features, info->vendor);
 	heki_host_features = info->features;
+	heki_host_vendor = info->vendor;
 	kfree(info);
 
 	ret = heki_kernel_init();

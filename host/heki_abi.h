@@ -270,10 +270,12 @@ struct heki_site {
  * whose entry HEKI_VIEW_NORMAL / HEKI_VIEW_PATCH is that view's root, and
  * enables VM function 0, so the guest switches views with VMFUNC (EAX = 0,
  * ECX = the view) and no VM exit.  The host learns the view the vCPU runs
- * in on its next exit.  Not authenticated, and it cannot be: any ring-0
- * code can execute VMFUNC, so with it enabled the union of the views is one
- * security domain (kernel text included while unauthenticated).  Refused
- * after an authenticated lockdown (-HEKI_ELOCKED): it would bypass it.
+ * in on its next exit.  Not authenticated, and it cannot be: any code of
+ * the guest can execute VMFUNC (the instruction has no CPL check), so with
+ * it enabled the union of the views is one security domain.  After an
+ * authenticated lockdown the patch view makes no IMMUTABLE frame writable,
+ * so kernel text stays out of that domain; module text, BPF images and
+ * trampolines do not.  vCPUs with vcpu_idx >= 256 get -HEKI_EINVAL.
  */
 #define HEKI_HC_VMFUNC		(HEKI_HC_BASE + 0x0c)
 

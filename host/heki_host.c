@@ -779,6 +779,9 @@ static long heki_vmfunc(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 
 	if (ret)
 		return ret;
+	/* The view seen at an exit is kept per vcpu_idx (heki_vcpu_view_seen()). */
+	if (vcpu->vcpu_idx >= HEKI_VIEW_VCPUS)
+		return -HEKI_EINVAL;
 	mutex_lock(&heki_vmfunc_lock);
 	ops = heki_vmfunc_ops;
 	ret = ops ? ops->enable(vcpu, a0) : -HEKI_ENOSYS;

@@ -42,5 +42,8 @@ cat >>"$kvm"/Kbuild <<'KBUILD'
 kvm-y += heki/heki_host.o heki/heki_store.o
 CFLAGS_heki/heki_host.o += -Werror
 CFLAGS_heki/heki_store.o += -Werror
+# EPTP switching (HEKI_HC_VMFUNC) is Intel-only: it lives in kvm-intel.ko.
+kvm-intel-y += heki/heki_vmfunc.o
+CFLAGS_heki/heki_vmfunc.o += -Werror
 KBUILD
 touch "$tree"/.prepared

@@ -171,7 +171,7 @@ TEST_F(sites, call_site_targets)
 	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
 	EXPECT_EQ(0, request(&self->s, at, heki_ret_int3, 5, cur));
 	EXPECT_EQ(0, request(&self->s, at, heki_xor5rax, 5, cur));
-	rel32(b, 0xe8, at, 0xffff888000001000ull);	/* the direct map: data */
+	rel32(b, 0xe8, at, TEXT + 0x1000000);		/* kernel data past the text */
 	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
 	rel32(b, 0xe8, at, TEXT + 0x800000);		/* one past the text */
 	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
