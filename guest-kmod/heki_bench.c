@@ -219,12 +219,52 @@ static int op_view_switch(struct bench_ctx *c)
 	       heki_call(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0) ? -EIO : 0;
 }
 
+/*
+ * One authenticated poke made by the host (HEKI_HC_PATCH): kstrdup()'s
+ * ftrace site rewritten with the bytes it holds, so nothing changes while
+ * the host does all its work (find the site among ~49,000, read it, check
+ * the encoding, write).  Needs the sites registered (protect=1).
+ */
+static int setup_patch(struct bench_ctx *c)
+{
+	unsigned long site = heki_lookup("kstrdup");
+	u64 bytes = 0;
+
+	if (!site || !heki_in_kernel_text(site, 5))
+		return -EOPNOTSUPP;
+	memcpy(&bytes, (void *)site, 5);
+	c->buf = (void *)site;
+	return heki_call(HEKI_HC_PATCH, site, 5, bytes, 0) ? -EOPNOTSUPP : 0;
+}
+
+static int op_patch(struct bench_ctx *c)
+{
+	u64 bytes = 0;
+
+	memcpy(&bytes, c->buf, 5);
+	return heki_call(HEKI_HC_PATCH, (unsigned long)c->buf, 5, bytes, 0) ? -EIO : 0;
+}
+
+/* VMFUNC to the patch view and back: no exit (mode vmfunc only). */
+static int setup_vmfunc(struct bench_ctx *c)
+{
+	return heki_kernel_vmfunc_on() ? 0 : -EOPNOTSUPP;
+}
+
+static int op_vmfunc(struct bench_ctx *c)
+{
+	asm volatile(".byte 0x0f, 0x01, 0xd4" : : "a" (0), "c" (HEKI_VIEW_PATCH) : "memory");
+	asm volatile(".byte 0x0f, 0x01, 0xd4" : : "a" (0), "c" (HEKI_VIEW_NORMAL) : "memory");
+	return 0;
+}
+
 static const struct heki_bench {
 	const char *name;
 	unsigned int param;
 	int (*setup)(struct bench_ctx *c);
 	int (*op)(struct bench_ctx *c);
 	void (*teardown)(struct bench_ctx *c);
+	const char *unsupported;	/* why -EOPNOTSUPP, when the row can say it */
 } heki_benches[] = {
 	{ "text_poke_1", 1, NULL, op_text_poke, NULL },
 	{ "text_poke_5", 5, NULL, op_text_poke, NULL },
@@ -237,9 +277,16 @@ static const struct heki_bench {
 	{ "vmap_256", 256, setup_pages, op_vmap, teardown_pages },
 	{ "set_memory_ro_rw", 0, setup_vmalloc, op_set_memory, teardown_vmalloc },
 	{ "hypercall_noop", 0, setup_info, op_hypercall, teardown_info },
-	{ "view_switch", 0, NULL, op_view_switch, NULL },
-	{ "view_switch_prot_2k", 2048, setup_protected, op_view_switch, teardown_protected },
-	{ "view_switch_prot_16k", 16384, setup_protected, op_view_switch, teardown_protected },
+	{ "view_switch", 0, NULL, op_view_switch, NULL,
+	  "the host offers no views (they need NPT or EPT)" },
+	{ "view_switch_prot_2k", 2048, setup_protected, op_view_switch, teardown_protected,
+	  "the host offers no views (they need NPT or EPT)" },
+	{ "view_switch_prot_16k", 16384, setup_protected, op_view_switch, teardown_protected,
+	  "the host offers no views (they need NPT or EPT)" },
+	{ "patch_call", 0, setup_patch, op_patch, NULL,
+	  "no patch sites registered (protect=0, or a host without HEKI_FEAT_AUTH)" },
+	{ "vmfunc_roundtrip", 0, setup_vmfunc, op_vmfunc, NULL,
+	  "needs mode vmfunc: VMFUNC with EPTP switching (Intel VMX)" },
 };
 
 /* The last run, shown by reads. */
@@ -353,6 +400,8 @@ static int bench_show(struct seq_file *m, void *unused)
 			   last.after.windows_opened - last.before.windows_opened,
 			   last.after.calls - last.before.calls,
 			   last.after.view_switches - last.before.view_switches, tsc_khz);
+		if (last.err == -EOPNOTSUPP && last.b->unsupported)
+			seq_printf(m, "unsupported %s\n", last.b->unsupported);
 		seq_puts(m, "samples");
 		for (i = 0; i < last.n; i++)
 			seq_printf(m, " %llu", last.samples[i]);

@@ -47,6 +47,7 @@ int heki_kernel_init(void);
 void heki_kernel_locked(void);
 long heki_kernel_lockdown(void);	/* HEKI_HC_LOCKDOWN, authenticated if auth=1 */
 bool heki_kernel_auth_active(void);
+bool heki_kernel_vmfunc_on(void);	/* EPTP switching enabled on every CPU */
 /* heki_sites.c: the patch sites registered before lockdown */
 int heki_sites_register(void);
 bool heki_in_kernel_text(unsigned long addr, unsigned long len);

@@ -163,12 +163,20 @@ static void vmfunc_enable_here(void *on)
 		atomic_inc(&vmfunc_errors);
 }
 
+static bool vmfunc_on;
+
 /* EPTP switching on (or off) on every online CPU: 0 or -EIO. */
 static int vmfunc_enable_all(bool on)
 {
 	atomic_set(&vmfunc_errors, 0);
 	on_each_cpu(vmfunc_enable_here, on ? (void *)1 : NULL, 1);
+	WRITE_ONCE(vmfunc_on, on && !atomic_read(&vmfunc_errors));
 	return atomic_read(&vmfunc_errors) ? -EIO : 0;
+}
+
+bool heki_kernel_vmfunc_on(void)
+{
+	return READ_ONCE(vmfunc_on);
 }
 
 static const struct heki_transport *tr;
@@ -1239,6 +1247,10 @@ int heki_counters_show(struct seq_file *m, void *unused)
 	unsigned int i;
 
 	seq_printf(m, "mode %s\n", tr ? tr->name : "none");
+	/* Whether mode=vmfunc can run here, and why not (the suites read it). */
+	seq_printf(m, "vmfunc %s%s\n", transport_unsupported(transport_named("vmfunc")) ?
+		   "unsupported: " : "supported",
+		   transport_unsupported(transport_named("vmfunc")) ?: "");
 	seq_printf(m, "kernel_protected %d\n", kernel_protected);
 	seq_printf(m, "locked_down_at_load %d\n", locked_down);
 	seq_printf(m, "text_poke_hook %s\n", poke_inner.registered ? "__text_poke" :

@@ -134,6 +134,34 @@ static void check_user_mode_call(struct suite_ctx *c)
 	check(c, ret == -HEKI_EPERM, "user_mode_call_refused", why);
 }
 
+/*
+ * Why mode vmfunc cannot run on this host (heki.ko's own words, debugfs
+ * heki/counters "vmfunc"), or NULL when it can.  Read while heki.ko is
+ * loaded.
+ */
+const char *vmfunc_unsupported(void)
+{
+	static char why[200];
+	char line[256];
+	FILE *f = fopen(DEBUGFS_HEKI "counters", "r");
+
+	snprintf(why, sizeof(why), "cannot read " DEBUGFS_HEKI "counters");
+	if (!f)
+		return why;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "vmfunc ", 7)) {
+			line[strcspn(line, "\n")] = '\0';
+			fclose(f);
+			if (!strcmp(line + 7, "supported"))
+				return NULL;
+			snprintf(why, sizeof(why), "%s", line + 7 +
+				 (strncmp(line + 7, "unsupported: ", 13) ? 0 : 13));
+			return why;
+		}
+	fclose(f);
+	return why;
+}
+
 /* The number after "key " in a "key value" file, or -1. */
 long long read_key(const char *path, const char *key)
 {
