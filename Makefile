@@ -213,13 +213,13 @@ RIG_SCENARIOS ?= smoke smoke-icount smoke-view no-guest-module hang-in-l2 bench-
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS) $(PLOTS_TEST)
-	@tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
+	@KVM_DIR=$(abspath $(KVM_DIR)) tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
 
 rig-test: all $(BIN)/rig_test
-	@RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(RIG_TEST_CMDS)
+	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(RIG_TEST_CMDS)
 
 test: all $(UNIT_TESTS) $(PLOTS_TEST) $(BIN)/rig_test
-	@RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
+	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
 
 clean:
 	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images $(BUILD)/logs $(BUILD)/test-results

@@ -247,7 +247,7 @@ static const char *const hook_names[HOOK_NR] = {
 };
 static atomic64_t hook_calls[HOOK_NR], hook_hypercalls[HOOK_NR], hook_errors[HOOK_NR];
 static atomic64_t pages_protected, pages_released;
-static atomic64_t patches_made, patches_refused;
+static atomic64_t patches_made, patches_refused, pokes_by_host;
 static bool kernel_protected;
 
 /*
@@ -480,6 +480,7 @@ static void poke_by_host(struct heki_probe *p, struct pt_regs *regs,
 	u64 lo, hi;
 	long ret;
 
+	atomic64_inc(&pokes_by_host);
 	for (off = 0; off < len; off += n) {
 		n = min(len - off, (unsigned long)HEKI_PATCH_MAX_LEN);
 		memset(bytes, 0, sizeof(bytes));
@@ -1265,8 +1266,9 @@ int heki_counters_show(struct seq_file *m, void *unused)
 	}
 	seq_printf(m, "windows_open %d\n", atomic_read(&windows_open_now));
 	seq_printf(m, "auth %d\nauth_active %d\n", auth, READ_ONCE(auth_active));
-	seq_printf(m, "patches_made %lld\npatches_refused %lld\n",
-		   atomic64_read(&patches_made), atomic64_read(&patches_refused));
+	seq_printf(m, "text_pokes_by_host %lld\npatches_made %lld\npatches_refused %lld\n",
+		   atomic64_read(&pokes_by_host), atomic64_read(&patches_made),
+		   atomic64_read(&patches_refused));
 	heki_sites_counters(m);
 	seq_printf(m, "pages_protected %lld\n", atomic64_read(&pages_protected));
 	seq_printf(m, "pages_released %lld\n", atomic64_read(&pages_released));

@@ -1184,15 +1184,16 @@ static void list_attacks(void)
 {
 	static const char *const names[] = { HEKI_OUTCOME_NAMES };
 
-	printf("%-26s %-6s %-10s %-10s %-14s %s\n", "attack", "family", "off", "hypercall",
-	       "hypercall+ext", "description");
+	printf("%-26s %-6s %-10s %-10s %-14s %-10s %-10s %s\n", "attack", "family", "off",
+	       "hypercall", "hypercall+ext", "view", "vmfunc", "description");
 	for (size_t i = 0; i < HEKI_NR_ATTACKS; i++) {
 		const struct heki_attack_row *r = &heki_attack_rows[i];
 
-		printf("%-26s %-6s %-10s %-10s %-14s %s\n", r->id, r->family, names[r->expected[0]],
-		       names[r->expected[1]], names[r->expected[2]], r->description);
+		printf("%-26s %-6s %-10s %-10s %-14s %-10s %-10s %s\n", r->id, r->family,
+		       names[r->expected[0]], names[r->expected[1]], names[r->expected[2]],
+		       names[r->expected[3]], names[r->expected[4]], r->description);
 	}
-	printf("(expected outcomes; view and vmfunc are n/a on this rig until the views issue)\n");
+	printf("(expected outcomes; vmfunc runs only where the host offers EPTP switching, Intel VMX)\n");
 }
 
 /*

@@ -389,6 +389,40 @@ static void check_unload_releases(struct suite_ctx *c)
 	      "unload_before_lockdown_releases_everything", why);
 }
 
+/*
+ * mode=vmfunc at run time: where the host has no EPTP switching heki.ko
+ * refuses it (EOPNOTSUPP) and names the reason; where it has, the mode is
+ * taken and a static key still flips through it (the module's keeps_working
+ * static keys are not re-run here: the mode goes back to what it was).
+ */
+static void check_vmfunc_mode(struct suite_ctx *c)
+{
+	const char *param = "/sys/module/heki/parameters/mode";
+	const char *why = vmfunc_unsupported();
+	char before[32] = "", reason[240];
+	FILE *f = fopen(param, "r");
+	int ret;
+
+	if (f) {
+		if (fgets(before, sizeof(before), f))
+			before[strcspn(before, "\n")] = '\0';
+		fclose(f);
+	}
+	ret = write_file(param, "vmfunc");
+	if (why) {
+		snprintf(reason, sizeof(reason), "write gave %d (errno %d), reason: %s",
+			 ret, ret ? errno : 0, why);
+		record_kv(&c->out, "vmfunc.mode", "unsupported reason=%s", why);
+		check(c, ret && errno == EOPNOTSUPP && strstr(why, "VMFUNC"),
+		      "vmfunc_mode_refused_with_reason", reason);
+		return;
+	}
+	record_kv(&c->out, "vmfunc.mode", "supported");
+	check(c, !ret, "vmfunc_mode_taken", "the host offers VMFUNC but heki.ko refused the mode");
+	if (before[0])
+		write_file(param, before);
+}
+
 /* After lockdown the module must stay: its hooks keep the protections valid. */
 static void check_unload_refused(struct suite_ctx *c)
 {
@@ -444,6 +478,7 @@ static const struct self_check {
 	{ "kernel_write", "kernel_write.", judge_self_check, NULL },
 	{ "keeps_working", "keeps_working.", judge_self_check, NULL },
 	{ "auth", "auth.", judge_self_check, NULL },
+	{ "vmfunc", NULL, NULL, check_vmfunc_mode },
 	{ "module_load", NULL, NULL, check_module_load },
 	{ "module_check", "module_check.", judge_self_check, NULL },
 	{ "module_unload", NULL, NULL, check_module_unload },
