@@ -58,6 +58,24 @@ SYM_FUNC_START(heki_atk_write_cr4)
 	_ASM_EXTABLE(.Lcr4, .Lcr4_faulted)
 SYM_FUNC_END(heki_atk_write_cr4)
 
+/*
+ * int heki_atk_vmfunc(unsigned long view): VMFUNC leaf 0 to @view, as any
+ * guest code may execute it; 0 switched, 1 faulted (#UD where the host
+ * has not enabled EPTP switching for this vCPU).
+ */
+SYM_FUNC_START(heki_atk_vmfunc)
+	mov	%rdi, %rcx
+	xor	%eax, %eax
+.Lvmfunc:
+	.byte	0x0f, 0x01, 0xd4	/* vmfunc */
+	xor	%eax, %eax
+	RET
+.Lvmfunc_faulted:
+	mov	$1, %eax
+	RET
+	_ASM_EXTABLE(.Lvmfunc, .Lvmfunc_faulted)
+SYM_FUNC_END(heki_atk_vmfunc)
+
 /* int heki_atk_write_cr0(unsigned long val, unsigned long *ip): 0 written, 1 faulted */
 SYM_FUNC_START(heki_atk_write_cr0)
 	lea	.Lcr0(%rip), %rax

@@ -51,6 +51,7 @@ extern char heki_atk_gadget[], heki_atk_exec_window[];
 int heki_atk_store8(u64 *dst, u64 val, unsigned long *ip);
 int heki_atk_write_cr4(unsigned long val, unsigned long *ip);
 int heki_atk_write_cr0(unsigned long val, unsigned long *ip);
+int heki_atk_vmfunc(unsigned long view);
 int heki_atk_call_window(void);
 int heki_atk_call(void *code);
 
@@ -590,6 +591,25 @@ static void heki_atk_patch_module_text(struct atk *a)
 	migrate_enable();
 	if (!opened)
 		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+}
+
+/*
+ * VMFUNC, from any code of the guest: where the host enabled EPTP
+ * switching the CPU moves this vCPU to the patch view with no exit and
+ * nothing to check, and module text there is writable.  Elsewhere the
+ * instruction is #UD and the write meets the normal view.
+ */
+static void heki_atk_vmfunc_module_text(struct atk *a)
+{
+	int faulted;
+
+	migrate_disable();	/* the view is this vCPU's */
+	faulted = heki_atk_vmfunc(HEKI_VIEW_PATCH);
+	say(a, "vmfunc=%s", faulted ? "#UD" : "switched");
+	alias_write(a, (void *)heki_atk_do_overwritten);
+	if (!faulted)
+		heki_atk_vmfunc(HEKI_VIEW_NORMAL);
+	migrate_enable();
 }
 
 static const u8 atk_nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };

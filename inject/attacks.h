@@ -40,6 +40,7 @@ enum heki_outcome {
 #define WHY_NX "NPT has no kernel-only execute bit (MBEC is Intel-only), and heap and stack frames are not registered with the host"
 #define WHY_WINDOW "without authentication (auth=0, the Heki RFC v2 behaviour) any ring-0 caller may open a write window on kernel text"
 #define WHY_MODTEXT "module text is not immutable (modules load and unload after lockdown): windows and the patch view on it are granted to any ring-0 caller, authenticated or not"
+#define WHY_VMFUNC "any guest code can execute VMFUNC: the switch to the patch view has no exit, so the host can neither refuse nor log it, and module text is writable there"
 #define WHY_TARGET "authentication checks the site and the encoding, not the intent: a registered call site may call any function in kernel text or the module area"
 
 #define HEKI_ATTACKS(X)							\
@@ -85,6 +86,9 @@ enum heki_outcome {
 	X(patch_module_text, "view", "code-reuse gadget: window/view call + kernel write", \
 	  "module text read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
 	  "from outside text_poke, open a write window on a frame of module text and enter the patch view for its address, then write it through a writable alias", WHY_MODTEXT) \
+	X(vmfunc_module_text, "view", "code-reuse gadget: VMFUNC + kernel write", \
+	  "module text read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_M,				\
+	  "execute VMFUNC to the patch view (no hypercall, no exit), then write a frame of module text through a writable alias", WHY_VMFUNC) \
 	X(patch_call_retarget, "view", "code-reuse gadget: the host's patch call", \
 	  "the site's bytes read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
 	  "rewrite kstrdup()'s ftrace site from NOP5 into a CALL of another kernel function (ftrace_stub) through HEKI_HC_PATCH, as text_poke would", WHY_TARGET) \
