@@ -503,6 +503,10 @@ static const struct { __u64 bit; const char *name; } feature_names[] = {
 	{ HEKI_FEAT_WINDOW, "window" },
 	{ HEKI_FEAT_LOCKDOWN, "lockdown" },
 	{ HEKI_FEAT_STATS, "stats" },
+	{ HEKI_FEAT_REPORT, "report" },
+	{ HEKI_FEAT_VIEW, "view" },
+	{ HEKI_FEAT_AUTH, "auth" },
+	{ HEKI_FEAT_VMFUNC, "vmfunc" },
 };
 
 static const char *vendor_name(const char *v)
@@ -759,6 +763,8 @@ static void write_summary(void)
 			{ "guest_counters", "counters." },
 			{ "kernel_write", "kernel_write." },
 			{ "keeps_working", "keeps_working." },
+			{ "auth", "auth." },
+			{ "vmfunc", "vmfunc." },
 			{ "module_check", "module_check." },
 			{ "module_unload", "module_unload." },
 			{ "bpf", "bpf." },

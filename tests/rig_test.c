@@ -375,6 +375,50 @@ TEST(host_logged_the_lockdown_refusals)
 }
 
 /*
+ * Authenticated patching: each request the guest's auth self-check made
+ * and saw refused has its own host record (kind=patch, with why), and
+ * nothing else was: the legitimate pokes (thousands of them) logged none.
+ */
+TEST(host_logged_the_patch_refusals)
+{
+	static const struct { const char *check, *why; } tries[] = {
+		{ "patch_outside_sites_refused", "why=not-site" },
+		{ "patch_lone_byte_not_int3_refused", "why=int3" },
+		{ "patch_outside_text_refused", "why=not-text" },
+		{ "patch_jump_label_other_target_refused", "why=bytes" },
+		{ "patch_call_into_data_refused", "why=bytes" },
+		{ "window_on_kernel_text_refused", "why=window" },
+		{ "sites_after_lockdown_refused", "why=register" },
+		{ "view_for_kernel_text_refused", "why=view" },
+	};
+	char key[128], gfn[40];
+	const char *g;
+
+	REQUIRE_SMOKE();
+	ASSERT_NE(NULL, summary);
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+		snprintf(key, sizeof(key), "heki.auth.%s", tries[i].check);
+		g = str_at(key);
+		ASSERT_NE(NULL, g) TH_LOG("%s missing", key);
+		ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("%s: %s", key, g);
+		ASSERT_LE(1, host_records("kind=patch", tries[i].why, NULL))
+			TH_LOG("no host record %s for %s", tries[i].why, tries[i].check);
+	}
+	g = str_at("heki.auth.window_on_kernel_text_refused");
+	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
+	ASSERT_EQ(1, host_records("kind=patch", "why=window", gfn));
+	/* Eight refusals, two of them for their bytes; no other patch record. */
+	ASSERT_EQ(2, host_records("kind=patch", "why=bytes", NULL));
+	ASSERT_EQ(8, host_records("kind=patch", NULL, NULL));
+	/* The kernel-text write made inside the patch view met read-only text. */
+	g = str_at("heki.auth.kernel_text_write_in_patch_view_refused");
+	ASSERT_NE(NULL, g);
+	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("%s", g);
+	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
+	ASSERT_LE(1, host_records("kind=write", gfn, NULL));
+}
+
+/*
  * Under protection, writes to kernel text, rodata, ro_after_init data and
  * a freshly loaded module's text and rodata, each through a writable alias
  * the guest built, were refused: the host logged each, on that frame.
