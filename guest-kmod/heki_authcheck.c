@@ -9,9 +9,10 @@
  * trampoline in the module area).  Everything else must be refused and
  * logged, with the bytes unchanged: a request outside the registered
  * sites, a lone byte that is not an INT3, a jump label sent elsewhere than
- * its target, a call site sent into data, a write window on kernel text,
- * the patch view for a kernel-text address, a kernel-text write while in
- * the patch view, and registering sites after lockdown.
+ * its target, a call site sent into data, a write window on kernel text or
+ * on read-only module data (one on module text is granted), the patch view
+ * for a kernel-text address, a kernel-text write while in the patch view,
+ * and registering sites after lockdown.
  *
  * Requests the host must refuse carry the bytes already there where the
  * rule is about the address, so a broken host changes nothing; where the
@@ -23,6 +24,7 @@
 #include <linux/slab.h>
 #include <linux/kprobes.h>
 #include <linux/jump_label.h>
+#include <linux/vmalloc.h>
 
 #include "heki_guest.h"
 #include "heki_patch.h"
@@ -274,6 +276,25 @@ static void check_channels(struct seq_file *m)
 	seq_printf(m, "window_on_kernel_text_refused %s ret=%ld violations=+%llu gfn=0x%llx\n",
 		   OK(ret == -HEKI_ESITE && violations_now() == v0 + 1), ret,
 		   violations_now() - v0, (u64)pa >> PAGE_SHIFT);
+
+	/* This module's read-only data (R__, not immutable): no code, no window. */
+	pa = (phys_addr_t)vmalloc_to_pfn(heki_selftests) << PAGE_SHIFT;
+	v0 = violations_now();
+	ret = heki_call(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+	if (!ret)
+		heki_call(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	seq_printf(m, "window_on_module_rodata_refused %s ret=%ld violations=+%llu gfn=0x%llx\n",
+		   OK(ret == -HEKI_ESITE && violations_now() == v0 + 1), ret,
+		   violations_now() - v0, (u64)pa >> PAGE_SHIFT);
+
+	/* This module's text (R_X, not immutable): granted, as text_poke needs. */
+	pa = (phys_addr_t)vmalloc_to_pfn(check_channels) << PAGE_SHIFT;
+	v0 = violations_now();
+	ret = heki_call(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+	back = ret ? -1 : heki_call(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	seq_printf(m, "window_on_module_text_granted %s ret=%ld close=%ld violations=+%llu\n",
+		   OK(!ret && !back && violations_now() == v0), ret, back,
+		   violations_now() - v0);
 
 	if (page) {
 		v0 = violations_now();

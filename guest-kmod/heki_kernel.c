@@ -48,6 +48,7 @@
 #include <linux/spinlock.h>
 #include <linux/list.h>
 #include <linux/seq_file.h>
+#include <linux/cpuhotplug.h>
 #include <asm/pgtable.h>
 #include <asm/special_insns.h>
 #include <asm/processor-flags.h>
@@ -118,8 +119,14 @@ static long view_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
  * mode is chosen; the host learns the view on its next exit.  Nothing is
  * authenticated: the address is not even sent.
  */
+/* EPTP switching is on for this CPU (the host drops it when the CPU gets INIT). */
+static DEFINE_PER_CPU(bool, vmfunc_here);
+
 static long vmfunc_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 {
+	/* A CPU not (yet) enabled switches the same views by hypercall. */
+	if (!this_cpu_read(vmfunc_here))
+		return view_window(open, pfn, n, addr);
 	asm volatile(".byte 0x0f, 0x01, 0xd4"	/* vmfunc */
 		     : : "a" (0), "c" (open ? HEKI_VIEW_PATCH : HEKI_VIEW_NORMAL)
 		     : "memory");
@@ -161,6 +168,8 @@ static void vmfunc_enable_here(void *on)
 {
 	if (heki_call(HEKI_HC_VMFUNC, on ? 1 : 0, 0, 0, 0))
 		atomic_inc(&vmfunc_errors);
+	else
+		this_cpu_write(vmfunc_here, !!on);
 }
 
 static bool vmfunc_on;
@@ -178,6 +187,26 @@ bool heki_kernel_vmfunc_on(void)
 {
 	return READ_ONCE(vmfunc_on);
 }
+
+/*
+ * CPU hotplug: a CPU coming online went through INIT, which ends EPTP
+ * switching on its vCPU; enable it again if the mode wants it.  Until this
+ * runs (and on a CPU the host refuses) pokes there use the hypercall.
+ */
+static int vmfunc_cpu_online(unsigned int cpu)
+{
+	if (READ_ONCE(vmfunc_on))
+		vmfunc_enable_here((void *)1);
+	return 0;
+}
+
+static int vmfunc_cpu_offline(unsigned int cpu)
+{
+	this_cpu_write(vmfunc_here, false);
+	return 0;
+}
+
+static int vmfunc_cpuhp_state;
 
 static const struct heki_transport *tr;
 static struct mutex *heki_text_mutex;	/* the kernel's text_mutex (kallsyms) */
@@ -1156,6 +1185,11 @@ int heki_kernel_init(void)
 			pr_warn("host refused the patch sites (%ld): patching cannot be authenticated\n",
 				ret);
 	}
+	ret = cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "heki/vmfunc:online",
+					vmfunc_cpu_online, vmfunc_cpu_offline);
+	if (ret < 0)
+		goto fail;
+	vmfunc_cpuhp_state = ret;
 	if (tr->vmfunc) {
 		ret = vmfunc_enable_all(true);
 		if (ret) {
@@ -1179,6 +1213,9 @@ int heki_kernel_init(void)
 		auth_active ? "locked down, patching authenticated" : "locked down");
 	return 0;
 fail:
+	if (vmfunc_cpuhp_state > 0)
+		cpuhp_remove_state_nocalls(vmfunc_cpuhp_state);
+	vmfunc_cpuhp_state = 0;
 	if (tr->vmfunc)
 		vmfunc_enable_all(false);
 	unregister_probes();
@@ -1211,6 +1248,8 @@ void heki_kernel_exit(void)
 			preempt_enable();
 		}
 		unregister_probes();
+		if (vmfunc_cpuhp_state > 0)
+			cpuhp_remove_state_nocalls(vmfunc_cpuhp_state);
 		if (tr->vmfunc)
 			vmfunc_enable_all(false);
 		pr_info("unloaded: every protection released\n");

@@ -112,8 +112,9 @@ struct heki_range {
  * one call open (or close) together or not at all.  Windows are granted
  * after lockdown too and are not authenticated: any kernel code path that
  * can make the call can open one.  After an authenticated lockdown
- * (HEKI_LOCK_AUTH) a window on an IMMUTABLE frame is refused with
- * -HEKI_ESITE and logged: kernel text changes through HEKI_HC_PATCH only.
+ * (HEKI_LOCK_AUTH) a window on an IMMUTABLE frame (kernel text changes
+ * through HEKI_HC_PATCH only) or on a restricted frame without EXEC (data:
+ * text_poke() writes code only) is refused with -HEKI_ESITE and logged.
  */
 #define HEKI_HC_WINDOW_OPEN	(HEKI_HC_BASE + 0x04)
 #define HEKI_HC_WINDOW_CLOSE	(HEKI_HC_BASE + 0x05)

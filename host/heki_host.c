@@ -243,11 +243,19 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 /* kvm-intel.ko's EPTP switching, when it is loaded (heki_vmfunc.c). */
 static const struct heki_vmfunc_ops *heki_vmfunc_ops;
 static DEFINE_MUTEX(heki_vmfunc_lock);	/* register/unregister vs. calls */
+/*
+ * Its supported(), asked once at registration: feature queries (debugfs
+ * included) never call into a module that may be unloading.
+ */
+static bool heki_vmfunc_supported;
 
 void heki_vmfunc_register(const struct heki_vmfunc_ops *ops)
 {
 	mutex_lock(&heki_vmfunc_lock);
+	WRITE_ONCE(heki_vmfunc_supported, false);
 	WRITE_ONCE(heki_vmfunc_ops, ops);
+	if (ops)
+		WRITE_ONCE(heki_vmfunc_supported, ops->supported());
 	mutex_unlock(&heki_vmfunc_lock);
 }
 EXPORT_SYMBOL_GPL(heki_vmfunc_register);
@@ -255,7 +263,6 @@ EXPORT_SYMBOL_GPL(heki_vmfunc_register);
 /* What this host implements (heki_info.features). */
 static u64 heki_host_features(void)
 {
-	const struct heki_vmfunc_ops *vmfunc = READ_ONCE(heki_vmfunc_ops);
 	u64 f = HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN | HEKI_FEAT_LOCKDOWN |
 		HEKI_FEAT_STATS | HEKI_FEAT_REPORT;
 
@@ -267,7 +274,7 @@ static u64 heki_host_features(void)
 	if (tdp_enabled)
 		f |= HEKI_FEAT_PROTECT | HEKI_FEAT_BATCH | HEKI_FEAT_WINDOW |
 		     HEKI_FEAT_VIEW | HEKI_FEAT_AUTH;
-	if (tdp_enabled && vmfunc && vmfunc->supported())
+	if (tdp_enabled && READ_ONCE(heki_vmfunc_supported))
 		f |= HEKI_FEAT_VMFUNC;
 	return f;
 }
@@ -537,14 +544,19 @@ static void heki_log_patch(struct kvm_vcpu *vcpu, enum heki_patch_reason why,
 	heki_log_violation(vcpu, "patch", "hypercall", gpa, gva, len << 8 | why);
 }
 
-/* Whether a frame of [gfn, gfn + n) is IMMUTABLE.  Caller holds store_lock. */
-static bool heki_any_immutable(struct heki_vm *vm, gfn_t gfn, u64 n)
+/*
+ * Whether a frame of [gfn, gfn + n) is one an authenticated VM may not
+ * open a window on: IMMUTABLE (kernel text: HEKI_HC_PATCH only), or
+ * restricted and not executable (read-only data: text_poke() writes code
+ * only).  Caller holds store_lock.
+ */
+static bool heki_window_forbidden(struct heki_vm *vm, gfn_t gfn, u64 n)
 {
 	u32 a;
 
 	while (n--)
 		if (heki_store_lookup(&vm->store, gfn++, &a) &&
-		    (a & HEKI_ATTR_IMMUTABLE))
+		    ((a & HEKI_ATTR_IMMUTABLE) || !(a & HEKI_ATTR_EXEC)))
 			return true;
 	return false;
 }
@@ -566,7 +578,7 @@ static long heki_window(struct kvm_vcpu *vcpu, struct heki_vm *vm, bool open,
 
 	spin_lock(&vm->store_lock);
 	/* Authenticated: kernel text changes through HEKI_HC_PATCH only. */
-	if (open && READ_ONCE(vm->auth) && heki_any_immutable(vm, gfn, a1))
+	if (open && READ_ONCE(vm->auth) && heki_window_forbidden(vm, gfn, a1))
 		refused = true;
 	else if (open)
 		ret = heki_windows_open(&vm->windows, gfn, a1, &flipped);

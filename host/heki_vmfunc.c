@@ -370,6 +370,22 @@ bool heki_vmfunc_handle_exit(struct kvm_vcpu *vcpu, int *ret)
 	return false;
 }
 
+void heki_vmfunc_flush_current(struct kvm_vcpu *vcpu)
+{
+	struct heki_vmfunc_vcpu *st = heki_vmfunc_find(vcpu);
+	hpa_t cur = vcpu->arch.root_mmu.root.hpa;
+	unsigned int v;
+	u64 eptp;
+
+	if (!st || is_guest_mode(vcpu))
+		return;
+	for (v = 0; v < HEKI_VIEWS; v++) {
+		eptp = READ_ONCE(st->list[v]);
+		if (eptp && (eptp & PAGE_MASK) != cur)
+			ept_sync_context(eptp);
+	}
+}
+
 /*
  * IRQs off, right before VM entry: an entry naming a root invalidated since
  * the list was written is cleared (VMFUNC to it then exits).  The reference

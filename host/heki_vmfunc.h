@@ -25,10 +25,17 @@ void heki_vmfunc_load_pgd(struct kvm_vcpu *vcpu);
  */
 bool heki_vmfunc_handle_exit(struct kvm_vcpu *vcpu, int *ret);
 
+/*
+ * vmx_flush_tlb_current(), after KVM flushed its current root: the other
+ * listed root's EPTP context too, since the guest can switch to it without
+ * an exit (a flush KVM emulates for the guest must reach both views).
+ */
+void heki_vmfunc_flush_current(struct kvm_vcpu *vcpu);
+
 /* vmx_vcpu_run(), IRQs off, right before VM entry. */
 void heki_vmfunc_pre_entry(struct kvm_vcpu *vcpu);
 
-/* vmx_vcpu_reset() (RESET and INIT) and vmx_vcpu_free(). */
+/* vmx_vcpu_reset() (INIT; RESET only happens at creation) and vmx_vcpu_free(). */
 void heki_vmfunc_vcpu_reset(struct kvm_vcpu *vcpu);
 void heki_vmfunc_vcpu_free(struct kvm_vcpu *vcpu);
 

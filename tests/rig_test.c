@@ -388,6 +388,7 @@ TEST(host_logged_the_patch_refusals)
 		{ "patch_jump_label_other_target_refused", "why=bytes" },
 		{ "patch_call_into_data_refused", "why=bytes" },
 		{ "window_on_kernel_text_refused", "why=window" },
+		{ "window_on_module_rodata_refused", "why=window" },
 		{ "sites_after_lockdown_refused", "why=register" },
 		{ "view_for_kernel_text_refused", "why=view" },
 	};
@@ -407,9 +408,9 @@ TEST(host_logged_the_patch_refusals)
 	g = str_at("heki.auth.window_on_kernel_text_refused");
 	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
 	ASSERT_EQ(1, host_records("kind=patch", "why=window", gfn));
-	/* Eight refusals, two of them for their bytes; no other patch record. */
+	/* Nine refusals, two of them for their bytes; no other patch record. */
 	ASSERT_EQ(2, host_records("kind=patch", "why=bytes", NULL));
-	ASSERT_EQ(8, host_records("kind=patch", NULL, NULL));
+	ASSERT_EQ(9, host_records("kind=patch", NULL, NULL));
 	/* The kernel-text write made inside the patch view met read-only text. */
 	g = str_at("heki.auth.kernel_text_write_in_patch_view_refused");
 	ASSERT_NE(NULL, g);
