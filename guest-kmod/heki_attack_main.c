@@ -534,26 +534,20 @@ static void heki_atk_cr0_wp_clear(struct atk *a)
 	cr_clear(a, 0, X86_CR0_WP);
 }
 
-static void heki_atk_patch_window_abuse(struct atk *a)
+/*
+ * As text_poke() would, from any ring-0 code: a write window on @target's
+ * frame (mode hypercall) and the patch view for its address (modes view
+ * and vmfunc); whichever the host grants, then a write through an alias.
+ */
+static void write_through_patch_channels(struct atk *a, void *target)
 {
-	void *target = text_target();
-	phys_addr_t pa;
+	phys_addr_t pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
 	long opened, switched;
 
-	if (!target) {
-		a->effect = -1;
-		say(a, "target_symbol_not_found");
-		return;
-	}
-	pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
-	/*
-	 * As text_poke() would, from any ring-0 code: a write window on the
-	 * frame (mode hypercall) and the patch view (mode view); whichever
-	 * the host grants.
-	 */
 	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
 	migrate_disable();	/* views are per vCPU */
-	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH, 0, 0, 0);
+	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH,
+				  (unsigned long)target, 0, 0);
 	say(a, "window_open=%ld view_switch=%ld", opened, switched);
 	alias_write(a, target);
 	if (!switched)
@@ -561,6 +555,18 @@ static void heki_atk_patch_window_abuse(struct atk *a)
 	migrate_enable();
 	if (!opened)
 		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+}
+
+static void heki_atk_patch_window_abuse(struct atk *a)
+{
+	void *target = text_target();
+
+	if (!target) {
+		a->effect = -1;
+		say(a, "target_symbol_not_found");
+		return;
+	}
+	write_through_patch_channels(a, target);
 }
 
 /* LKDTM's targets, in this module as LKDTM keeps them in its own. */
@@ -576,21 +582,7 @@ static noinline void heki_atk_do_overwritten(void)
  */
 static void heki_atk_patch_module_text(struct atk *a)
 {
-	void *target = (void *)heki_atk_do_overwritten;
-	phys_addr_t pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
-	long opened, switched;
-
-	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
-	migrate_disable();	/* views are per vCPU */
-	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH,
-				  (unsigned long)target, 0, 0);
-	say(a, "window_open=%ld view_switch=%ld", opened, switched);
-	alias_write(a, target);
-	if (!switched)
-		kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0);
-	migrate_enable();
-	if (!opened)
-		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	write_through_patch_channels(a, (void *)heki_atk_do_overwritten);
 }
 
 /*

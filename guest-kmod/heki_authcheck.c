@@ -31,13 +31,6 @@
 
 #define OK(cond) ((cond) ? "ok" : "FAIL")
 
-/* The x86-64 relative jump_entry (as in heki_sites.c). */
-struct heki_jump_entry {
-	s32 code;
-	s32 target;
-	long key;
-};
-
 static u64 violations_now(void)
 {
 	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
@@ -68,7 +61,7 @@ static struct heki_jump_entry *jump_entry_of(struct static_key *key)
 
 	for (; e && e < end; e++) {
 		unsigned long k = ((unsigned long)&e->key + e->key) & ~3ul;
-		unsigned long code = (unsigned long)&e->code + e->code;
+		unsigned long code = heki_jump_code(e);
 
 		if (k == (unsigned long)key && heki_in_kernel_text(code, 5))
 			return e;
@@ -76,17 +69,12 @@ static struct heki_jump_entry *jump_entry_of(struct static_key *key)
 	return NULL;
 }
 
-static unsigned long jump_code(struct heki_jump_entry *e)
-{
-	return (unsigned long)&e->code + e->code;
-}
-
 /* A kernel static key flipped 20 times: every poke made by the host. */
 static void check_static_key(struct seq_file *m, struct static_key *key,
 			     struct heki_jump_entry *e)
 {
 	struct heki_guest_counters c0, c1;
-	const u8 *site = (const u8 *)jump_code(e);
+	const u8 *site = (const u8 *)heki_jump_code(e);
 	u8 before[5], on[5];
 	bool was = static_key_enabled(key), changed = true;
 	u64 v0 = violations_now();
@@ -232,8 +220,8 @@ static void rel32(u8 *b, u8 op, unsigned long at, unsigned long dest)
 static void check_refusals(struct seq_file *m, struct heki_jump_entry *e)
 {
 	unsigned long fn = probed_addr;
-	unsigned long code = jump_code(e);
-	unsigned long target = (unsigned long)&e->target + e->target;
+	unsigned long code = heki_jump_code(e);
+	unsigned long target = heki_jump_target(e);
 	/* Kernel data: within a rel32 of the text, unlike the direct map. */
 	unsigned long data = heki_lookup("_sdata");
 	u8 cur[8], b[8];
@@ -259,33 +247,34 @@ static void check_refusals(struct seq_file *m, struct heki_jump_entry *e)
 	refused(m, "patch_call_into_data_refused", fn, b, 5, -HEKI_EPATCH, cur);
 }
 
+/* A window the host must refuse (and log); closed again if it was not. */
+static void window_refused(struct seq_file *m, const char *name, phys_addr_t pa)
+{
+	u64 v0 = violations_now();
+	long ret = heki_call(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+
+	if (!ret)
+		heki_call(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	seq_printf(m, "%s %s ret=%ld violations=+%llu gfn=0x%llx\n", name,
+		   OK(ret == -HEKI_ESITE && violations_now() == v0 + 1), ret,
+		   violations_now() - v0, (u64)pa >> PAGE_SHIFT);
+}
+
 /* Windows, views and registration after an authenticated lockdown. */
 static void check_channels(struct seq_file *m)
 {
 	unsigned long fn = probed_addr;
 	phys_addr_t pa = __pa_symbol(fn) & PAGE_MASK;
 	u64 *page = (u64 *)__get_free_page(GFP_KERNEL);
-	u64 v0 = violations_now();
 	unsigned long gfn;
+	u64 v0;
 	long ret, back;
 	int w;
 
-	ret = heki_call(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
-	if (!ret)
-		heki_call(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
-	seq_printf(m, "window_on_kernel_text_refused %s ret=%ld violations=+%llu gfn=0x%llx\n",
-		   OK(ret == -HEKI_ESITE && violations_now() == v0 + 1), ret,
-		   violations_now() - v0, (u64)pa >> PAGE_SHIFT);
-
+	window_refused(m, "window_on_kernel_text_refused", pa);
 	/* This module's read-only data (R__, not immutable): no code, no window. */
-	pa = (phys_addr_t)vmalloc_to_pfn(heki_selftests) << PAGE_SHIFT;
-	v0 = violations_now();
-	ret = heki_call(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
-	if (!ret)
-		heki_call(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
-	seq_printf(m, "window_on_module_rodata_refused %s ret=%ld violations=+%llu gfn=0x%llx\n",
-		   OK(ret == -HEKI_ESITE && violations_now() == v0 + 1), ret,
-		   violations_now() - v0, (u64)pa >> PAGE_SHIFT);
+	window_refused(m, "window_on_module_rodata_refused",
+		       (phys_addr_t)vmalloc_to_pfn(heki_selftests) << PAGE_SHIFT);
 
 	/* This module's text (R_X, not immutable): granted, as text_poke needs. */
 	pa = (phys_addr_t)vmalloc_to_pfn(check_channels) << PAGE_SHIFT;

@@ -48,6 +48,23 @@ void heki_kernel_locked(void);
 long heki_kernel_lockdown(void);	/* HEKI_HC_LOCKDOWN, authenticated if auth=1 */
 bool heki_kernel_auth_active(void);
 bool heki_kernel_vmfunc_on(void);	/* EPTP switching enabled on every CPU */
+/* The x86-64 jump_entry (HAVE_ARCH_JUMP_LABEL_RELATIVE): offsets from the fields. */
+struct heki_jump_entry {
+	s32 code;
+	s32 target;
+	long key;		/* low 2 bits: branch, init */
+};
+
+static inline unsigned long heki_jump_code(const struct heki_jump_entry *e)
+{
+	return (unsigned long)&e->code + e->code;
+}
+
+static inline unsigned long heki_jump_target(const struct heki_jump_entry *e)
+{
+	return (unsigned long)&e->target + e->target;
+}
+
 /* heki_sites.c: the patch sites registered before lockdown */
 int heki_sites_register(void);
 bool heki_in_kernel_text(unsigned long addr, unsigned long len);

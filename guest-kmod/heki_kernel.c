@@ -113,15 +113,15 @@ static long view_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 			 open ? addr : 0, 0, 0);
 }
 
+/* EPTP switching is on for this CPU (the host drops it when the CPU gets INIT). */
+static DEFINE_PER_CPU(bool, vmfunc_here);
+
 /*
  * VMFUNC leaf 0 (EPTP switching): the CPU moves this vCPU to the host's
  * view ECX without an exit.  Enabled per vCPU (HEKI_HC_VMFUNC) when the
  * mode is chosen; the host learns the view on its next exit.  Nothing is
  * authenticated: the address is not even sent.
  */
-/* EPTP switching is on for this CPU (the host drops it when the CPU gets INIT). */
-static DEFINE_PER_CPU(bool, vmfunc_here);
-
 static long vmfunc_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 {
 	/* A CPU not (yet) enabled switches the same views by hypercall. */
@@ -223,7 +223,6 @@ static atomic_t windows_open_now;
 static bool auth_active;	/* the host took HEKI_LOCK_AUTH */
 static bool sites_registered;
 static bool locked_down;
-static long lockdown_flags(bool with_auth);
 
 /*
  * Before init the name is only kept.  Afterwards the transport changes

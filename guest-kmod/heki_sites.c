@@ -34,13 +34,7 @@
 #include "heki_guest.h"
 #include "heki_patch.h"
 
-/* The x86-64 relative layouts (HAVE_ARCH_JUMP_LABEL_RELATIVE, static calls). */
-struct heki_jump_entry {
-	s32 code;
-	s32 target;
-	long key;
-};
-
+/* The x86-64 relative layout of a static call site. */
 struct heki_static_call_site {
 	s32 addr;
 	s32 key;
@@ -90,8 +84,8 @@ static void collect_jump_labels(struct collect *c)
 	struct heki_jump_entry *end = (void *)heki_lookup("__stop___jump_table");
 
 	for (; e && e < end; e++) {
-		unsigned long code = (unsigned long)&e->code + e->code;
-		unsigned long target = (unsigned long)&e->target + e->target;
+		unsigned long code = heki_jump_code(e);
+		unsigned long target = heki_jump_target(e);
 		const u8 *b = (const u8 *)code;
 		unsigned int len;
 
