@@ -42,6 +42,7 @@ struct opts {
 	const char *qemu, *rig_dir, *l2_cpu, *l2_append;
 	int continuation;	/* this run continues one whose guest died (depth) */
 	int icount, timeout, smp, l1_mem, l2_mem;
+	int icount_seed;	/* -seed under icount (default 1) */
 	int stage_timeout[16];	/* per-stage overrides (--stage-timeout), 0 = none */
 };
 
@@ -333,7 +334,7 @@ static pid_t spawn(char *const argv[], const char *log)
 
 static pid_t launch_qemu(void)
 {
-	static char kappend[2048], mem[16], smp[16], ser[4][PATH_MAX + 16];
+	static char kappend[2048], mem[16], smp[16], seed[16], ser[4][PATH_MAX + 16];
 	char l2_append[512] = "";
 	const char *argv[MAX_ARGS];
 	const char *names[4] = { "console-l1.log", "console-l2.log",
@@ -359,6 +360,7 @@ static pid_t launch_qemu(void)
 	 * L2 keeps --smp vCPUs, scheduled by L1.
 	 */
 	snprintf(smp, sizeof(smp), "%d", R.o.icount ? 1 : R.o.smp);
+	snprintf(seed, sizeof(seed), "%d", R.o.icount_seed);
 
 	argv[n++] = R.o.qemu;
 	argv[n++] = "-M";
@@ -387,7 +389,7 @@ static pid_t launch_qemu(void)
 		argv[n++] = "-rtc";
 		argv[n++] = "base=2026-01-01T00:00:00,clock=vm";
 		argv[n++] = "-seed";
-		argv[n++] = "1";
+		argv[n++] = seed;
 	}
 	argv[n++] = "-smp";
 	argv[n++] = smp;
@@ -707,6 +709,8 @@ static void write_summary(void)
 	       "L1 bare metal -> L2" : "L0 qemu -> L1 host (our KVM) -> L2 guest");
 	jw_str(&w, "l0_accel", R.l0_accel);
 	jw_bool(&w, "icount", R.o.icount);
+	if (R.o.icount)
+		jw_int(&w, "icount_seed", R.o.icount_seed);
 	jw_str(&w, "time_base", R.o.icount ? "instructions (icount shift=0: 1 ns = 1 instruction)" :
 	       !strcmp(R.l0_accel, "tcg") ? "wall clock under TCG emulation: not hardware figures" :
 	       "wall clock");
@@ -1160,7 +1164,8 @@ static int usage(const char *msg)
 	fprintf(stderr,
 		"usage: rigrun --kernel VMLINUZ --l1-image CPIO --l2-image CPIO.GZ\n"
 		"              --kmod-dir DIR --guest-kernel KVER [--suite smoke]\n"
-		"              [--l0 auto|tcg|kvm|none] [--icount 0|1] [--modes LIST]\n"
+		"              [--l0 auto|tcg|kvm|none] [--icount 0|1] [--icount-seed N]\n"
+		"              [--modes LIST]\n"
 		"              [--timeout SECONDS] [--smp N] [--git-rev REV]\n"
 		"              [--results DIR] [--fault NAME] [--qemu PATH]\n"
 		"              [--rig-dir DIR (where l1-run.sh is, for --l0 none)]\n"
@@ -1302,7 +1307,7 @@ int main(int argc, char **argv)
 	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
 			    .git_rev = "unknown", .results = "results",
 			    .qemu = "qemu-system-x86_64", .rig_dir = "rig", .smp = 2, .l1_mem = 2048,
-			    .l2_mem = 512 };
+			    .l2_mem = 512, .icount_seed = 1 };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -1318,6 +1323,8 @@ int main(int argc, char **argv)
 		if (!strcmp(a, "--suite")) o->suite = v;
 		else if (!strcmp(a, "--l0")) o->l0 = v;
 		else if (!strcmp(a, "--icount")) o->icount = parse_int(v, "ICOUNT", 0, 1);
+		else if (!strcmp(a, "--icount-seed"))
+			o->icount_seed = parse_int(v, "--icount-seed", 1, 1000000);
 		else if (!strcmp(a, "--modes")) o->modes = v;
 		else if (!strcmp(a, "--timeout")) o->timeout = parse_int(v, "TIMEOUT", 0, 86400);
 		else if (!strcmp(a, "--smp")) {
