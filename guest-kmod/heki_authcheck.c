@@ -109,7 +109,9 @@ static void check_static_key(struct seq_file *m, struct static_key *key,
 
 /*
  * The probed function: traceable (it starts with its ftrace site, a NOP5
- * while untraced), called here and rarely elsewhere.
+ * while untraced) and callable from here; the first of these the kernel
+ * can trace.  Other tasks may call it too, so a probe counts at least our
+ * call.
  */
 static int call_memparse(void)
 {
