@@ -31,8 +31,8 @@ static const struct scenario {
 	int twice;			/* run it twice: the figures must repeat */
 	int attempts;			/* runs when TCG fails it; 0: RIG_ATTEMPTS */
 } scenarios[] = {
-	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300, 0 },
-	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900, 0 },
+	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300, 0, 0 },
+	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900, 0, 0 },
 	/* The same checks with text_poke switching host views instead of windows. */
 	/*
 	 * Views flip the NPT root thousands of times a run: under TCG about a
@@ -44,21 +44,21 @@ static const struct scenario {
 	{ "smoke-view", "smoke", "--l2-append heki.kmod=mode=view+lockdown=0", "ok", NULL, NULL, 0, 300, 0, 5 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
-	  "insmod heki.ko failed", 0, 300, 0 },
+	  "insmod heki.ko failed", 0, 300, 0, 0 },
 	/* L2 hangs before its suite: that stage's timeout must fire. */
 	{ "hang-in-l2", "smoke", "--fault hang-l2 --stage-timeout guest-module=20", "failed",
-	  "guest-module", "timed out after 20s", 0, 300, 0 },
+	  "guest-module", "timed out after 20s", 0, 300, 0, 0 },
 	/* Every benchmark in every mode, a few iterations: the schema, not the speed. */
-	{ "bench-smoke", "bench", "--l2-append heki.bench_iters=5", "ok", NULL, NULL, 0, 400, 0 },
+	{ "bench-smoke", "bench", "--l2-append heki.bench_iters=5", "ok", NULL, NULL, 0, 400, 0, 0 },
 	/* Deterministic mode: two ICOUNT=1 bench runs give identical figures. */
 	{ "bench-icount-twice", "bench", "--icount 1 --l2-append heki.bench_iters=5", "ok",
-	  NULL, NULL, 1, 600, 1 },
+	  NULL, NULL, 1, 600, 1, 0 },
 	/* The whole attack matrix (it takes seconds): expected == observed everywhere. */
-	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300, 0 },
+	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300, 0, 0 },
 	/* The first attack panics its guest: that cell is lost, a fresh guest does the rest. */
 	{ "attack-kills-guest", "attacks",
 	  "--fault attack-kills-guest --attack cr4_smep_clear,cr0_wp_clear --attack-mode off,hypercall",
-	  "failed", "suite", "crash_guest requested by the harness", 0, 300, 0 },
+	  "failed", "suite", "crash_guest requested by the harness", 0, 300, 0, 0 },
 };
 
 static char *slurp(const char *path);
