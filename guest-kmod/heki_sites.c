@@ -119,6 +119,11 @@ static void collect_static_calls(struct collect *c)
 		unsigned long addr = (unsigned long)&s->addr + s->addr;
 		const u8 *b = (const u8 *)addr;
 
+		/* Init text is gone (unmapped): never read there. */
+		if (!heki_in_kernel_text(addr, 6)) {
+			nr_skipped++;
+			continue;
+		}
 		/* A conditional tail call is a 6-byte Jcc. */
 		add(c, addr, b[0] == 0x0f && (b[1] & 0xf0) == 0x80 ? 6 : 5,
 		    HEKI_SITE_CALL, 0);
