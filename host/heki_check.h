@@ -190,4 +190,16 @@ static inline int heki_cr_clears_pinned(__u64 old, __u64 new, __u64 pinned)
 	return (old & ~new & pinned) != 0;
 }
 
+#define HEKI_CR0_PG	(1ull << 31)
+
+/*
+ * Whether a CR0 write turns on (or keeps) paging without every pinned
+ * bit: after INIT the vCPU restarts with paging off and CR0.WP clear, and
+ * its way back into paging must bring WP along (Linux's trampoline does).
+ */
+static inline int heki_cr0_paging_without_pinned(__u64 new, __u64 pinned)
+{
+	return (new & HEKI_CR0_PG) && (new & pinned) != pinned;
+}
+
 #endif /* HEKI_CHECK_H */

@@ -66,7 +66,7 @@ struct heki_vm {
 	struct mutex store_mutex;
 	/* Write windows: changed and read under store_lock only. */
 	struct heki_windows windows;
-	bool locked;			/* HEKI_HC_LOCKDOWN; under store_mutex */
+	bool locked;			/* HEKI_HC_LOCKDOWN; set under store_mutex and store_lock */
 	/*
 	 * HEKI_LOCK_AUTH taken (implies locked).  Set under store_mutex;
 	 * read locklessly: once set, sites and ranges never change again.
@@ -74,6 +74,14 @@ struct heki_vm {
 	bool auth;
 	/* Patch sites (HEKI_HC_SITES, HEKI_HC_PATCH): under store_mutex. */
 	struct heki_sites sites;
+	/*
+	 * The last refused KVM write (gfn << 3 | via, + 1) and when: a PV
+	 * area pointed at a protected frame is retried on every entry, and
+	 * repeats within a second are counted, not logged again.
+	 */
+	u64 kvm_denial_last;
+	unsigned long kvm_denial_jiffies;
+	atomic64_t kvm_denials, kvm_denials_repeated;
 	/* struct heki_stats, as far as the VM's own counters go. */
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
@@ -163,6 +171,7 @@ void heki_vm_destroy(struct kvm *kvm)
 	synchronize_rcu();
 	heki_store_destroy(&vm->store);
 	kvfree(vm->sites.site);
+	kvfree(vm->sites.func);
 	kvfree(vm->sites.int3);
 	kfree(vm);
 }
@@ -211,22 +220,27 @@ static const char *heki_cpu_mode(struct kvm_vcpu *vcpu)
 	return "real";
 }
 
-static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
-			       const char *via, u64 a, u64 b, u64 c)
+/*
+ * One record.  @vcpu is the vCPU the refusal happened on, or NULL when KVM
+ * acted outside a vCPU (then vcpu=-1 cpl=-1 mode=none rip=0).
+ */
+static void heki_log_record(struct kvm *kvm, struct kvm_vcpu *vcpu,
+			    const char *kind, const char *via, u64 a, u64 b,
+			    u64 c)
 {
-	struct heki_vm *vm = heki_vm_peek(vcpu->kvm);
+	struct heki_vm *vm = heki_vm_peek(kvm);
 	struct heki_violation *v;
-	const char *mode = heki_cpu_mode(vcpu);
-	int cpl = static_call(kvm_x86_get_cpl)(vcpu);
-	u64 rip = kvm_rip_read(vcpu);
+	const char *mode = vcpu ? heki_cpu_mode(vcpu) : "none";
+	int cpl = vcpu ? static_call(kvm_x86_get_cpl)(vcpu) : -1;
+	u64 rip = vcpu ? kvm_rip_read(vcpu) : 0;
 
 	spin_lock(&heki_log_lock);
 	v = &heki_log[heki_log_next % HEKI_LOG_SIZE];
 	*v = (struct heki_violation){
 		.seq = heki_log_next++,
-		.vm_pid = vcpu->kvm->userspace_pid,
+		.vm_pid = kvm->userspace_pid,
 		.vm_seq = vm ? atomic64_inc_return(&vm->violations) : 0,
-		.vcpu = vcpu->vcpu_id,
+		.vcpu = vcpu ? vcpu->vcpu_id : -1,
 		.cpl = cpl,
 		.mode = mode,
 		.kind = kind,
@@ -238,6 +252,12 @@ static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
 	};
 	spin_unlock(&heki_log_lock);
 	atomic64_inc(&heki_violations);
+}
+
+static void heki_log_violation(struct kvm_vcpu *vcpu, const char *kind,
+			       const char *via, u64 a, u64 b, u64 c)
+{
+	heki_log_record(vcpu->kvm, vcpu, kind, via, a, b, c);
 }
 
 /* kvm-intel.ko's EPTP switching, when it is loaded (heki_vmfunc.c). */
@@ -545,19 +565,28 @@ static void heki_log_patch(struct kvm_vcpu *vcpu, enum heki_patch_reason why,
 }
 
 /*
- * Whether a frame of [gfn, gfn + n) is one an authenticated VM may not
- * open a window on: IMMUTABLE (kernel text: HEKI_HC_PATCH only), or
- * restricted and not executable (read-only data: text_poke() writes code
- * only).  Caller holds store_lock.
+ * Whether a frame of [gfn, gfn + n) is one the VM may not open a window
+ * on.  After any lockdown: an IMMUTABLE frame without EXEC (const rodata,
+ * ro_after_init: text_poke() writes code only, and lockdown means
+ * immutable for data in every mode).  After an authenticated one also any
+ * IMMUTABLE frame (kernel text: HEKI_HC_PATCH only) and any restricted
+ * frame without EXEC (module rodata).  Caller holds store_lock.
  */
 static bool heki_window_forbidden(struct heki_vm *vm, gfn_t gfn, u64 n)
 {
+	bool auth = READ_ONCE(vm->auth);
 	u32 a;
 
-	while (n--)
-		if (heki_store_lookup(&vm->store, gfn++, &a) &&
-		    ((a & HEKI_ATTR_IMMUTABLE) || !(a & HEKI_ATTR_EXEC)))
+	if (!vm->locked)
+		return false;
+	while (n--) {
+		if (!heki_store_lookup(&vm->store, gfn++, &a))
+			continue;
+		if ((a & HEKI_ATTR_IMMUTABLE) && !(a & HEKI_ATTR_EXEC))
 			return true;
+		if (auth && ((a & HEKI_ATTR_IMMUTABLE) || !(a & HEKI_ATTR_EXEC)))
+			return true;
+	}
 	return false;
 }
 
@@ -577,8 +606,8 @@ static long heki_window(struct kvm_vcpu *vcpu, struct heki_vm *vm, bool open,
 		return -HEKI_EFAULT;
 
 	spin_lock(&vm->store_lock);
-	/* Authenticated: kernel text changes through HEKI_HC_PATCH only. */
-	if (open && READ_ONCE(vm->auth) && heki_window_forbidden(vm, gfn, a1))
+	/* Checked and opened under one lock with lockdown's own check. */
+	if (open && heki_window_forbidden(vm, gfn, a1))
 		refused = true;
 	else if (open)
 		ret = heki_windows_open(&vm->windows, gfn, a1, &flipped);
@@ -635,18 +664,25 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	if (ret)
 		return ret;
 	mutex_lock(&vm->store_mutex);
+	/*
+	 * Under store_lock too: heki_window() checks the rules and opens a
+	 * window under it, so no window opened under the old rules can
+	 * survive a lockdown that forbids it.
+	 */
+	spin_lock(&vm->store_lock);
 	if (vm->locked && (!auth || vm->auth)) {
 		ret = -HEKI_ELOCKED;
-	} else if (auth && READ_ONCE(vm->windows.frames)) {
+	} else if (auth && vm->windows.frames) {
 		/* A window open now would outlive the rule that forbids it. */
 		ret = -HEKI_EBUSY;
 	} else {
-		vm->locked = true;
+		WRITE_ONCE(vm->locked, true);
 		if (auth) {
 			WRITE_ONCE(vm->auth, true);
 			zap = true;
 		}
 	}
+	spin_unlock(&vm->store_lock);
 	mutex_unlock(&vm->store_mutex);
 	if (zap) {
 		kvm_zap_gfn_range(vcpu->kvm, 0, HEKI_MAX_GFN);
@@ -657,16 +693,43 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 }
 
 /*
- * Registers patch sites before lockdown.  The array grows by doubling up
- * to HEKI_SITES_MAX (a Debian kernel has ~60,000 ftrace, jump-label and
- * static-call sites); the INT3 table is allocated with the first batch.
+ * Grows a registration array (@elem bytes an entry) by doubling, up to
+ * @max, so that @need entries fit.  Caller holds store_mutex.
+ */
+static int heki_grow(void **arr, unsigned int *cap, unsigned int n,
+		     unsigned int need, unsigned int max, size_t elem)
+{
+	unsigned int ncap;
+	void *grown;
+
+	if (need <= *cap || *cap >= max)
+		return 0;	/* room, or heki_sites_add() says E2BIG */
+	ncap = min_t(unsigned int, max, max_t(unsigned int, 2 * *cap, 4096));
+	while (ncap < need && ncap < max)
+		ncap = min_t(unsigned int, max, 2 * ncap);
+	grown = kvmalloc_array(ncap, elem, GFP_KERNEL_ACCOUNT);
+	if (!grown)
+		return -HEKI_ENOMEM;
+	if (n)
+		memcpy(grown, *arr, n * elem);
+	kvfree(*arr);
+	*arr = grown;
+	*cap = ncap;
+	return 0;
+}
+
+/*
+ * Registers patch sites and function entries before lockdown.  The arrays
+ * grow by doubling up to HEKI_SITES_MAX / HEKI_FUNCS_MAX (a Debian kernel
+ * has ~60,000 sites and about as many text symbols); the INT3 table is
+ * allocated with the first batch.
  */
 static long heki_sites(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 		       u64 a0, u64 a1, u64 a2, u64 a3)
 {
 	struct heki_sites *s = &vm->sites;
-	struct heki_site *buf = NULL, *grown;
-	unsigned int cap;
+	struct heki_site *buf = NULL;
+	unsigned int nf;
 	long ret;
 
 	ret = heki_check_sites(a0, a1, a2, a3);
@@ -681,6 +744,7 @@ static long heki_sites(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			return -HEKI_EFAULT;
 		}
 	}
+	nf = a1 ? heki_sites_count_funcs(buf, a1) : 0;
 	mutex_lock(&vm->store_mutex);
 	if (vm->locked) {
 		ret = -HEKI_ELOCKED;
@@ -696,21 +760,13 @@ static long heki_sites(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	}
 	if (a2 & HEKI_SITES_RESET)
 		heki_sites_reset(s);
-	if (s->n + a1 > s->cap && s->cap < HEKI_SITES_MAX) {
-		cap = min_t(unsigned int, HEKI_SITES_MAX,
-			    max_t(unsigned int, 2 * s->cap, 4096));
-		grown = kvmalloc_array(cap, sizeof(*grown), GFP_KERNEL_ACCOUNT);
-		if (!grown) {
-			ret = -HEKI_ENOMEM;
-			goto out;
-		}
-		if (s->n)
-			memcpy(grown, s->site, s->n * sizeof(*grown));
-		kvfree(s->site);
-		s->site = grown;
-		s->cap = cap;
-	}
-	ret = a1 ? heki_sites_add(s, buf, a1) : 0;
+	ret = heki_grow((void **)&s->site, &s->cap, s->n, s->n + a1 - nf,
+			HEKI_SITES_MAX, sizeof(*s->site));
+	if (!ret)
+		ret = heki_grow((void **)&s->func, &s->fcap, s->nfunc,
+				s->nfunc + nf, HEKI_FUNCS_MAX, sizeof(*s->func));
+	if (!ret && a1)
+		ret = heki_sites_add(s, buf, a1);
 out:
 	mutex_unlock(&vm->store_mutex);
 	kfree(buf);
@@ -730,6 +786,32 @@ static long heki_patch_error(enum heki_patch_reason why)
 	default:
 		return -HEKI_EPATCH;
 	}
+}
+
+/*
+ * The host's own write into guest memory for HEKI_HC_PATCH: the one write
+ * into a write-protected frame that is allowed, so it does not go through
+ * kvm_vcpu_write_guest(), whose check (heki_kvm_write_denied()) refuses
+ * such frames to everyone else.
+ */
+static int heki_host_write(struct kvm_vcpu *vcpu, gpa_t gpa, const u8 *data,
+			   unsigned long len)
+{
+	while (len) {
+		gfn_t gfn = gpa_to_gfn(gpa);
+		unsigned long off = offset_in_page(gpa);
+		unsigned long n = min_t(unsigned long, len, PAGE_SIZE - off);
+		unsigned long hva = kvm_vcpu_gfn_to_hva(vcpu, gfn);
+
+		if (kvm_is_error_hva(hva) ||
+		    __copy_to_user((void __user *)hva + off, data, n))
+			return -EFAULT;
+		kvm_vcpu_mark_page_dirty(vcpu, gfn);
+		gpa += n;
+		data += n;
+		len -= n;
+	}
+	return 0;
 }
 
 /*
@@ -762,7 +844,7 @@ static long heki_patch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			why = heki_patch_decide(&vm->sites, &plan, a0, new, a1, cur);
 	}
 	if (!ret && why == HEKI_PR_OK) {
-		if (kvm_vcpu_write_guest(vcpu, plan.gpa, new, a1)) {
+		if (heki_host_write(vcpu, plan.gpa, new, a1)) {
 			ret = -HEKI_EFAULT;
 		} else {
 			heki_patch_commit(&vm->sites, &plan, a0, cur[0]);
@@ -897,7 +979,8 @@ static long heki_stats(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	spin_unlock(&vm->store_lock);
 	st.locked = READ_ONCE(vm->locked);
 	/* A count for the record, no lock: registration may be under way. */
-	st.sites = READ_ONCE(vm->sites.n) + READ_ONCE(vm->sites.nranges);
+	st.sites = READ_ONCE(vm->sites.n) + READ_ONCE(vm->sites.nranges) +
+		   READ_ONCE(vm->sites.nfunc);
 	return heki_write_result(vcpu, a0, &st, sizeof(st));
 }
 
@@ -931,6 +1014,89 @@ unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access,
 }
 
 /*
+ * A huge second-stage mapping would give the whole region one set of
+ * permissions: map at the largest level whose region holds no restricted
+ * frame.  The caller holds mmu_lock and took its mmu_seq snapshot before:
+ * a PROTECT swaps the store before it zaps, so a fault either sees the new
+ * store here or is stale and retried.
+ */
+int heki_max_mapping_level(struct kvm *kvm, gfn_t gfn, int max_level)
+{
+	struct heki_vm *vm;
+
+	if (max_level <= PG_LEVEL_4K || hash_empty(heki_vms))
+		return max_level;
+	vm = heki_vm_peek(kvm);
+	if (!vm)
+		return max_level;
+	spin_lock(&vm->store_lock);
+	if (heki_store_any_lacking(&vm->store,
+				   gfn & ~(KVM_PAGES_PER_HPAGE(PG_LEVEL_2M) - 1),
+				   KVM_PAGES_PER_HPAGE(PG_LEVEL_2M), HEKI_RW_X))
+		max_level = PG_LEVEL_4K;
+	else if (max_level > PG_LEVEL_2M &&
+		 heki_store_any_lacking(&vm->store,
+					gfn & ~(KVM_PAGES_PER_HPAGE(PG_LEVEL_1G) - 1),
+					KVM_PAGES_PER_HPAGE(PG_LEVEL_1G), HEKI_RW_X))
+		max_level = PG_LEVEL_2M;
+	spin_unlock(&vm->store_lock);
+	return max_level;
+}
+
+static const char *const heki_kvm_via_names[HEKI_KVM_VIA_NR] = {
+	[HEKI_KVM_WRITE] = "kvm-write",
+	[HEKI_KVM_HVA_CACHE] = "kvm-hva-cache",
+	[HEKI_KVM_PFN_CACHE] = "kvm-pfn-cache",
+	[HEKI_KVM_MAP] = "kvm-map",
+};
+
+/*
+ * Called where KVM turns a gfn into a writable mapping of its own (hook
+ * patch 0004): a frame the guest made read-only is refused to KVM too, or
+ * the PV MSRs, VMSAVE/VMCLEAR, clock pairing and the emulator would write
+ * it for the guest.  [offset, offset + len) may run over several frames.
+ * A refusal is logged as kind "write" with its source; the same refusal
+ * again within a second is counted, not logged.
+ */
+bool heki_kvm_write_denied(struct kvm *kvm, gfn_t gfn, int offset,
+			   unsigned long len, int via)
+{
+	gfn_t first = gfn + offset / PAGE_SIZE;
+	gfn_t last = gfn + ((unsigned long)offset + len - 1) / PAGE_SIZE;
+	struct heki_vm *vm;
+	long attrs = -1;
+	u64 key;
+
+	if (hash_empty(heki_vms) || !len || via < 0 || via >= HEKI_KVM_VIA_NR)
+		return false;
+	vm = heki_vm_peek(kvm);
+	if (!vm)
+		return false;
+	for (gfn = first; gfn <= last; gfn++) {
+		attrs = heki_effective_attrs(vm, gfn);
+		if (attrs >= 0 && !(attrs & HEKI_ATTR_WRITE))
+			break;
+	}
+	if (gfn > last)
+		return false;
+
+	atomic64_inc(&vm->kvm_denials);
+	key = (gfn << 3 | via) + 1;
+	if (READ_ONCE(vm->kvm_denial_last) == key &&
+	    time_before(jiffies, READ_ONCE(vm->kvm_denial_jiffies) + HZ)) {
+		atomic64_inc(&vm->kvm_denials_repeated);
+		return true;
+	}
+	WRITE_ONCE(vm->kvm_denial_last, key);
+	WRITE_ONCE(vm->kvm_denial_jiffies, jiffies);
+	heki_log_record(kvm, kvm_get_running_vcpu(), "write",
+			heki_kvm_via_names[via],
+			gfn_to_gpa(gfn) + (gfn == first ? offset % PAGE_SIZE : 0),
+			~0ull, attrs);
+	return true;
+}
+
+/*
  * The linear address a faulting data access used: decoded from the guest's
  * instruction, because an NPT fault reports only the guest-physical one.
  * Returns ~0 when it cannot be known.
@@ -960,7 +1126,7 @@ static u64 heki_fault_gva(struct kvm_vcpu *vcpu)
  * *_nofault accessors) recover.  Returns true when the fault was denied.
  */
 bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
-			    bool exec, u8 *max_level)
+			    bool exec)
 {
 	struct x86_exception fault = {};
 	gfn_t gfn = gpa_to_gfn(gpa);
@@ -973,23 +1139,6 @@ bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 	vm = heki_vm_peek(vcpu->kvm);
 	if (!vm)
 		return false;
-
-	/*
-	 * A huge second-stage mapping would give the whole region one set of
-	 * permissions: map at the largest level whose region holds no
-	 * restricted frame.
-	 */
-	spin_lock(&vm->store_lock);
-	if (heki_store_any_lacking(&vm->store,
-				   gfn & ~(KVM_PAGES_PER_HPAGE(PG_LEVEL_2M) - 1),
-				   KVM_PAGES_PER_HPAGE(PG_LEVEL_2M), HEKI_RW_X))
-		*max_level = PG_LEVEL_4K;
-	else if (*max_level > PG_LEVEL_2M &&
-		 heki_store_any_lacking(&vm->store,
-					gfn & ~(KVM_PAGES_PER_HPAGE(PG_LEVEL_1G) - 1),
-					KVM_PAGES_PER_HPAGE(PG_LEVEL_1G), HEKI_RW_X))
-		*max_level = PG_LEVEL_2M;
-	spin_unlock(&vm->store_lock);
 
 	if (!write && !exec)
 		return false;
@@ -1018,8 +1167,11 @@ bool heki_page_fault_denied(struct kvm_vcpu *vcpu, gpa_t gpa, bool write,
 /*
  * Called by KVM's instruction emulator before it writes guest memory for
  * the guest (emulated stores, emulated CMPXCHG, descriptor and stack
- * writes): those go through the host's own mapping of guest RAM and never
- * meet the second-stage tables, so they are checked here.  A denied write
+ * writes, "rep ins", MMIO-to-memory moves, for the VM and for a guest it
+ * runs nested): those go through the host's own mapping of guest RAM and
+ * never meet the second-stage tables, so they are checked here, before
+ * the emulator could fall back to an MMIO exit that the VMM would carry
+ * out on RAM.  A denied write
  * is not performed; *exception is the #PF the emulator then injects.
  */
 bool heki_emulated_write_denied(struct kvm_vcpu *vcpu, unsigned long gva,
@@ -1028,7 +1180,11 @@ bool heki_emulated_write_denied(struct kvm_vcpu *vcpu, unsigned long gva,
 	struct heki_vm *vm;
 	long attrs;
 
-	if (hash_empty(heki_vms) || is_guest_mode(vcpu))
+	/*
+	 * For a nested guest too: @gpa is already translated through both
+	 * levels, so it is this VM's own frame.
+	 */
+	if (hash_empty(heki_vms))
 		return false;
 	vm = heki_vm_peek(vcpu->kvm);
 	if (!vm)
@@ -1065,12 +1221,43 @@ bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 	vm = heki_vm_peek(vcpu->kvm);
 	if (vm)
 		pinned = READ_ONCE(vm->cr_pinned[cr]);
-	if (!heki_cr_clears_pinned(old, new, pinned))
+	if (!heki_cr_clears_pinned(old, new, pinned) &&
+	    !(cr == 0 && heki_cr0_paging_without_pinned(new, pinned)))
 		return false;
 	heki_log_violation(vcpu, cr ? "cr4" : "cr0", "cr-write", old, new,
 			   pinned);
 	return true;
 }
+
+unsigned long heki_cr_pinned(struct kvm_vcpu *vcpu, int cr)
+{
+	struct heki_vm *vm;
+
+	if (hash_empty(heki_vms) || (cr != 0 && cr != 4))
+		return 0;
+	vm = heki_vm_peek(vcpu->kvm);
+	return vm ? READ_ONCE(vm->cr_pinned[cr]) : 0;
+}
+EXPORT_SYMBOL_GPL(heki_cr_pinned);
+
+bool heki_nested_host_cr_denied(struct kvm_vcpu *vcpu, unsigned long cr0,
+				unsigned long cr4)
+{
+	unsigned long p0 = heki_cr_pinned(vcpu, 0), p4 = heki_cr_pinned(vcpu, 4);
+
+	if ((cr0 & p0) != p0) {
+		heki_log_violation(vcpu, "cr0", "nested-host-state",
+				   kvm_read_cr0(vcpu), cr0, p0);
+		return true;
+	}
+	if ((cr4 & p4) != p4) {
+		heki_log_violation(vcpu, "cr4", "nested-host-state",
+				   kvm_read_cr4(vcpu), cr4, p4);
+		return true;
+	}
+	return false;
+}
+EXPORT_SYMBOL_GPL(heki_nested_host_cr_denied);
 
 typedef long (*heki_call_fn)(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			     u64 a0, u64 a1, u64 a2, u64 a3);
@@ -1163,6 +1350,9 @@ static void heki_vms_show(struct seq_file *m)
 		seq_printf(m, "vm_%d_view_switches %lld\nvm_%d_patches %lld\nvm_%d_auth %d\n",
 			   pid, atomic64_read(&vm->view_switches), pid,
 			   atomic64_read(&vm->patches), pid, READ_ONCE(vm->auth));
+		seq_printf(m, "vm_%d_kvm_writes_refused %lld\nvm_%d_kvm_writes_refused_unlogged %lld\n",
+			   pid, atomic64_read(&vm->kvm_denials), pid,
+			   atomic64_read(&vm->kvm_denials_repeated));
 		seq_printf(m, "vm_%d_zaps %lld\nvm_%d_zapped_frames %lld\nvm_%d_tlb_flushes %llu\n",
 			   pid, atomic64_read(&vm->zaps), pid,
 			   atomic64_read(&vm->zapped_frames), pid,

@@ -18,7 +18,38 @@ unsigned int heki_spte_access(struct kvm *kvm, unsigned long long gfn,
 /* The view the vCPU's second-stage root is for (kept in its role's quadrant). */
 unsigned int heki_root_view(struct kvm_vcpu *vcpu);
 bool heki_page_fault_denied(struct kvm_vcpu *vcpu, unsigned long long gpa,
-			    bool write, bool exec, unsigned char *max_level);
+			    bool write, bool exec);
+/*
+ * The largest mapping level (<= @max_level) at which a second-stage entry
+ * for @gfn covers no restricted frame.  Called by
+ * kvm_mmu_max_mapping_level(), which every fault path (TDP, shadow,
+ * nested) and huge-page recovery ask under mmu_lock.
+ */
+int heki_max_mapping_level(struct kvm *kvm, unsigned long long gfn,
+			   int max_level);
+
+/*
+ * The places where KVM turns a gfn into a writable mapping to write guest
+ * memory on the guest's behalf, bypassing the second stage.  Each asks
+ * heki_kvm_write_denied() first; a refusal is logged with its source.
+ */
+enum heki_kvm_via {
+	HEKI_KVM_WRITE,		/* kvm_write_guest*(), kvm_vcpu_write_guest*() */
+	HEKI_KVM_HVA_CACHE,	/* gfn-to-hva caches: steal time, PV EOI, async PF */
+	HEKI_KVM_PFN_CACHE,	/* gfn-to-pfn caches: kvmclock, Xen */
+	HEKI_KVM_MAP,		/* kvm_vcpu_map(): nested SVM/VMX state, APIC pages */
+	HEKI_KVM_VIA_NR
+};
+bool heki_kvm_write_denied(struct kvm *kvm, unsigned long long gfn, int offset,
+			   unsigned long len, int via);
+/* The bits of CR @cr (0 or 4) the VM pinned (kvm-intel.ko keeps them intercepted). */
+unsigned long heki_cr_pinned(struct kvm_vcpu *vcpu, int cr);
+/*
+ * Whether the CR0/CR4 a nested VM exit would load into the VM (VMX: the
+ * vmcs12 host-state area, chosen by the VM) drop a pinned bit; logged.
+ */
+bool heki_nested_host_cr_denied(struct kvm_vcpu *vcpu, unsigned long cr0,
+				unsigned long cr4);
 struct x86_exception;
 bool heki_emulated_write_denied(struct kvm_vcpu *vcpu, unsigned long gva,
 				unsigned long long gpa,

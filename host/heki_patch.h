@@ -27,10 +27,20 @@ struct heki_int3 {
 	__u8 orig;		/* the byte the INT3 replaced */
 };
 
+/* A registered function entry (HEKI_SITE_FUNC), kept compact. */
+struct heki_func {
+	__u64 gva;
+	__u32 len;
+	__u32 flags;		/* HEKI_FUNC_* */
+};
+
 struct heki_sites {
-	/* JUMP and CALL sites, ascending and disjoint; capacity is the caller's. */
+	/* JUMP/CALL/TAIL/FTRACE sites, ascending and disjoint; capacity is the caller's. */
 	struct heki_site *site;
 	unsigned int n, cap;
+	/* Function entries, ascending, distinct; capacity is the caller's. */
+	struct heki_func *func;
+	unsigned int nfunc, fcap;
 	struct heki_site range[HEKI_SITE_RANGES_MAX];	/* TEXT and TARGETS */
 	unsigned int nranges;
 	/* INT3s the host placed outside sites (kprobes); capacity HEKI_INT3_MAX. */
@@ -79,9 +89,16 @@ static inline long heki_check_site(const struct heki_site *s)
 			return -HEKI_EINVAL;
 		return 0;
 	case HEKI_SITE_CALL:
-		if (s->gpa || s->target || (s->len != 5 && s->len != 6))
+	case HEKI_SITE_FTRACE:
+		return s->gpa || s->target || s->len != 5 ? -HEKI_EINVAL : 0;
+	case HEKI_SITE_TAIL:
+		if (s->gpa || (s->len != 5 && s->len != 6))
 			return -HEKI_EINVAL;
-		return 0;
+		if (s->len == 5)
+			return s->target ? -HEKI_EINVAL : 0;
+		return s->target >= 0x80 && s->target <= 0x8f ? 0 : -HEKI_EINVAL;
+	case HEKI_SITE_FUNC:
+		return s->gpa || (s->target & ~HEKI_FUNC_FTRACE) ? -HEKI_EINVAL : 0;
 	default:
 		return -HEKI_EINVAL;
 	}
@@ -105,17 +122,26 @@ heki_sites_text(const struct heki_sites *s, __u64 gva, __u64 len)
 	return 0;
 }
 
-/* Whether a CALL/JMP may land on @gva: inside a TEXT or TARGETS range. */
-static inline bool heki_sites_target_ok(const struct heki_sites *s, __u64 gva)
+/* The registered function entry at exactly @gva (index), or -1. */
+static inline long heki_func_find(const struct heki_sites *s, __u64 gva)
 {
-	for (unsigned int i = 0; i < s->nranges; i++)
-		if (heki_range_holds(&s->range[i], gva, 1))
-			return true;
-	return false;
+	long lo = 0, hi = (long)s->nfunc - 1;
+
+	while (lo <= hi) {
+		long mid = lo + (hi - lo) / 2;
+
+		if (s->func[mid].gva == gva)
+			return mid;
+		if (s->func[mid].gva < gva)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
 }
 
-/* Whether the patch view may be entered for a poke of @gva. */
-static inline bool heki_sites_view_ok(const struct heki_sites *s, __u64 gva)
+/* Whether @gva lies in a TARGETS range (the module area). */
+static inline bool heki_sites_in_targets(const struct heki_sites *s, __u64 gva)
 {
 	for (unsigned int i = 0; i < s->nranges; i++)
 		if (s->range[i].kind == HEKI_SITE_TARGETS &&
@@ -125,55 +151,108 @@ static inline bool heki_sites_view_ok(const struct heki_sites *s, __u64 gva)
 }
 
 /*
+ * Whether a CALL/JMP may land on @gva: a registered function entry
+ * (with all of @flags), or anywhere in the module area.
+ */
+static inline bool heki_sites_target_ok(const struct heki_sites *s, __u64 gva,
+					__u32 flags)
+{
+	long f = heki_func_find(s, gva);
+
+	if (f >= 0 && (s->func[f].flags & flags) == flags)
+		return true;
+	return heki_sites_in_targets(s, gva);
+}
+
+/* Whether the patch view may be entered for a poke of @gva. */
+static inline bool heki_sites_view_ok(const struct heki_sites *s, __u64 gva)
+{
+	return heki_sites_in_targets(s, gva);
+}
+
+static inline bool heki_site_is_range(__u32 kind)
+{
+	return kind == HEKI_SITE_TEXT || kind == HEKI_SITE_TARGETS;
+}
+
+/* How many FUNC entries a batch holds (the caller grows func[] first). */
+static inline unsigned int heki_sites_count_funcs(const struct heki_site *e,
+						  unsigned int n)
+{
+	unsigned int i, nf = 0;
+
+	for (i = 0; i < n; i++)
+		nf += e[i].kind == HEKI_SITE_FUNC;
+	return nf;
+}
+
+/*
  * Validates a batch of @n entries against what is registered and appends
- * it, all or nothing: ranges to range[], sites to site[] (which must have
- * room: the caller grows it first).  Sites must continue the ascending,
- * disjoint order and lie inside a TEXT range registered before them.
+ * it, all or nothing: ranges to range[], function entries to func[] and
+ * sites to site[] (which must have room: the caller grows them first).
+ * Sites and function entries must each continue their ascending order
+ * (sites also disjoint) and lie inside a TEXT range registered before them
+ * or in this batch.
  */
 static inline long heki_sites_add(struct heki_sites *s,
 				  const struct heki_site *e, unsigned int n)
 {
-	unsigned int nr = 0, ns = 0, i;
+	unsigned int nr = 0, ns = 0, nf = 0, i;
 	__u64 end = s->n ? s->site[s->n - 1].gva + s->site[s->n - 1].len : 0;
+	__u64 fnext = s->nfunc ? s->func[s->nfunc - 1].gva + 1 : 0;
 	long ret;
 
 	for (i = 0; i < n; i++) {
 		ret = heki_check_site(&e[i]);
 		if (ret)
 			return ret;
-		if (e[i].kind == HEKI_SITE_TEXT || e[i].kind == HEKI_SITE_TARGETS) {
+		if (heki_site_is_range(e[i].kind)) {
 			nr++;
-			continue;
+		} else if (e[i].kind == HEKI_SITE_FUNC) {
+			if (e[i].gva < fnext)
+				return -HEKI_EINVAL;	/* out of order or repeated */
+			fnext = e[i].gva + 1;
+			nf++;
+		} else {
+			if (e[i].gva < end)
+				return -HEKI_EINVAL;	/* out of order or overlapping */
+			end = e[i].gva + e[i].len;
+			ns++;
 		}
-		if (e[i].gva < end)
-			return -HEKI_EINVAL;	/* out of order or overlapping */
-		end = e[i].gva + e[i].len;
-		ns++;
 	}
 	if (s->nranges + nr > HEKI_SITE_RANGES_MAX ||
-	    s->n + ns > HEKI_SITES_MAX || s->n + ns > s->cap)
+	    s->n + ns > HEKI_SITES_MAX || s->n + ns > s->cap ||
+	    s->nfunc + nf > HEKI_FUNCS_MAX || s->nfunc + nf > s->fcap)
 		return -HEKI_E2BIG;
-	/* Ranges first, so sites of this batch may sit in its text ranges. */
+	/* Ranges first, so entries of this batch may sit in its text ranges. */
 	for (i = 0; i < n; i++)
-		if (e[i].kind == HEKI_SITE_TEXT || e[i].kind == HEKI_SITE_TARGETS)
+		if (heki_site_is_range(e[i].kind))
 			s->range[s->nranges++] = e[i];
 	for (i = 0; i < n; i++) {
-		if (e[i].kind == HEKI_SITE_TEXT || e[i].kind == HEKI_SITE_TARGETS)
+		if (heki_site_is_range(e[i].kind))
 			continue;
-		if (!heki_sites_text(s, e[i].gva, e[i].len)) {
+		if (!heki_sites_text(s, e[i].gva,
+				     e[i].kind == HEKI_SITE_FUNC ? 1 : e[i].len)) {
 			s->nranges -= nr;	/* undo: all or nothing */
 			return -HEKI_EINVAL;
 		}
 	}
-	for (i = 0; i < n; i++)
-		if (e[i].kind == HEKI_SITE_JUMP || e[i].kind == HEKI_SITE_CALL)
+	for (i = 0; i < n; i++) {
+		if (heki_site_is_range(e[i].kind))
+			continue;
+		if (e[i].kind == HEKI_SITE_FUNC)
+			s->func[s->nfunc++] = (struct heki_func){
+				e[i].gva, e[i].len, (__u32)e[i].target };
+		else
 			s->site[s->n++] = e[i];
+	}
 	return 0;
 }
 
 static inline void heki_sites_reset(struct heki_sites *s)
 {
 	s->n = 0;
+	s->nfunc = 0;
 	s->nranges = 0;
 	s->nint3 = 0;
 }
@@ -211,7 +290,7 @@ static inline __s32 heki_rel32(const __u8 *b)
 		       (__u32)b[3] << 24);
 }
 
-/* Whether @b (site->len bytes) is an encoding the site may hold. */
+/* Whether @b (site->len bytes) is an encoding the site's kind may hold. */
 static inline bool heki_site_bytes_ok(const struct heki_sites *s,
 				      const struct heki_site *site,
 				      const __u8 *b)
@@ -224,21 +303,28 @@ static inline bool heki_site_bytes_ok(const struct heki_sites *s,
 		dest = site->gva + 2 + (__s64)(__s8)b[1];
 		return b[0] == 0xeb && dest == site->target;
 	}
-	if (site->len == 6) {
-		/* A static call's conditional tail call: Jcc rel32 only. */
-		dest = site->gva + 6 + (__s64)heki_rel32(b + 2);
-		return b[0] == 0x0f && (b[1] & 0xf0) == 0x80 &&
-		       heki_sites_target_ok(s, dest);
+	/* A rel32 ends the instruction (CALL/JMP: 5 bytes, Jcc: 6). */
+	dest = site->gva + site->len + (__s64)heki_rel32(b + site->len - 4);
+	switch (site->kind) {
+	case HEKI_SITE_JUMP:
+		return !memcmp(b, heki_nop5, 5) ||
+		       (b[0] == 0xe9 && dest == site->target);
+	case HEKI_SITE_CALL:
+		return !memcmp(b, heki_nop5, 5) || !memcmp(b, heki_xor5rax, 5) ||
+		       (b[0] == 0xe8 && heki_sites_target_ok(s, dest, 0));
+	case HEKI_SITE_TAIL:
+		if (site->len == 6)
+			return b[0] == 0x0f && b[1] == site->target &&
+			       heki_sites_target_ok(s, dest, 0);
+		return !memcmp(b, heki_ret_int3, 5) ||
+		       (b[0] == 0xe9 && heki_sites_target_ok(s, dest, 0));
+	case HEKI_SITE_FTRACE:
+		return !memcmp(b, heki_nop5, 5) ||
+		       (b[0] == 0xe8 &&
+			heki_sites_target_ok(s, dest, HEKI_FUNC_FTRACE));
+	default:
+		return false;
 	}
-	if (!memcmp(b, heki_nop5, 5))
-		return true;
-	dest = site->gva + 5 + (__s64)heki_rel32(b + 1);
-	if (site->kind == HEKI_SITE_JUMP)
-		return b[0] == 0xe9 && dest == site->target;
-	/* HEKI_SITE_CALL */
-	if ((b[0] == 0xe8 || b[0] == 0xe9) && heki_sites_target_ok(s, dest))
-		return true;
-	return !memcmp(b, heki_ret_int3, 5) || !memcmp(b, heki_xor5rax, 5);
 }
 
 /*

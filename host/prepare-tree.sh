@@ -42,8 +42,10 @@ cat >>"$kvm"/Kbuild <<'KBUILD'
 kvm-y += heki/heki_host.o heki/heki_store.o
 CFLAGS_heki/heki_host.o += -Werror
 CFLAGS_heki/heki_store.o += -Werror
-# EPTP switching (HEKI_HC_VMFUNC) is Intel-only: it lives in kvm-intel.ko.
-kvm-intel-y += heki/heki_vmfunc.o
+# EPTP switching (HEKI_HC_VMFUNC) and CR0 pin interception are Intel-only:
+# they live in kvm-intel.ko.
+kvm-intel-y += heki/heki_vmfunc.o heki/heki_vmx.o
 CFLAGS_heki/heki_vmfunc.o += -Werror
+CFLAGS_heki/heki_vmx.o += -Werror
 KBUILD
 touch "$tree"/.prepared

@@ -41,7 +41,6 @@ enum heki_outcome {
 #define WHY_WINDOW "without authentication (auth=0, the Heki RFC v2 behaviour) any ring-0 caller may open a write window on kernel text"
 #define WHY_MODTEXT "module text is not immutable (modules load and unload after lockdown): windows and the patch view on it are granted to any ring-0 caller, authenticated or not"
 #define WHY_VMFUNC "any guest code can execute VMFUNC: the switch to the patch view has no exit, so the host can neither refuse nor log it, and module text is writable there"
-#define WHY_TARGET "authentication checks the site and the encoding, not the intent: a registered call site may call any function in kernel text or the module area"
 
 #define HEKI_ATTACKS(X)							\
 	X(text_pte_write, "pte", "PTE rewrite + kernel write",		\
@@ -83,15 +82,36 @@ enum heki_outcome {
 	X(patch_window_abuse, "view", "code-reuse gadget: window/view call + kernel write", \
 	  "text bytes read back", ATK_M, ATK_M, ATK_P, ATK_P, ATK_P,				\
 	  "from outside text_poke, open the host's write window (hypercall) or switch to the patch view (view, vmfunc) on a kernel-text frame and write it through a writable alias", WHY_WINDOW) \
+	X(window_rodata_write, "view", "code-reuse gadget: window call + kernel write", \
+	  "rodata bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "after lockdown, open the host's write window on the rodata frame of linux_proc_banner (immutable, not executable: text_poke never writes there) and write it through a writable alias", NULL) \
 	X(patch_module_text, "view", "code-reuse gadget: window/view call + kernel write", \
 	  "module text read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
 	  "from outside text_poke, open a write window on a frame of module text and enter the patch view for its address, then write it through a writable alias", WHY_MODTEXT) \
 	X(vmfunc_module_text, "view", "code-reuse gadget: VMFUNC + kernel write", \
 	  "module text read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_M,				\
 	  "execute VMFUNC to the patch view (no hypercall, no exit), then write a frame of module text through a writable alias", WHY_VMFUNC) \
-	X(patch_call_retarget, "view", "code-reuse gadget: the host's patch call", \
-	  "the site's bytes read back", ATK_M, ATK_M, ATK_M, ATK_M, ATK_M,				\
-	  "rewrite kstrdup()'s ftrace site from NOP5 into a CALL of another kernel function (ftrace_stub) through HEKI_HC_PATCH, as text_poke would", WHY_TARGET) \
+	X(patch_call_retarget, "patch", "code-reuse gadget: the host's patch call", \
+	  "the site's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "rewrite kstrdup()'s ftrace site from NOP5 into a CALL of another kernel function (ftrace_stub) through HEKI_HC_PATCH; an ftrace site may only call ftrace's own entries", NULL) \
+	X(patch_ftrace_return0, "patch", "code-reuse gadget: the host's patch call", \
+	  "the site's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "rewrite cap_capable()'s ftrace site into \"jmp __static_call_return0\" through HEKI_HC_PATCH (every capability check passes); ftrace only writes NOP5 or a CALL of its own entry there", NULL) \
+	X(patch_tramp_gadget, "patch", "code-reuse gadget: the host's patch call", \
+	  "the site's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "send the static-call trampoline __SCT__x86_pmu_drain_pebs into the middle of cap_capable() (a gadget, not a function entry) through HEKI_HC_PATCH", NULL) \
+	X(kvm_wall_clock, "kvm", "PV MSR: KVM writes the wall clock", \
+	  "the slot's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "point MSR_KVM_WALL_CLOCK_NEW at a frame of module rodata: KVM writes the wall clock there with kvm_write_guest()", NULL) \
+	X(kvm_pvclock, "kvm", "PV MSR: KVM writes kvmclock", \
+	  "the slot's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "point MSR_KVM_SYSTEM_TIME_NEW at a frame of module rodata: KVM writes this vCPU's pvclock there through its gfn-to-pfn cache", NULL) \
+	X(kvm_steal_time, "kvm", "PV MSR: KVM writes steal time", \
+	  "the slot's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "point MSR_KVM_STEAL_TIME at a frame of module rodata: KVM writes steal time there through its gfn-to-hva cache", NULL) \
+	X(kvm_vmsave, "kvm", "VMSAVE: the host writes nested state", \
+	  "the page's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "set EFER.SVME and VMSAVE to a frame of module rodata: KVM maps the frame (kvm_vcpu_map) and writes FS/GS/TR/LDTR and the syscall MSRs into it", NULL) \
 	X(lkdtm_write_kern, "lkdtm", "PTE rewrite + kernel write",	\
 	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "WRITE_KERN: set RW in the PTE of a function of the attacker module and overwrite it", NULL) \

@@ -132,6 +132,12 @@ static unsigned long long viol_hex(const char *line, const char *key)
 static void match_host(struct cell *c, const char *family, const struct inject_viol *viol, int nv)
 {
 	bool cr = !strcmp(family, "cr");
+	/*
+	 * KVM writing guest memory for the guest (PV areas, nested state):
+	 * the record names the frame and KVM's path (via=kvm-*), and its RIP
+	 * is wherever the vCPU was when KVM wrote.
+	 */
+	bool kvm = !strcmp(family, "kvm");
 
 	for (int i = 0; i < nv && c->nmatches < 8; i++) {
 		const char *kind = find_field(viol[i].line, "kind");
@@ -141,9 +147,17 @@ static void match_host(struct cell *c, const char *family, const struct inject_v
 		if (viol[i].part != c->part)
 			continue;
 
-		if (!kind || !c->rip || seq <= c->vm_seq_before ||
+		if (!kind || (!c->rip && !kvm) || seq <= c->vm_seq_before ||
 		    seq > c->vm_seq_before + c->violations)
 			continue;
+		if (kvm) {
+			const char *via = find_field(viol[i].line, "via");
+
+			if (!strncmp(kind, "write", 5) && via && !strncmp(via, "kvm-", 4) &&
+			    viol_hex(viol[i].line, "gfn") == c->gfn)
+				c->matches[c->nmatches++] = i;
+			continue;
+		}
 		/* A guest checker's report names what it saw, not the attacker's RIP. */
 		if (!strncmp(kind, "report", 6)) {
 			c->matches[c->nmatches++] = i;
@@ -304,8 +318,9 @@ int inject_report(const char *dir, const struct inject_env *env,
 					c->mismatch = true;
 					snprintf(c->why, sizeof(c->why),
 						 "%s, but the host's log holds no record with rip 0x%llx%s",
-						 c->observed, c->rip, strcmp(heki_attack_rows[a].family, "cr") ?
-						 " and that frame" : "");
+						 c->observed, c->rip, !strcmp(heki_attack_rows[a].family, "cr") ? "" :
+						 !strcmp(heki_attack_rows[a].family, "kvm") ?
+						 " (any, for KVM's writes), via=kvm-* and that frame" : " and that frame");
 				}
 			}
 			nmis += c->mismatch;

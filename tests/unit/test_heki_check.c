@@ -204,6 +204,18 @@ TEST(pinned_bit_may_not_be_cleared)
 	ASSERT_FALSE(heki_cr_clears_pinned(CR4_NOW, CR4_NOW & ~HEKI_CR4_SMEP, 0));
 }
 
+/* After INIT: paging may come back only with every pinned CR0 bit. */
+TEST(paging_needs_pinned_cr0_bits)
+{
+	const __u64 wp = 1ull << 16, pe = 1, reset = 0x60000010;
+
+	ASSERT_FALSE(heki_cr0_paging_without_pinned(reset, wp));	/* paging off */
+	ASSERT_FALSE(heki_cr0_paging_without_pinned(reset | pe, wp));
+	ASSERT_TRUE(heki_cr0_paging_without_pinned(HEKI_CR0_PG | pe, wp));
+	ASSERT_FALSE(heki_cr0_paging_without_pinned(HEKI_CR0_PG | pe | wp, wp));
+	ASSERT_FALSE(heki_cr0_paging_without_pinned(HEKI_CR0_PG | pe, 0));
+}
+
 TEST(hypercall_block_does_not_touch_kvm_numbers)
 {
 	/* KVM_HC_* in 6.1 end at 12; the Heki RFC took 13 and 14. */

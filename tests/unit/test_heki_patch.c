@@ -3,7 +3,9 @@
  * Authenticated patching (host/heki_patch.h): what kvm.ko accepts in
  * HEKI_HC_SITES and HEKI_HC_PATCH.  The byte sequences are the ones
  * Linux 6.1's x86 jump labels, static calls, ftrace and kprobes write,
- * including text_poke_bp()'s intermediate INT3 states.
+ * including text_poke_bp()'s intermediate INT3 states; each kind of site
+ * refuses what the kernel never writes there (arch/x86/kernel/static_call.c,
+ * ftrace.c), and every CALL/JMP must name a registered function entry.
  */
 #include <string.h>
 
@@ -15,7 +17,15 @@
 #define MODS	0xffffffffa0000000ull
 
 static struct heki_site site_buf[64];
+static struct heki_func func_buf[16];
 static struct heki_int3 int3_buf[HEKI_INT3_MAX];
+
+#define FN		(TEXT + 0x5000)		/* a function entry */
+#define FTRACE_CALLER	(TEXT + 0x6000)		/* ftrace_caller */
+#define FTRACE_REGS	(TEXT + 0x6100)		/* ftrace_regs_caller */
+#define FTRACE_SITE	(TEXT + 0x300)
+#define CALL_SITE	(TEXT + 0x310)
+#define TAIL_SITE	(TEXT + 0x320)
 
 FIXTURE(sites) {
 	struct heki_sites s;
@@ -26,16 +36,24 @@ static const struct heki_site base[] = {
 	{ MODS, 0, 0x40000000, HEKI_SITE_TARGETS, 0 },
 	{ TEXT + 0x100, 0, 5, HEKI_SITE_JUMP, TEXT + 0x200 },	/* jump label, 5 */
 	{ TEXT + 0x110, 0, 2, HEKI_SITE_JUMP, TEXT + 0x120 },	/* jump label, 2 */
-	{ TEXT + 0x300, 0, 5, HEKI_SITE_CALL, 0 },		/* ftrace site */
+	{ FTRACE_SITE, 0, 5, HEKI_SITE_FTRACE, 0 },
+	{ CALL_SITE, 0, 5, HEKI_SITE_CALL, 0 },			/* static call site */
+	{ TAIL_SITE, 0, 5, HEKI_SITE_TAIL, 0 },			/* trampoline */
+	{ FN, 0, 0x100, HEKI_SITE_FUNC, 0 },
+	{ FTRACE_CALLER, 0, 0x100, HEKI_SITE_FUNC, HEKI_FUNC_FTRACE },
+	{ FTRACE_REGS, 0, 0x100, HEKI_SITE_FUNC, HEKI_FUNC_FTRACE },
 };
+#define NBASE (sizeof(base) / sizeof(base[0]))
 
 FIXTURE_SETUP(sites)
 {
 	memset(&self->s, 0, sizeof(self->s));
 	self->s.site = site_buf;
 	self->s.cap = 64;
+	self->s.func = func_buf;
+	self->s.fcap = 16;
 	self->s.int3 = int3_buf;
-	ASSERT_EQ(0, heki_sites_add(&self->s, base, 5));
+	ASSERT_EQ(0, heki_sites_add(&self->s, base, NBASE));
 }
 
 FIXTURE_TEARDOWN(sites) {}
@@ -66,9 +84,14 @@ static int request(struct heki_sites *s, __u64 gva, const __u8 *new,
 
 TEST_F(sites, registered_in_order)
 {
-	EXPECT_EQ(3, self->s.n);
+	EXPECT_EQ(5, self->s.n);
+	EXPECT_EQ(3, self->s.nfunc);
+	EXPECT_EQ(3, heki_sites_count_funcs(base, NBASE));
 	EXPECT_EQ(2, self->s.nranges);
 	EXPECT_EQ(2, heki_sites_find(&self->s, TEXT + 0x300));
+	EXPECT_EQ(0, heki_func_find(&self->s, FN));
+	EXPECT_EQ(2, heki_func_find(&self->s, FTRACE_REGS));
+	EXPECT_EQ(-1, heki_func_find(&self->s, FN + 1));
 	EXPECT_EQ(1, heki_sites_find(&self->s, TEXT + 0x111));
 	EXPECT_EQ(-1, heki_sites_find(&self->s, TEXT + 0xff));
 }
@@ -86,6 +109,14 @@ TEST_F(sites, registration_refuses_disorder_and_strays)
 		{ TEXT + 0x400, 0, 5, HEKI_SITE_CALL, 0 },
 		{ TEXT + 0x404, 0, 5, HEKI_SITE_CALL, 0 },	/* overlaps its neighbour */
 	};
+	struct heki_site call6 = { TEXT + 0x400, 0, 6, HEKI_SITE_CALL, 0 };
+	struct heki_site ftrace_target = { TEXT + 0x400, 0, 5, HEKI_SITE_FTRACE, FN };
+	struct heki_site tail_target = { TEXT + 0x400, 0, 5, HEKI_SITE_TAIL, 0x85 };
+	struct heki_site jcc_nocond = { TEXT + 0x400, 0, 6, HEKI_SITE_TAIL, 0x75 };
+	struct heki_site fn_before = { FN - 0x10, 0, 0x10, HEKI_SITE_FUNC, 0 };
+	struct heki_site fn_again = { FTRACE_REGS, 0, 0x10, HEKI_SITE_FUNC, 0 };
+	struct heki_site fn_outside = { MODS + 0x1000, 0, 0x10, HEKI_SITE_FUNC, 0 };
+	struct heki_site fn_flags = { TEXT + 0x7000, 0, 0x10, HEKI_SITE_FUNC, 2 };
 
 	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &overlap, 1));
 	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &before, 1));
@@ -95,7 +126,16 @@ TEST_F(sites, registration_refuses_disorder_and_strays)
 	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &badkind, 1));
 	EXPECT_EQ(-HEKI_EALIGN, heki_sites_add(&self->s, &misaligned, 1));
 	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, pair, 2));
-	EXPECT_EQ(3, self->s.n);	/* nothing of a refused batch stays */
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &call6, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &ftrace_target, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &tail_target, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &jcc_nocond, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &fn_before, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &fn_again, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &fn_outside, 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &fn_flags, 1));
+	EXPECT_EQ(5, self->s.n);	/* nothing of a refused batch stays */
+	EXPECT_EQ(3, self->s.nfunc);
 	EXPECT_EQ(2, self->s.nranges);
 }
 
@@ -109,6 +149,9 @@ TEST_F(sites, registration_capacity)
 	EXPECT_EQ(-HEKI_E2BIG, heki_sites_add(&self->s, &r, 1));
 	self->s.cap = self->s.n;	/* the caller did not grow the array */
 	r = (struct heki_site){ TEXT + 0x1000, 0, 5, HEKI_SITE_CALL, 0 };
+	EXPECT_EQ(-HEKI_E2BIG, heki_sites_add(&self->s, &r, 1));
+	self->s.fcap = self->s.nfunc;	/* nor the function entries */
+	r = (struct heki_site){ TEXT + 0x7000, 0, 5, HEKI_SITE_FUNC, 0 };
 	EXPECT_EQ(-HEKI_E2BIG, heki_sites_add(&self->s, &r, 1));
 }
 
@@ -157,45 +200,111 @@ TEST_F(sites, jump_label_two_bytes)
 	EXPECT_EQ(0, request(&self->s, at, heki_nop2, 2, jmp));
 }
 
-TEST_F(sites, call_site_targets)
+/*
+ * An ftrace site holds a NOP5 or a CALL of ftrace's own entry (or of a
+ * trampoline in the module area), never a JMP, a RET or another function:
+ * "jmp __static_call_return0" at cap_capable()'s site would make every
+ * capability check pass.
+ */
+TEST_F(sites, ftrace_site_rules)
 {
-	__u64 at = TEXT + 0x300;
+	__u64 at = FTRACE_SITE;
 	__u8 cur[5], b[5];
 
 	memcpy(cur, heki_nop5, 5);
-	rel32(b, 0xe8, at, TEXT + 0x5000);		/* kernel text */
+	rel32(b, 0xe8, at, FTRACE_CALLER);
 	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
-	rel32(b, 0xe8, at, MODS + 0x1234);		/* an ftrace trampoline */
+	rel32(b, 0xe8, at, FTRACE_REGS);		/* kprobes on ftrace */
 	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
-	rel32(b, 0xe9, at, TEXT + 0x40);		/* a static call tail call */
+	rel32(b, 0xe8, at, MODS + 0x1234);		/* an ftrace or BPF trampoline */
 	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
-	EXPECT_EQ(0, request(&self->s, at, heki_ret_int3, 5, cur));
+	EXPECT_EQ(0, request(&self->s, at, heki_nop5, 5, b));
+	rel32(b, 0xe8, at, FN);				/* a function, not ftrace's entry */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe9, at, FN);				/* jmp __static_call_return0 */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe9, at, FTRACE_CALLER);		/* even to ftrace's entry */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, heki_ret_int3, 5, cur));
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, heki_xor5rax, 5, cur));
+	rel32(b, 0xe8, at, FTRACE_CALLER + 1);
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	/* Nor as text_poke_bp()'s INT3 + tail. */
+	cur[0] = 0xcc;
+	rel32(b, 0xe9, at, FN);
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at + 1, b + 1, 4, cur));
+}
+
+/* A static call site (not a tail call): NOP5, CALL of a function, xor5rax. */
+TEST_F(sites, static_call_site_rules)
+{
+	__u64 at = CALL_SITE;
+	__u8 cur[5], b[5];
+
+	memcpy(cur, heki_nop5, 5);
+	rel32(b, 0xe8, at, FN);
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe8, at, MODS + 0x40);		/* a module's function */
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
 	EXPECT_EQ(0, request(&self->s, at, heki_xor5rax, 5, cur));
+	EXPECT_EQ(0, request(&self->s, at, heki_nop5, 5, b));
+	rel32(b, 0xe8, at, FN + 7);			/* into the middle: a gadget */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
 	rel32(b, 0xe8, at, TEXT + 0x1000000);		/* kernel data past the text */
 	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
-	rel32(b, 0xe8, at, TEXT + 0x800000);		/* one past the text */
+	rel32(b, 0xe9, at, FN);				/* a tail call is not this site's */
 	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	/* RET mid-function would return from the caller early. */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, heki_ret_int3, 5, cur));
 	b[0] = 0xff;					/* anything else */
 	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
 }
 
-/* A conditional tail call through a static call: Jcc rel32, six bytes. */
+/* A trampoline or tail-call site: JMP to a function, or RET + INT3. */
+TEST_F(sites, static_call_tail_rules)
+{
+	__u64 at = TAIL_SITE;
+	__u8 cur[5], b[5];
+
+	memcpy(cur, heki_ret_int3, 5);
+	rel32(b, 0xe9, at, FN);
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe9, at, MODS + 0x40);
+	EXPECT_EQ(0, request(&self->s, at, b, 5, cur));
+	EXPECT_EQ(0, request(&self->s, at, heki_ret_int3, 5, b));
+	rel32(b, 0xe9, at, FN + 7);			/* a gadget */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	rel32(b, 0xe8, at, FN);				/* a CALL is not a tail call */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 5, cur));
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, heki_nop5, 5, cur));
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, heki_xor5rax, 5, cur));
+}
+
+/* A conditional tail call: Jcc rel32, six bytes, its condition for good. */
 TEST_F(sites, jcc_tail_call_site)
 {
-	struct heki_site jcc = { TEXT + 0x400, 0, 6, HEKI_SITE_CALL, 0 };
+	struct heki_site jcc = { TEXT + 0x400, 0, 6, HEKI_SITE_TAIL, 0x85 };
+	struct heki_site fn2 = { TEXT + 0x7000, 0, 0x10, HEKI_SITE_FUNC, 0 };
 	__u64 at = TEXT + 0x400;
 	__u8 cur[6], b[6];
 	__s32 rel;
 
 	ASSERT_EQ(0, heki_sites_add(&self->s, &jcc, 1));
+	ASSERT_EQ(0, heki_sites_add(&self->s, &fn2, 1));
 	b[0] = 0x0f;
 	b[1] = 0x85;				/* jne */
-	rel = (__s32)(TEXT + 0x9000 - (at + 6));
+	rel = (__s32)(FN - (at + 6));
 	memcpy(b + 2, &rel, 4);
 	memcpy(cur, b, 6);
-	rel = (__s32)(TEXT + 0xa000 - (at + 6));
+	rel = (__s32)(TEXT + 0x7000 - (at + 6));
 	memcpy(b + 2, &rel, 4);
 	EXPECT_EQ(0, request(&self->s, at + 2, b + 2, 4, cur));	/* retarget */
+	b[1] = 0x84;				/* je: another condition */
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at, b, 6, cur));
+	b[1] = 0x85;
+	rel = (__s32)(TEXT + 0x7004 - (at + 6));	/* a gadget */
+	memcpy(b + 2, &rel, 4);
+	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at + 2, b + 2, 4, cur));
 	rel = (__s32)(0xffff888000000000ull - (at + 6));
 	memcpy(b + 2, &rel, 4);
 	EXPECT_EQ(HEKI_PR_BYTES, request(&self->s, at + 2, b + 2, 4, cur));
@@ -263,16 +372,21 @@ TEST_F(sites, view_and_target_ranges)
 	EXPECT_TRUE(heki_sites_view_ok(&self->s, MODS + 5));
 	EXPECT_FALSE(heki_sites_view_ok(&self->s, TEXT + 5));	/* text: HEKI_HC_PATCH only */
 	EXPECT_FALSE(heki_sites_view_ok(&self->s, 0));
-	EXPECT_TRUE(heki_sites_target_ok(&self->s, TEXT));
-	EXPECT_FALSE(heki_sites_target_ok(&self->s, TEXT - 1));
+	EXPECT_TRUE(heki_sites_target_ok(&self->s, FN, 0));
+	EXPECT_FALSE(heki_sites_target_ok(&self->s, FN, HEKI_FUNC_FTRACE));
+	EXPECT_TRUE(heki_sites_target_ok(&self->s, FTRACE_CALLER, HEKI_FUNC_FTRACE));
+	EXPECT_TRUE(heki_sites_target_ok(&self->s, MODS + 3, HEKI_FUNC_FTRACE));
+	EXPECT_FALSE(heki_sites_target_ok(&self->s, TEXT, 0));	/* text, not an entry */
+	EXPECT_FALSE(heki_sites_target_ok(&self->s, TEXT - 1, 0));
 }
 
 TEST_F(sites, reset_forgets_everything)
 {
 	heki_sites_reset(&self->s);
 	EXPECT_EQ(0, self->s.n);
+	EXPECT_EQ(0, self->s.nfunc);
 	EXPECT_EQ(0, self->s.nranges);
-	EXPECT_EQ(0, heki_sites_add(&self->s, base, 5));
+	EXPECT_EQ(0, heki_sites_add(&self->s, base, NBASE));
 }
 
 TEST_HARNESS_MAIN
