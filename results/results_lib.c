@@ -534,8 +534,10 @@ static const char *const outcomes_observed[] = {
 static void check_inject_result(struct vctx *v, const struct json *r, const char *where,
 				int *mismatches)
 {
-	static const char *const strs[] = { "reason", "gfn", "rip", "detail" };
-	static const char *const bools[] = { "effect", "host_logged" };
+	static const char *const strs[] = {
+		"reason", "gfn", "rip", "detail", "mismatch", "what", "object", "bits",
+	};
+	static const char *const bools[] = { "effect", "landed", "host_logged" };
 	const struct json *m;
 
 	member_name(v, r, where, "mode");
@@ -549,6 +551,7 @@ static void check_inject_result(struct vctx *v, const struct json *r, const char
 	for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
 		member(v, r, where, bools[i], T(JSON_BOOL), false);
 	member_num(v, r, where, "violations", false, NULL);
+	member_num(v, r, where, "cr", false, NULL);
 	member(v, r, where, "host_records", T(JSON_ARR), false);
 }
 

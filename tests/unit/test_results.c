@@ -447,6 +447,8 @@ static void break_inject(struct json *j)
 	set_str(get(nth(get(nth(get(j, "attacks"), 1), "results"), 0), "observed"), "blocked");
 	get(j, "cells")->num = 99;
 	set_str(get(nth(get(j, "attacks"), 2), "id"), "fops_ptr_write");
+	/* the evidence fields keep their types */
+	set_member_str(nth(get(nth(get(j, "attacks"), 3), "results"), 1), "landed", "yes");
 }
 
 TEST_F(tmp, each_inject_problem_is_named)
@@ -459,6 +461,8 @@ TEST_F(tmp, each_inject_problem_is_named)
 	EXPECT_NE(NULL, strstr(out, "cells: says 99, but attacks[].results[] hold 24 cells"))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "attacks[2]: id \"fops_ptr_write\" id \"fops_ptr_write\" appears twice"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "attacks[3].results[1].landed: expected a boolean, got string"))
 		TH_LOG("%s", out);
 	free(out);
 }
