@@ -43,7 +43,7 @@ struct cell {
 	bool present;
 	char status[16], expected[16], observed[16];
 	char reason[256], detail[512];
-	long effect, landed, faulted, violations, vm_seq_before;
+	long faulted, violations, vm_seq_before;
 	bool has_result;
 	unsigned long long gfn, rip;
 	char what[16];			/* what a checker would report: fop, cred */
@@ -51,7 +51,8 @@ struct cell {
 	long cr;			/* a CR attack's register, -1 not named */
 	bool cr_attack;			/* of the catalogue's family "cr" */
 	unsigned long long bits;	/* and the bits it clears */
-	struct heki_attack_result res;	/* the attacker's figures */
+	/* effect (as judged: a cred attack's also in its task), landed, violations */
+	struct heki_attack_result res;
 	int matches[8], nmatches;	/* indices into the violation list */
 	int part;			/* which run reported it (0: this one) */
 	bool mismatch;
@@ -121,8 +122,6 @@ static void parse_cell(const char *val, struct cell *c)
 	snprintf(c->detail, sizeof(c->detail), "%s", d ? d : "");
 	/* The other fields come before detail= (inject_verdict.h). */
 	heki_result_parse(p, &c->res);
-	c->effect = heki_result_num(p, "effect", 0);
-	c->landed = heki_result_num(p, "landed", -1);
 	c->faulted = heki_result_num(p, "faulted", 0);
 	c->violations = heki_result_num(p, "violations", -1);
 	c->vm_seq_before = heki_result_num(p, "vm_seq_before", 0);
@@ -186,8 +185,7 @@ static const char *evidence_mismatch(const struct cell *c, const char *line)
 		snprintf(kind, sizeof(kind), "cr%ld", c->cr);
 		if (!viol_is(line, "kind", kind))
 			return "another register";
-		if (!c->bits || (old & c->bits) != c->bits || (new & c->bits) ||
-		    (pinned & c->bits) != c->bits)
+		if ((old & c->bits) != c->bits || (new & c->bits) || (pinned & c->bits) != c->bits)
 			return "other bits";
 		return NULL;
 	}
@@ -363,8 +361,9 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const struct 
 			}
 			fprintf(out, "      the attacker: %s\n", c->detail);
 			fprintf(out, "      effect: %s; its write %s; its access %s; the VM's host violation count moved by %ld\n",
-				c->effect == 1 ? "took effect" : "none",
-				c->landed < 0 ? "not reported apart" : c->landed ? "landed" : "did not land",
+				c->res.effect == 1 ? "took effect" : "none",
+				c->res.landed < 0 ? "not reported apart" :
+				c->res.landed ? "landed" : "did not land",
 				c->faulted ? "faulted" : "did not fault", c->violations);
 			for (int i = 0; i < c->nmatches; i++)
 				fprintf(out, "      host log: %s\n", viol[c->matches[i]].line);
@@ -506,9 +505,9 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (c->part > 0 && c->part < INJECT_MAX_PARTS && env->part_run[c->part])
 				jw_str(&w, "continued_in", env->part_run[c->part]);
 			if (c->has_result) {
-				jw_bool(&w, "effect", c->effect == 1);
-				if (c->landed >= 0)
-					jw_bool(&w, "landed", c->landed == 1);
+				jw_bool(&w, "effect", c->res.effect == 1);
+				if (c->res.landed >= 0)
+					jw_bool(&w, "landed", c->res.landed == 1);
 				jw_bool(&w, "host_logged", c->violations > 0);
 				jw_int(&w, "violations", c->violations);
 				hex(&w, "gfn", c->gfn);
