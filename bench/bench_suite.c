@@ -102,6 +102,7 @@ struct row_result {
 	double view_switches;					/* per op */
 	double cycles, instructions;		/* per op from perf events; < 0: n/a */
 	char unsupported[160];			/* the row's reason, when it has none here */
+	char failed[200];			/* why it did not complete, if it failed */
 };
 
 /*
@@ -342,23 +343,36 @@ static int run_user_row(const char *row, unsigned int n, struct row_result *r)
 	return 0;
 }
 
-/* Why the last kernel row could not run here (heki/bench "unsupported"). */
-static const char *kernel_row_reason(const char *row)
+/*
+ * What heki/bench says of the last kernel row after @prefix ("unsupported"
+ * for the reason it cannot run here, "error" for why it failed), or @dflt.
+ */
+static const char *kernel_row_says(const char *prefix, const char *dflt)
 {
 	static char why[160];
 	char line[256];
+	size_t n = strlen(prefix);
 	FILE *f = fopen(BENCH_FILE, "r");
 
-	snprintf(why, sizeof(why), "%.60s is not available in this mode", row);
+	snprintf(why, sizeof(why), "%s", dflt);
 	if (!f)
 		return why;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, "unsupported ", 12)) {
+		if (!strncmp(line, prefix, n) && line[n] == ' ') {
 			line[strcspn(line, "\n")] = '\0';
-			snprintf(why, sizeof(why), "%.159s", line + 12);
+			snprintf(why, sizeof(why), "%.159s", line + n + 1);
 		}
 	fclose(f);
 	return why;
+}
+
+/* Why the last kernel row could not run here (heki/bench "unsupported"). */
+static const char *kernel_row_reason(const char *row)
+{
+	char dflt[96];
+
+	snprintf(dflt, sizeof(dflt), "%.60s is not available in this mode", row);
+	return kernel_row_says("unsupported", dflt);
 }
 
 /* heki.ko reloaded with this mode's parameters. */
@@ -401,7 +415,8 @@ static void emit(struct suite_ctx *c, int mi, int ri)
 		return;
 	}
 	if (!r->measured) {
-		record_kv(&c->out, key, "status=failed reason=the benchmark did not complete");
+		record_kv(&c->out, key, "status=failed reason=%s",
+			  r->failed[0] ? r->failed : "the benchmark did not complete");
 		return;
 	}
 	if (r->exits >= 0)
@@ -470,8 +485,13 @@ void suite_bench(struct suite_ctx *c)
 				skip(c, name, r->unsupported);
 				continue;
 			}
-			snprintf(why, sizeof(why), "%.47s did not complete (errno %d)",
-				 row_names[ri], errno);
+			/* Any other error is a failure with its errno, and the row's own words. */
+			if (err)
+				snprintf(r->failed, sizeof(r->failed), "errno %d%s%s", errno,
+					 ri < nrows ? ": " : "",
+					 ri < nrows ? kernel_row_says("error", strerror(errno)) : "");
+			snprintf(why, sizeof(why), "%.47s did not complete (%s)", row_names[ri],
+				 r->failed);
 			check(c, !err, name, why);
 		}
 	}

@@ -887,10 +887,7 @@ static void json_num_or_null(struct jw *w, const char *key, bool have, double v)
 		jw_null(w, key);
 }
 
-/*
- * A time: jw_num keeps 6 significant digits, which would cut a 73292968 ns
- * sum to 7.3293e+07; past 1e5 a whole ns is precision enough.
- */
+/* A time: past 1e5 a whole ns is all the precision a model has. */
 static void json_time(struct jw *w, const char *key, bool have, double v)
 {
 	if (have && fabs(v) >= 1e5)

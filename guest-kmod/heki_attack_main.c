@@ -12,12 +12,20 @@
  *                                       ("crash_guest" panics: the
  *                                       harness's own fault injection)
  *
- * A result line: "id=ID effect=0|1 faulted=0|1 violations=N vm_seq_before=B
- * gfn=0x.. rip=0x.. detail=..." where effect is the attack's own judgement
- * from the memory, code or register it targeted, faulted says whether its
- * access faulted, violations is how far the VM's host violation count
+ * A result line: "id=ID effect=0|1 landed=0|1 faulted=0|1 violations=N
+ * vm_seq_before=B gfn=0x.. rip=0x.. [what=fop|cred object=0x..] [cr=N
+ * bits=0x..] detail=..." where effect is the attack's own judgement from
+ * the memory, code or register it targeted, landed whether the attacked
+ * memory or register read back the attacker's value (the same as effect
+ * where that read-back is the judgement), faulted says whether its access
+ * faulted, violations is how far the VM's host violation count
  * (HEKI_HC_STATS) moved across the attack and B its value before: the
- * host's log records of this attack are those with vm_seq B+1 .. B+N.  An attack that cannot be set up reports effect=-1.
+ * host's log records of this attack are those with vm_seq B+1 .. B+N.
+ * what and object name the object a guest checker would report (the
+ * victim file, the attacking task), cr and bits the register and the bits
+ * a CR attack clears: the report matches them with the host's records
+ * (inject/inject_report.c).  An attack that cannot be set up reports
+ * effect=-1.
  *
  * Every store goes through heki_atk_store8() and every control-register
  * write through heki_atk_write_cr*(): their RIPs are known, so the suite
@@ -65,8 +73,13 @@ static const u8 gadget_code[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xb8, 0x58, 0x4e, 0x00
 
 struct atk {
 	int effect;		/* 1 took effect, 0 did not, -1 not set up */
+	int landed;		/* the write read back; -1: the same as effect */
 	int faulted;
 	unsigned long gfn, rip;
+	const char *what;	/* "fop", "cred": what a checker would report */
+	unsigned long object;	/* ... about which file or task */
+	int cr;			/* a CR attack's register (0 or 4), */
+	unsigned long bits;	/* and the bits it clears (0: no CR attack) */
 	char detail[224];
 };
 
@@ -308,6 +321,8 @@ static struct file *victim_open(struct atk *a)
 		say(a, "cannot_open_victim=%ld", PTR_ERR(f));
 		return NULL;
 	}
+	a->what = "fop";
+	a->object = (unsigned long)f;
 	return f;
 }
 
@@ -372,6 +387,7 @@ static void heki_atk_fops_pte_remap(struct atk *a)
 	} else if (!pte_rewrite(a, &pp, page_va, 0, 0,
 				(pte_val(*pte) & ~PTE_PFN_MASK) |
 				((u64)page_to_pfn(copy) << PAGE_SHIFT))) {
+		a->landed = READ_ONCE(victim_fops.read_iter) == forged_read_iter;
 		a->effect = read_victim(a, f);
 		pte_restore(&pp);
 	} else {
@@ -404,6 +420,7 @@ static void heki_atk_fops_ptr_write(struct atk *a)
 	alias_ptr = alias + offset_in_page(target);
 	a->faulted = heki_atk_store8((u64 *)alias_ptr, (u64)forged_read_iter, &ip);
 	a->rip = ip;
+	a->landed = READ_ONCE(victim_fops.read_iter) == forged_read_iter;
 	a->effect = read_victim(a, f);
 	if (READ_ONCE(victim_fops.read_iter) != victim_read_iter)
 		heki_atk_store8((u64 *)alias_ptr, (u64)victim_read_iter, &ip);
@@ -429,6 +446,7 @@ static void heki_atk_fop_swap(struct atk *a)
 	a->gfn = atk_pfn(&f->f_op);
 	a->faulted = heki_atk_store8((u64 *)&f->f_op, (u64)forged, &ip);
 	a->rip = ip;
+	a->landed = READ_ONCE(f->f_op) == forged;
 	a->effect = read_victim(a, f);
 	heki_atk_store8((u64 *)&f->f_op, (u64)orig, &ip);
 	fput(f);
@@ -463,12 +481,15 @@ static void heki_atk_cred_uid_root(struct atk *a)
 		return;
 	}
 	a->gfn = atk_pfn(c);
+	a->what = "cred";
+	a->object = (unsigned long)current;
 	for (i = 0; i < 4; i++)
 		f |= heki_atk_store8(&ids[i], 0, &ip);
 	f |= heki_atk_store8((u64 *)&c->cap_permitted, *(u64 *)&root->cap_permitted, &ip);
 	f |= heki_atk_store8((u64 *)&c->cap_effective, *(u64 *)&root->cap_effective, &ip);
 	a->faulted = f;
 	a->rip = ip;
+	a->landed = !memchr_inv(ids, 0, 4 * sizeof(*ids));
 	a->effect = task_is_root(a);
 }
 
@@ -490,10 +511,13 @@ static void heki_atk_cred_init_cred(struct atk *a)
 	get_cred(root);
 	get_cred(root);
 	a->gfn = atk_pfn(current);
+	a->what = "cred";
+	a->object = (unsigned long)current;
 	f = heki_atk_store8((u64 *)&current->real_cred, (u64)root, &ip);
 	f |= heki_atk_store8((u64 *)&current->cred, (u64)root, &ip);
 	a->faulted = f;
 	a->rip = ip;
+	a->landed = READ_ONCE(current->real_cred) == root && READ_ONCE(current->cred) == root;
 	a->effect = task_is_root(a);
 }
 
@@ -504,6 +528,8 @@ static void cr_clear(struct atk *a, int cr, unsigned long bit)
 		cr == 4 ? heki_atk_write_cr4 : heki_atk_write_cr0;
 	unsigned long flags, old, now, ip;
 
+	a->cr = cr;
+	a->bits = bit;
 	local_irq_save(flags);
 	old = cr == 4 ? __read_cr4() : read_cr0();
 	if (!(old & bit)) {
@@ -967,7 +993,7 @@ static int run_release(struct inode *inode, struct file *file)
 static ssize_t run_write(struct file *file, const char __user *ubuf, size_t len,
 			 loff_t *ppos)
 {
-	char id[64];
+	char id[64], evidence[80] = "";
 	struct atk *a;
 	long v0, v1;
 	size_t i;
@@ -990,13 +1016,20 @@ static ssize_t run_write(struct file *file, const char __user *ubuf, size_t len,
 	if (!a)
 		return -ENOMEM;
 	pr_info("attack %s\n", id);
+	a->landed = -1;
 	v0 = violations_now();
 	attacks[i].run(a);
 	v1 = violations_now();
+	if (a->what)
+		scnprintf(evidence, sizeof(evidence), " what=%s object=0x%lx", a->what, a->object);
+	if (a->bits)
+		scnprintf(evidence + strlen(evidence), sizeof(evidence) - strlen(evidence),
+			  " cr=%d bits=0x%lx", a->cr, a->bits);
 	scnprintf(file->private_data, RESULT_MAX,
-		  "id=%s effect=%d faulted=%d violations=%ld vm_seq_before=%ld gfn=0x%lx rip=0x%lx detail=%s\n",
-		  id, a->effect, a->faulted, v0 < 0 || v1 < 0 ? -1 : v1 - v0, v0,
-		  a->gfn, a->rip, strim(a->detail));
+		  "id=%s effect=%d landed=%d faulted=%d violations=%ld vm_seq_before=%ld gfn=0x%lx rip=0x%lx%s detail=%s\n",
+		  id, a->effect, a->landed < 0 ? a->effect : a->landed, a->faulted,
+		  v0 < 0 || v1 < 0 ? -1 : v1 - v0, v0, a->gfn, a->rip, evidence,
+		  strim(a->detail));
 	pr_info("%s", (char *)file->private_data);
 	kfree(a);
 	return len;

@@ -48,6 +48,7 @@ struct bench_ctx {
 	unsigned int param;
 	void *buf;
 	struct page **pages;
+	char why[128];		/* why the row failed, when it can say */
 };
 
 /* Not exported: resolved through kallsyms when the bench first runs. */
@@ -223,18 +224,33 @@ static int op_view_switch(struct bench_ctx *c)
  * One authenticated poke made by the host (HEKI_HC_PATCH): kstrdup()'s
  * ftrace site rewritten with the bytes it holds, so nothing changes while
  * the host does all its work (find the site among ~49,000, read it, check
- * the encoding, write).  Needs the sites registered (protect=1).
+ * the encoding, write).
+ *
+ * Unsupported is declared, not inferred: the row needs the kernel
+ * protected (protect=1 registers the sites; mode off does not) and a host
+ * with HEKI_FEAT_AUTH.  Where both hold, a refusal is a failure with the
+ * host's error (a HEKI_E* code), never a skip.
  */
 static int setup_patch(struct bench_ctx *c)
 {
-	unsigned long site = heki_lookup("kstrdup");
+	unsigned long site;
 	u64 bytes = 0;
+	long ret;
 
-	if (!site || !heki_in_kernel_text(site, 5))
+	if (!heki_kernel_is_protected() || !(heki_host_features & HEKI_FEAT_AUTH))
 		return -EOPNOTSUPP;
+	site = heki_lookup("kstrdup");
+	if (!site || !heki_in_kernel_text(site, 5)) {
+		snprintf(c->why, sizeof(c->why), "setup: kstrdup is not in kernel text");
+		return -ENOENT;
+	}
 	memcpy(&bytes, (void *)site, 5);
 	c->buf = (void *)site;
-	return heki_call(HEKI_HC_PATCH, site, 5, bytes, 0) ? -EOPNOTSUPP : 0;
+	ret = heki_call(HEKI_HC_PATCH, site, 5, bytes, 0);
+	if (ret)
+		snprintf(c->why, sizeof(c->why),
+			 "setup: the host refused HEKI_HC_PATCH on kstrdup's site: %ld", ret);
+	return ret;
 }
 
 static int op_patch(struct bench_ctx *c)
@@ -284,7 +300,7 @@ static const struct heki_bench {
 	{ "view_switch_prot_16k", 16384, setup_protected, op_view_switch, teardown_protected,
 	  "the host offers no views (they need NPT or EPT)" },
 	{ "patch_call", 0, setup_patch, op_patch, NULL,
-	  "no patch sites registered (protect=0, or a host without HEKI_FEAT_AUTH)" },
+	  "needs the kernel protected (protect=1 registers the patch sites) and a host with HEKI_FEAT_AUTH" },
 	{ "vmfunc_roundtrip", 0, setup_vmfunc, op_vmfunc, NULL,
 	  "needs mode vmfunc: VMFUNC with EPTP switching (Intel VMX)" },
 };
@@ -296,6 +312,7 @@ static struct {
 	u64 *samples;
 	struct heki_stats before, after;
 	int err;
+	char why[128];
 } last;
 static DEFINE_MUTEX(bench_lock);
 
@@ -342,6 +359,7 @@ static int bench_run(const struct heki_bench *b, unsigned int n, unsigned int wa
 	if (b->teardown)
 		b->teardown(&ctx);
 	last.n = err ? 0 : n;
+	memcpy(last.why, ctx.why, sizeof(last.why));
 	kfree(st);
 	return err;
 }
@@ -402,6 +420,8 @@ static int bench_show(struct seq_file *m, void *unused)
 			   last.after.view_switches - last.before.view_switches, tsc_khz);
 		if (last.err == -EOPNOTSUPP && last.b->unsupported)
 			seq_printf(m, "unsupported %s\n", last.b->unsupported);
+		else if (last.err && last.why[0])
+			seq_printf(m, "error %s\n", last.why);
 		seq_puts(m, "samples");
 		for (i = 0; i < last.n; i++)
 			seq_printf(m, " %llu", last.samples[i]);

@@ -8,13 +8,27 @@
  * or the suite's words for an attack that did not report.
  *
  * The suite judged each cell from the attack's effect and the VM's
- * violation counter; here the host's own log must also hold a record of
- * the refused access, logged during the attack (its vm_seq in the range
- * the counter moved through), with the attacking RIP and, for memory, the
- * attacked frame, for every "prevented" or "detected" cell, or the cell
- * counts as a mismatch.
+ * violation counter; here the same judgement is made again from the
+ * attacker's own figures, and the host's own log must hold the evidence,
+ * logged during the attack (its vm_seq in the range the counter moved
+ * through), or the cell counts as a mismatch:
+ *
+ *  - "prevented": a refusal record (any kind but "report": write, exec,
+ *    cr0/cr4, patch, ...) with the attacking RIP and the attacked frame,
+ *    or for a CR attack the register, the attacking RIP and the bits it
+ *    cleared (the record's old value has them, its new value not, and
+ *    they are pinned); and the attacker's write must not have landed: a
+ *    landed write is "missed" or "detected", never "prevented";
+ *  - "detected": a guest checker's report (kind=report) naming what the
+ *    attack changed and the object it changed it in (what=fop and the
+ *    victim file, what=cred and the attacking task), as the attacker
+ *    reported them.
+ *
+ * Anything else logged in the same range (another task's cred report, a
+ * refusal at another frame) is no evidence for this cell.
  */
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,13 +43,21 @@ struct cell {
 	bool present;
 	char status[16], expected[16], observed[16];
 	char reason[256], detail[512];
-	long effect, faulted, violations, vm_seq_before;
+	long faulted, violations, vm_seq_before;
 	bool has_result;
 	unsigned long long gfn, rip;
+	char what[16];			/* what a checker would report: fop, cred */
+	unsigned long long object;	/* about which object (file, task) */
+	long cr;			/* a CR attack's register, -1 not named */
+	bool cr_attack;			/* of the catalogue's family "cr" */
+	bool kvm_attack;		/* of the family "kvm": KVM writes for the guest */
+	unsigned long long bits;	/* and the bits it clears */
+	/* effect (as judged: a cred attack's also in its task), landed, violations */
+	struct heki_attack_result res;
 	int matches[8], nmatches;	/* indices into the violation list */
 	int part;			/* which run reported it (0: this one) */
 	bool mismatch;
-	char why[160];
+	char why[512];
 };
 
 struct mode_state {
@@ -79,12 +101,12 @@ static const char *find_field(const char *s, const char *key)
 
 static void parse_cell(const char *val, struct cell *c)
 {
-	const char *p = val, *d;
-	char tmp[32];
+	const char *p = val, *d, *w;
 
 	memset(c, 0, sizeof(*c));
 	c->present = true;
 	c->violations = -1;
+	c->cr = -1;
 	token(&p, "status", c->status, sizeof(c->status));
 	token(&p, "expected", c->expected, sizeof(c->expected));
 	token(&p, "observed", c->observed, sizeof(c->observed));
@@ -99,21 +121,20 @@ static void parse_cell(const char *val, struct cell *c)
 	c->has_result = true;
 	d = find_field(p, "detail");
 	snprintf(c->detail, sizeof(c->detail), "%s", d ? d : "");
-	/* The numeric fields come before detail=. */
-#define NUM(name, dst, base) do {					\
-		const char *v = find_field(p, name);			\
-		if (v && (!d || v < d)) {				\
-			snprintf(tmp, sizeof(tmp), "%.*s", (int)strcspn(v, " "), v); \
-			dst = strtoull(tmp, NULL, base);		\
-		}							\
-	} while (0)
-	NUM("effect", c->effect, 10);
-	NUM("faulted", c->faulted, 10);
-	NUM("violations", c->violations, 10);
-	NUM("vm_seq_before", c->vm_seq_before, 10);
-	NUM("gfn", c->gfn, 16);
-	NUM("rip", c->rip, 16);
-#undef NUM
+	/* The other fields come before detail= (inject_verdict.h). */
+	heki_result_parse(p, &c->res);
+	c->faulted = heki_result_num(p, "faulted", 0);
+	c->violations = heki_result_num(p, "violations", -1);
+	c->vm_seq_before = heki_result_num(p, "vm_seq_before", 0);
+	c->gfn = heki_result_num(p, "gfn", 0);
+	c->rip = heki_result_num(p, "rip", 0);
+	w = heki_result_field(p, "what");
+	if (w)
+		snprintf(c->what, sizeof(c->what), "%.*s", (int)strcspn(w, " "), w);
+	c->object = heki_result_num(p, "object", 0);
+	if (heki_result_field(p, "cr"))
+		c->cr = heki_result_num(p, "cr", -1);
+	c->bits = heki_result_num(p, "bits", 0);
 }
 
 static unsigned long long viol_hex(const char *line, const char *key)
@@ -123,54 +144,168 @@ static unsigned long long viol_hex(const char *line, const char *key)
 	return v ? strtoull(v, NULL, 16) : ~0ull;
 }
 
-/*
- * Host records of this cell's access: logged while the attack ran (the
- * VM's count moved from vm_seq_before to vm_seq_before + violations), with
- * the attacking RIP, and for memory the attacked frame; or a guest
- * checker's report logged while the attack ran.
- */
-static void match_host(struct cell *c, const char *family, const struct inject_viol *viol, int nv)
+/* Does field @key of violation @line have the value @want (up to a space)? */
+static bool viol_is(const char *line, const char *key, const char *want)
 {
-	bool cr = !strcmp(family, "cr");
+	const char *v = find_field(line, key);
+	size_t n = strlen(want);
+
+	return v && !strncmp(v, want, n) && (v[n] == ' ' || !v[n]);
+}
+
+/*
+ * Is @line, logged during the attack, evidence for cell @c (its observed
+ * outcome)?  NULL if it is, else why not, in words for the mismatch.
+ */
+static const char *evidence_mismatch(const struct cell *c, const char *line)
+{
+	bool report = viol_is(line, "kind", "report");
+	char kind[24];
+
+	if (!strcmp(c->observed, "detected")) {
+		if (!report)
+			return "a refusal, not a checker's report";
+		if (!c->what[0])
+			return "the attacker named no object a checker would report";
+		if (!viol_is(line, "what", c->what))
+			return "a report about something else";
+		if (viol_hex(line, "object") != c->object)
+			return "a report about another object";
+		return NULL;
+	}
+	if (report)
+		return "a checker's report, not a refusal";
 	/*
 	 * KVM writing guest memory for the guest (PV areas, nested state):
-	 * the record names the frame and KVM's path (via=kvm-*), and its RIP
-	 * is wherever the vCPU was when KVM wrote.
+	 * the record names KVM's path (via=kvm-*) and the frame; its RIP is
+	 * wherever the vCPU was when KVM wrote.
 	 */
-	bool kvm = !strcmp(family, "kvm");
+	if (c->kvm_attack) {
+		if (!viol_is(line, "kind", "write"))
+			return "not a refused write";
+		if (strncmp(find_field(line, "via") ?: "", "kvm-", 4))
+			return "not a write KVM made (via=kvm-*)";
+		return viol_hex(line, "gfn") == c->gfn ? NULL : "another frame";
+	}
+	if (viol_hex(line, "rip") != c->rip)
+		return "another RIP";
+	if (c->cr_attack) {
+		unsigned long long old = viol_hex(line, "old"), new = viol_hex(line, "new");
+		unsigned long long pinned = viol_hex(line, "pinned");
+
+		if (c->cr < 0 || !c->bits)
+			return "the attacker named no register and bits";
+		snprintf(kind, sizeof(kind), "cr%ld", c->cr);
+		if (!viol_is(line, "kind", kind))
+			return "another register";
+		if ((old & c->bits) != c->bits || (new & c->bits) || (pinned & c->bits) != c->bits)
+			return "other bits";
+		return NULL;
+	}
+	if (viol_hex(line, "gfn") != c->gfn)
+		return "another frame";
+	return NULL;
+}
+
+/*
+ * Host records of this cell's access: logged while the attack ran (the
+ * VM's count moved from vm_seq_before to vm_seq_before + violations) and
+ * evidence for its outcome (evidence_mismatch()).  Without one, @why says
+ * what the range held instead.
+ */
+static void match_host(struct cell *c, const struct inject_viol *viol, int nv,
+		       char *why, size_t len)
+{
+	const char *first_why = NULL, *first = NULL;
+	int inrange = 0;
 
 	for (int i = 0; i < nv && c->nmatches < 8; i++) {
-		const char *kind = find_field(viol[i].line, "kind");
 		const char *vs = find_field(viol[i].line, "vm_seq");
 		long long seq = vs ? strtoll(vs, NULL, 10) : -1;
+		const char *no;
 
-		if (viol[i].part != c->part)
+		if (viol[i].part != c->part || !find_field(viol[i].line, "kind"))
 			continue;
-
-		if (!kind || (!c->rip && !kvm) || seq <= c->vm_seq_before ||
-		    seq > c->vm_seq_before + c->violations)
+		if (seq <= c->vm_seq_before || seq > c->vm_seq_before + c->violations)
 			continue;
-		if (kvm) {
-			const char *via = find_field(viol[i].line, "via");
-
-			if (!strncmp(kind, "write", 5) && via && !strncmp(via, "kvm-", 4) &&
-			    viol_hex(viol[i].line, "gfn") == c->gfn)
-				c->matches[c->nmatches++] = i;
-			continue;
-		}
-		/* A guest checker's report names what it saw, not the attacker's RIP. */
-		if (!strncmp(kind, "report", 6)) {
+		inrange++;
+		no = evidence_mismatch(c, viol[i].line);
+		if (!no) {
 			c->matches[c->nmatches++] = i;
-			continue;
+		} else if (!first) {
+			first = viol[i].line;
+			first_why = no;
 		}
-		if (cr ? strncmp(kind, "cr", 2) : (strncmp(kind, "write", 5) && strncmp(kind, "exec", 4)))
-			continue;
-		if (viol_hex(viol[i].line, "rip") != c->rip)
-			continue;
-		if (!cr && viol_hex(viol[i].line, "gfn") != c->gfn)
-			continue;
-		c->matches[c->nmatches++] = i;
 	}
+	if (c->nmatches)
+		return;
+	if (!inrange) {
+		snprintf(why, len, "the host's log holds no record with vm_seq %ld..%ld",
+			 c->vm_seq_before + 1, c->vm_seq_before + c->violations);
+		return;
+	}
+	/* The record from its kind on: what it is about, without the bookkeeping. */
+	if (strstr(first, "kind="))
+		first = strstr(first, "kind=");
+	snprintf(why, len, "%d host record(s) logged during the attack, none its evidence: %s (%s)",
+		 inrange, first_why, first);
+}
+
+/* What a cell's outcome needs from the host's log, in words. */
+static void wanted(const struct cell *c, char *out, size_t len)
+{
+	if (!strcmp(c->observed, "detected"))
+		snprintf(out, len, "a checker's report what=%s object=0x%llx",
+			 c->what[0] ? c->what : "?", c->object);
+	else if (c->cr_attack && c->cr < 0)
+		snprintf(out, len, "a refusal of the attacked register's bits, which the attacker did not name");
+	else if (c->cr_attack)
+		snprintf(out, len, "a refusal of cr%ld clearing 0x%llx at rip 0x%llx",
+			 c->cr, c->bits, c->rip);
+	else if (c->kvm_attack)
+		snprintf(out, len, "a refused KVM write (via=kvm-*) of gfn 0x%llx", c->gfn);
+	else
+		snprintf(out, len, "a refusal at rip 0x%llx, gfn 0x%llx", c->rip, c->gfn);
+}
+
+/* Marks @c a mismatch and adds a reason to its why ("; " between reasons). */
+static void __attribute__((format(printf, 2, 3))) add_why(struct cell *c, const char *fmt, ...)
+{
+	size_t n = strlen(c->why);
+	va_list ap;
+
+	c->mismatch = true;
+	if (n && n + 2 < sizeof(c->why)) {
+		memcpy(c->why + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(c->why + n, sizeof(c->why) - n, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The suite's verdict again, from the attacker's own figures: a cell the
+ * suite called "prevented" whose write landed, or any other disagreement
+ * (a stale suite, a damaged record), is a mismatch.
+ */
+static void judge_again(struct cell *c)
+{
+	enum heki_observed o;
+
+	if (!strcmp(c->observed, "prevented") && (c->res.effect == 1 || c->res.landed == 1)) {
+		add_why(c, "prevented, but the attack %s (effect=%d landed=%d): a landed write is missed or detected, never prevented",
+			c->res.effect == 1 ? "took effect" : "read its write back",
+			c->res.effect, c->res.landed);
+		return;
+	}
+	if (strcmp(c->status, "ran"))
+		return;
+	o = heki_observe(&c->res);
+	if (strcmp(heki_observed_names[o], c->observed))
+		add_why(c, "the suite observed %s, the attacker's figures (effect=%d landed=%d violations=%ld) make it %s",
+			c->observed, c->res.effect, c->res.landed, c->res.violations,
+			heki_observed_names[o]);
 }
 
 /* A violation line as an object of strings, like summary.json's. */
@@ -240,9 +375,11 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const struct 
 				continue;
 			}
 			fprintf(out, "      the attacker: %s\n", c->detail);
-			fprintf(out, "      effect: %s; its access %s; the VM's host violation count moved by %ld\n",
-				c->effect == 1 ? "took effect" : "none", c->faulted ? "faulted" : "did not fault",
-				c->violations);
+			fprintf(out, "      effect: %s; its write %s; its access %s; the VM's host violation count moved by %ld\n",
+				c->res.effect == 1 ? "took effect" : "none",
+				c->res.landed < 0 ? "not reported apart" :
+				c->res.landed ? "landed" : "did not land",
+				c->faulted ? "faulted" : "did not fault", c->violations);
 			for (int i = 0; i < c->nmatches; i++)
 				fprintf(out, "      host log: %s\n", viol[c->matches[i]].line);
 			if (!strcmp(c->expected, "missed") && row->why && mi > 0)
@@ -303,24 +440,23 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (!c->present)
 				continue;
 			ncells++;
-			if (heki_outcome_parse(c->observed) < 0 || heki_outcome_parse(c->expected) < 0) {
-				c->mismatch = true;
-				snprintf(c->why, sizeof(c->why), "no valid outcome reported ('%s', '%s')",
-					 c->expected, c->observed);
-			} else if (strcmp(c->expected, c->observed)) {
-				c->mismatch = true;
-				snprintf(c->why, sizeof(c->why), "expected %s, observed %s",
-					 c->expected, c->observed);
-			}
+			/* Every reason is told, the difference first. */
+			if (heki_outcome_parse(c->observed) < 0 || heki_outcome_parse(c->expected) < 0)
+				add_why(c, "no valid outcome reported ('%s', '%s')",
+					c->expected, c->observed);
+			else if (strcmp(c->expected, c->observed))
+				add_why(c, "expected %s, observed %s", c->expected, c->observed);
+			if (c->has_result)
+				judge_again(c);
 			if (!strcmp(c->observed, "prevented") || !strcmp(c->observed, "detected")) {
-				match_host(c, heki_attack_rows[a].family, violations, nviolations);
-				if (!c->nmatches && !c->mismatch) {
-					c->mismatch = true;
-					snprintf(c->why, sizeof(c->why),
-						 "%s, but the host's log holds no record with rip 0x%llx%s",
-						 c->observed, c->rip, !strcmp(heki_attack_rows[a].family, "cr") ? "" :
-						 !strcmp(heki_attack_rows[a].family, "kvm") ?
-						 " (any, for KVM's writes), via=kvm-* and that frame" : " and that frame");
+				char none[320] = "", want[128];
+
+				c->cr_attack = !strcmp(heki_attack_rows[a].family, "cr") || c->cr >= 0;
+				c->kvm_attack = !strcmp(heki_attack_rows[a].family, "kvm");
+				match_host(c, violations, nviolations, none, sizeof(none));
+				if (!c->nmatches) {
+					wanted(c, want, sizeof(want));
+					add_why(c, "%s needs %s; %s", c->observed, want, none);
 				}
 			}
 			nmis += c->mismatch;
@@ -385,11 +521,21 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (c->part > 0 && c->part < INJECT_MAX_PARTS && env->part_run[c->part])
 				jw_str(&w, "continued_in", env->part_run[c->part]);
 			if (c->has_result) {
-				jw_bool(&w, "effect", c->effect == 1);
+				jw_bool(&w, "effect", c->res.effect == 1);
+				if (c->res.landed >= 0)
+					jw_bool(&w, "landed", c->res.landed == 1);
 				jw_bool(&w, "host_logged", c->violations > 0);
 				jw_int(&w, "violations", c->violations);
 				hex(&w, "gfn", c->gfn);
 				hex(&w, "rip", c->rip);
+				if (c->what[0]) {
+					jw_str(&w, "what", c->what);
+					hex(&w, "object", c->object);
+				}
+				if (c->cr >= 0) {
+					jw_int(&w, "cr", c->cr);
+					hex(&w, "bits", c->bits);
+				}
 			}
 			if (c->detail[0])
 				jw_str(&w, "detail", c->detail);

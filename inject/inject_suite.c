@@ -127,7 +127,7 @@ static bool kill_guest_first;
 /* The attacking task: writes the id, reads the result, sends it up @out. */
 static void attacker(const struct heki_attack_row *row, int out)
 {
-	char res[768] = "", why[160], extra[96] = "";
+	char res[768] = "", why[160], extra[96] = "", *detail;
 	bool cred = !strcmp(row->family, "cred");
 	int fd = open(RUN_FILE, O_RDWR);
 	ssize_t n;
@@ -155,21 +155,12 @@ static void attacker(const struct heki_attack_row *row, int out)
 	res[strcspn(res, "\n")] = '\0';
 	if (cred)
 		user_view(extra, sizeof(extra));
-	dprintf(out, "result %s%s\n", res, extra);
+	/* The task's view goes before detail=, with the other fields. */
+	detail = strstr(res, " detail=");
+	if (!detail)
+		detail = res + strlen(res);
+	dprintf(out, "result %.*s%s%s\n", (int)(detail - res), res, extra, detail);
 	_exit(0);
-}
-
-/* A field "key=value" of a result line, as a number (def if absent). */
-static long field(const char *line, const char *key, long def)
-{
-	char pat[40];
-	const char *p;
-
-	snprintf(pat, sizeof(pat), " %s=", key);
-	if (!strncmp(line, pat + 1, strlen(pat + 1)))
-		return strtol(line + strlen(pat + 1), NULL, 0);
-	p = strstr(line, pat);
-	return p ? strtol(p + strlen(pat), NULL, 0) : def;
 }
 
 /* Runs one attack in a task of its own; fills r and line. */
@@ -220,14 +211,8 @@ static void run_attack(const struct heki_attack_row *row, struct heki_attack_res
 		return;
 	}
 	memmove(line, line + 7, strlen(line + 7) + 1);
-	r->ran = true;
-	r->effect = field(line, "effect", -1);
-	r->violations = field(line, "violations", -1);
-	/* A cred attack took effect only if the task itself is now root. */
-	if (r->effect == 1 && strstr(line, " user_uid=") &&
-	    (field(line, "user_uid", -1) || field(line, "user_euid", -1) ||
-	     field(line, "user_sethostname", 0) != 1))
-		r->effect = 0;
+	/* The report parses the same line the same way (inject_verdict.h). */
+	heki_result_parse(line, r);
 }
 
 /*

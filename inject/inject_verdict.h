@@ -8,6 +8,7 @@
 #define HEKI_INJECT_VERDICT_H
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "attacks.h"
@@ -34,9 +35,21 @@ struct heki_attack_result {
 	bool ran;		/* a result line arrived */
 	bool crashed;		/* the attacking task died instead */
 	int effect;		/* 1, 0, or -1 (not set up) */
+	/*
+	 * 1: the attacked memory or register read back the attacker's value
+	 * (its write landed), whatever came of it; 0: it did not; -1: not
+	 * reported (taken to be the effect).
+	 */
+	int landed;
 	long violations;	/* host violation counter delta; -1 unknown */
 };
 
+/*
+ * From effect, landed write and the host's count to the outcome.  A write
+ * that landed is never "prevented", even when what it was for did not
+ * follow (a cred written to root whose task is still refused root): the
+ * host logging it makes it "detected", nothing logged "missed".
+ */
 static inline enum heki_observed heki_observe(const struct heki_attack_result *r)
 {
 	bool logged = r->violations > 0;
@@ -47,9 +60,56 @@ static inline enum heki_observed heki_observe(const struct heki_attack_result *r
 		return OBS_NOT_RUN;
 	if (r->effect < 0)
 		return OBS_ERROR;
-	if (r->effect)
+	if (r->effect || r->landed == 1)
 		return logged ? OBS_DETECTED : OBS_MISSED;
 	return logged ? OBS_PREVENTED : OBS_INEFFECTIVE;
+}
+
+/*
+ * The attacker's result line (heki_attack_main.c writes it, the suite
+ * inserts the attacking task's own view of a cred attack):
+ *   id=ID effect=E landed=L faulted=F violations=N vm_seq_before=B gfn=0x..
+ *   rip=0x.. [what=fop|cred object=0x..] [cr=N bits=0x..]
+ *   [user_uid=U user_euid=U user_sethostname=0|1] detail=<free text>
+ * Returns where the value of field @key starts, or NULL: fields are looked
+ * up before detail=, whose text may hold anything.
+ */
+static inline const char *heki_result_field(const char *line, const char *key)
+{
+	const char *detail = strstr(line, " detail=");
+	size_t k = strlen(key);
+
+	if (!strncmp(line, "detail=", 7))
+		detail = line;
+	for (const char *p = line; (p = strstr(p, key)) && (!detail || p < detail); p += k)
+		if ((p == line || p[-1] == ' ') && p[k] == '=')
+			return p + k + 1;
+	return NULL;
+}
+
+/* Field @key as a number (base 0: decimal or 0x hex), or @def. */
+static inline long long heki_result_num(const char *line, const char *key, long long def)
+{
+	const char *v = heki_result_field(line, key);
+
+	return v ? (long long)strtoull(v, NULL, 0) : def;
+}
+
+/* The outcome's inputs from a result line (the suite's and the report's judge). */
+static inline void heki_result_parse(const char *line, struct heki_attack_result *r)
+{
+	*r = (struct heki_attack_result){ .ran = true };
+	r->effect = (int)heki_result_num(line, "effect", -1);
+	r->landed = (int)heki_result_num(line, "landed", -1);
+	r->violations = (long)heki_result_num(line, "violations", -1);
+	/*
+	 * A cred attack took effect only if the task itself is now root; its
+	 * write landed all the same (landed stays as the attacker read it).
+	 */
+	if (r->effect == 1 && heki_result_field(line, "user_uid") &&
+	    (heki_result_num(line, "user_uid", -1) || heki_result_num(line, "user_euid", -1) ||
+	     heki_result_num(line, "user_sethostname", 0) != 1))
+		r->effect = 0;
 }
 
 static inline int heki_outcome_parse(const char *s)

@@ -534,8 +534,10 @@ static const char *const outcomes_observed[] = {
 static void check_inject_result(struct vctx *v, const struct json *r, const char *where,
 				int *mismatches)
 {
-	static const char *const strs[] = { "reason", "gfn", "rip", "detail" };
-	static const char *const bools[] = { "effect", "host_logged" };
+	static const char *const strs[] = {
+		"reason", "gfn", "rip", "detail", "mismatch", "what", "object", "bits",
+	};
+	static const char *const bools[] = { "effect", "landed", "host_logged" };
 	const struct json *m;
 
 	member_name(v, r, where, "mode");
@@ -549,6 +551,7 @@ static void check_inject_result(struct vctx *v, const struct json *r, const char
 	for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
 		member(v, r, where, bools[i], T(JSON_BOOL), false);
 	member_num(v, r, where, "violations", false, NULL);
+	member_num(v, r, where, "cr", false, NULL);
 	member(v, r, where, "host_records", T(JSON_ARR), false);
 }
 
@@ -1012,6 +1015,49 @@ static bool rig_icount(const struct run *r)
 	return ic && ic->type == JSON_BOOL && ic->boolean;
 }
 
+/*
+ * The rig fields two runs must share for their figures to compare
+ * (summary.json's "rig"; bench.json's and inject.json's carry some), in
+ * history.jsonl too: the accelerator, icount and its seed, the vCPU
+ * counts, both kernels, L0's emulator and CPU.
+ */
+static const char *const rig_keys[] = {
+	"l0_accel", "icount", "icount_seed", "l1_vcpus", "l2_vcpus",
+	"host_kernel", "guest_kernel", "l0_qemu", "l0_cpu",
+};
+#define NRIG_KEYS ARRAY_SIZE(rig_keys)
+
+/* A rig value as text (strings as they are), or NULL if absent. */
+static char *rig_text(const struct json *v)
+{
+	char buf[JSON_NUM_MAX];
+
+	if (!v)
+		return NULL;
+	switch (v->type) {
+	case JSON_STR:
+		return strdup(v->str);
+	case JSON_BOOL:
+		return strdup(v->boolean ? "true" : "false");
+	case JSON_NUM:
+		return strdup(json_num_str(buf, sizeof(buf), v->num));
+	default:
+		return strdup("null");
+	}
+}
+
+/* Field @key of the run's rig, from the first of its files that has it. */
+static char *run_rig_text(const struct run *r, const char *key)
+{
+	for (int f = 0; f < F_NR; f++) {
+		const struct json *v = child(child(r->doc[f].root, "rig"), key);
+
+		if (v)
+			return rig_text(v);
+	}
+	return NULL;
+}
+
 /* ---------------------------------------------------------------- compare */
 
 struct cmp {
@@ -1064,8 +1110,9 @@ static enum hr_verdict unmeasured_verdict(const struct json *b, const struct jso
 
 	if (!n)
 		return V_GONE;
-	if (bm && !strcmp(ns, "failed"))
-		return V_REGRESSION;	/* it used to run */
+	/* It used to run: failing, or now said unsupported, is a loss. */
+	if (bm && (!strcmp(ns, "failed") || !strcmp(ns, "unsupported")))
+		return V_REGRESSION;
 	if (nm)
 		return V_NEW;		/* nothing to compare it with */
 	if (!strcmp(ns, "unsupported") || (bs && !strcmp(bs, "unsupported")))
@@ -1105,8 +1152,9 @@ static void bench_pair(struct cmp *c, const char *bm, const char *mode,
 	} else {
 		v = unmeasured_verdict(b, n);
 		if (v == V_REGRESSION)
-			fprintf(c->regs, "REGRESSION bench %s %s: measured in BASE, failed in NEW (%s)\n",
-				bm, mode, str_of(n, "reason") ? str_of(n, "reason") : "no reason given");
+			fprintf(c->regs, "REGRESSION bench %s %s: measured in BASE, %s in NEW (%s)\n",
+				bm, mode, str_of(n, "status"),
+				str_of(n, "reason") ? str_of(n, "reason") : "no reason given");
 	}
 	c->count[v]++;
 	fprintf(c->out, "  %-22s %-10s %13s %13s %8s %-17s %s\n", bm, mode, bmed, nmed,
@@ -1231,40 +1279,55 @@ static void compare_inject(struct cmp *c, const struct run *rb, const struct run
 		inject_attack(c, a, find_attack(ba, str_of(a, "id")), false, true);
 }
 
-/* Refuses runs whose figures cannot be compared; 0 to go on. */
-static int comparable(const struct run *rb, const struct run *rn, bool force, FILE *err)
+/* "warning: ... compared anyway" with --force, else the hint; 0 to go on. */
+static int refuse_unless(bool force, FILE *err)
 {
-	const char *ab = rig_str(rb, "l0_accel"), *an = rig_str(rn, "l0_accel");
-	bool ib = rig_icount(rb), in = rig_icount(rn);
-	const struct json *itb = child(rb->doc[F_BENCH].root, "iterations");
-	const struct json *itn = child(rn->doc[F_BENCH].root, "iterations");
-
-	/*
-	 * Sample counts differ: medians of 5 and of 200 samples (after
-	 * different warm-ups) are different statistics, exact or not.
-	 */
-	if (!strcmp(ab, an) && ib == in && itb && itn && itb->type == JSON_NUM &&
-	    itn->type == JSON_NUM && itb->num != itn->num) {
-		fprintf(err, "%s: bench runs with different sample counts: BASE %.0f, NEW %.0f: their figures are not comparable\n",
-			force ? "warning" : "heki-results compare", itb->num, itn->num);
-		if (force) {
-			fprintf(err, "warning: compared anyway (--force)\n");
-			return 0;
-		}
-		fprintf(err, "(--force compares them anyway)\n");
-		return -1;
-	}
-	if (!strcmp(ab, an) && ib == in)
-		return 0;
-	fprintf(err, "%s: runs from different rigs: BASE %s%s, NEW %s%s: their figures are not comparable\n",
-		force ? "warning" : "heki-results compare", ab, ib ? " icount" : "",
-		an, in ? " icount" : "");
 	if (force) {
 		fprintf(err, "warning: compared anyway (--force)\n");
 		return 0;
 	}
 	fprintf(err, "(--force compares them anyway)\n");
 	return -1;
+}
+
+/*
+ * Refuses runs whose figures cannot be compared, naming each rig field
+ * that differs; 0 to go on.  A field only one run records is not checked
+ * (said on @err).
+ */
+static int comparable(const struct run *rb, const struct run *rn, bool force, FILE *err)
+{
+	const struct json *itb = child(rb->doc[F_BENCH].root, "iterations");
+	const struct json *itn = child(rn->doc[F_BENCH].root, "iterations");
+	int differ = 0;
+
+	for (size_t k = 0; k < NRIG_KEYS; k++) {
+		char *b = run_rig_text(rb, rig_keys[k]), *n = run_rig_text(rn, rig_keys[k]);
+
+		if (b && n && strcmp(b, n)) {
+			if (!differ++)
+				fprintf(err, "%s: runs from different rigs: their figures are not comparable:\n",
+					force ? "warning" : "heki-results compare");
+			fprintf(err, "  rig.%s differs: BASE %s, NEW %s\n", rig_keys[k], b, n);
+		} else if (!b != !n) {
+			fprintf(err, "note: rig.%s is not recorded in %s: not checked\n", rig_keys[k],
+				b ? "NEW" : "BASE");
+		}
+		free(b);
+		free(n);
+	}
+	if (differ)
+		return refuse_unless(force, err);
+	/*
+	 * Sample counts differ: medians of 5 and of 200 samples (after
+	 * different warm-ups) are different statistics, exact or not.
+	 */
+	if (itb && itn && itb->type == JSON_NUM && itn->type == JSON_NUM && itb->num != itn->num) {
+		fprintf(err, "%s: bench runs with different sample counts: BASE %.0f, NEW %.0f: their figures are not comparable\n",
+			force ? "warning" : "heki-results compare", itb->num, itn->num);
+		return refuse_unless(force, err);
+	}
+	return 0;
 }
 
 static void print_totals(struct cmp *c, int regressions)
@@ -1379,6 +1442,7 @@ static void jl_bench(FILE *f, const struct json *rows)
 	fputs(",\"bench\":{", f);
 	for (const struct json *r = rows->child; r; r = r->next) {
 		const char *bm = str_of(r, "benchmark");
+		char num[JSON_NUM_MAX];
 		bool first = true;
 
 		/* each benchmark once, at its first row */
@@ -1391,8 +1455,8 @@ static void jl_bench(FILE *f, const struct json *rows)
 				fprintf(f, "%s\"%s\":{", first_bm ? "" : ",", bm);
 				first_bm = false;
 			}
-			fprintf(f, "%s\"%s\":%.15g", first ? "" : ",", str_of(s, "mode"),
-				num_of(s, "median", 0));
+			fprintf(f, "%s\"%s\":%s", first ? "" : ",", str_of(s, "mode"),
+				json_num_str(num, sizeof(num), num_of(s, "median", 0)));
 			first = false;
 		}
 		if (!first)
@@ -1434,6 +1498,18 @@ static char *history_line(const struct run *r, const char *dir)
 	jl_str(f, "git_rev", str_of(r->rig, "git_rev"));
 	jl_str(f, "l0_accel", str_of(r->rig, "l0_accel"));
 	fprintf(f, ",\"icount\":%s", rig_icount(r) ? "true" : "false");
+	/* the rest of what compare checks, where the run records it */
+	for (size_t k = 2; k < NRIG_KEYS; k++) {
+		const struct json *v = NULL;
+		char num[JSON_NUM_MAX];
+
+		for (int d = 0; d < F_NR && !v; d++)
+			v = child(child(r->doc[d].root, "rig"), rig_keys[k]);
+		if (v && v->type == JSON_STR)
+			jl_str(f, rig_keys[k], v->str);
+		else if (v && v->type == JSON_NUM)
+			fprintf(f, ",\"%s\":%s", rig_keys[k], json_num_str(num, sizeof(num), v->num));
+	}
 	if (r->has[F_BENCH]) {
 		const struct json *it = child(r->doc[F_BENCH].root, "iterations");
 
@@ -1476,6 +1552,7 @@ struct hentry {
 	char *run_id, *dir, *suite, *status, *l0_accel;
 	int icount;		/* -1: unknown */
 	int iterations;		/* bench samples per row; -1: unknown or no bench */
+	char *rig[NRIG_KEYS];	/* rig_keys[] as text; NULL: not recorded */
 };
 
 static char *dup_or_null(const char *s)
@@ -1490,6 +1567,8 @@ static void free_entry(struct hentry *e)
 	free(e->suite);
 	free(e->status);
 	free(e->l0_accel);
+	for (size_t k = 0; k < NRIG_KEYS; k++)
+		free(e->rig[k]);
 }
 
 static void free_entries(struct hentry *es, int n)
@@ -1521,6 +1600,8 @@ static int add_entry(struct hentry **es, int *n, const struct json *line,
 	e->status = dup_or_null(str_of(src, "status"));
 	e->l0_accel = dup_or_null(str_of(rig, "l0_accel"));
 	e->icount = ic && ic->type == JSON_BOOL ? ic->boolean : -1;
+	for (size_t k = 0; k < NRIG_KEYS; k++)
+		e->rig[k] = rig_text(child(rig, rig_keys[k]));
 	ic = line ? child(line, "iterations") : NULL;
 	e->iterations = ic && ic->type == JSON_NUM ? (int)ic->num : -1;
 	if (!e->run_id || !e->dir) {
@@ -1651,6 +1732,7 @@ struct want {
 	const char *suite, *l0_accel;
 	int icount;
 	int iterations;		/* bench samples per row to match; -1: any */
+	char *rig[NRIG_KEYS];	/* the reference's rig_keys[] as text (owned) */
 };
 
 static int read_history(const char *results, struct hentry **es, FILE *err)
@@ -1698,10 +1780,20 @@ static int scan_runs(const char *results, struct hentry **es)
 	return n;
 }
 
+/*
+ * The same rig as compare sees it: the accelerator and icount, and every
+ * other rig_keys[] field that both record (older history lines lack some).
+ */
 static bool same_rig(const struct hentry *e, const struct want *w)
 {
-	return !w->l0_accel || (e->l0_accel && !strcmp(e->l0_accel, w->l0_accel) &&
-				e->icount == w->icount);
+	if (!w->l0_accel)
+		return true;
+	if (!e->l0_accel || strcmp(e->l0_accel, w->l0_accel) || e->icount != w->icount)
+		return false;
+	for (size_t k = 0; k < NRIG_KEYS; k++)
+		if (e->rig[k] && w->rig[k] && strcmp(e->rig[k], w->rig[k]))
+			return false;
+	return true;
 }
 
 /* The run's bench sample count: the history's, else its bench.json's; -1 if none. */
@@ -1816,6 +1908,8 @@ static void want_from_dir(struct want *w, const char *results, const char *arg,
 	w->suite = str_of(doc->root, "suite");
 	w->l0_accel = str_of(rig, "l0_accel");
 	w->icount = rig_icount(&(struct run){ .rig = rig });
+	for (size_t k = 0; k < NRIG_KEYS; k++)
+		w->rig[k] = rig_text(child(rig, rig_keys[k]));
 	if (is_dir(arg))
 		snprintf(path, sizeof(path), "%s/bench.json", arg);
 	else
@@ -1839,14 +1933,22 @@ static void want_from_entry(struct want *w, const struct hentry *e)
 	w->l0_accel = e->l0_accel;
 	w->icount = e->icount;
 	w->iterations = e->iterations;
+	for (size_t k = 0; k < NRIG_KEYS; k++)
+		w->rig[k] = e->rig[k] ? strdup(e->rig[k]) : NULL;
 }
 
 static void print_pick(const struct hentry *e, bool rig_ok, const struct want *w,
 		       const char *results, const char *how, FILE *out, FILE *err)
 {
-	if (!rig_ok)
-		fprintf(err, "heki-results last-good: no good run on the same rig (%s%s); taking %s\n",
+	if (!rig_ok) {
+		fprintf(err, "heki-results last-good: no good run on the same rig (%s%s); taking %s",
 			w->l0_accel, w->icount == 1 ? ", icount" : "", e->run_id);
+		for (size_t k = 0; k < NRIG_KEYS; k++)
+			if (e->rig[k] && w->rig[k] && strcmp(e->rig[k], w->rig[k]))
+				fprintf(err, "; rig.%s %s there, %s here", rig_keys[k], e->rig[k],
+					w->rig[k]);
+		fprintf(err, "\n");
+	}
 	if (how)
 		fprintf(err, "heki-results last-good: %s %s\n", e->run_id, how);
 	if (e->dir[0] == '/')
@@ -1900,6 +2002,8 @@ static int cmd_last_good(const char *results, const struct opts *o, FILE *out, F
 	free_entries(scanned, ns);
 	free_entries(es, n);
 	hr_doc_free(&ref);
+	for (size_t k = 0; k < NRIG_KEYS; k++)
+		free(w.rig[k]);
 	return e ? HR_OK : HR_FAIL;
 }
 

@@ -100,13 +100,35 @@ void jw_int(struct jw *w, const char *key, long long val)
 	fprintf(w->f, "%lld", val);
 }
 
+/*
+ * Exact: a whole number below 2^53 as an integer (20626600, never
+ * 2.06266e+07), any other the shortest of %.15g..%.17g that reads back as
+ * the same double.
+ */
+const char *json_num_str(char *buf, size_t len, double val)
+{
+	if (!isfinite(val)) {
+		snprintf(buf, len, "null");
+		return buf;
+	}
+	if (val == floor(val) && fabs(val) < 9007199254740992.0) {
+		snprintf(buf, len, "%.0f", val);
+		return buf;
+	}
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, len, "%.*g", prec, val);
+		if (strtod(buf, NULL) == val)
+			break;
+	}
+	return buf;
+}
+
 void jw_num(struct jw *w, const char *key, double val)
 {
+	char buf[JSON_NUM_MAX];
+
 	jw_key(w, key);
-	if (isfinite(val))
-		fprintf(w->f, "%.6g", val);
-	else
-		fputs("null", w->f);
+	fputs(json_num_str(buf, sizeof(buf), val), w->f);
 }
 
 void jw_bool(struct jw *w, const char *key, bool val)
@@ -361,7 +383,8 @@ static struct json *parse_value(struct parser *ps)
 
 		errno = 0;
 		v = strtod(ps->p, &end);
-		if (end == ps->p || errno == ERANGE) {
+		/* An underflow reads as the nearest double; an overflow is refused. */
+		if (end == ps->p || (errno == ERANGE && isinf(v))) {
 			perr(ps, "bad number");
 			return NULL;
 		}

@@ -27,7 +27,10 @@ void jw_arr(struct jw *w, const char *key);
 void jw_end(struct jw *w);		/* closes the innermost object/array */
 void jw_str(struct jw *w, const char *key, const char *val);	/* NULL: null */
 void jw_int(struct jw *w, const char *key, long long val);
-void jw_num(struct jw *w, const char *key, double val);
+void jw_num(struct jw *w, const char *key, double val);	/* exact; NaN, inf: null */
+/* A number as jw_num writes it, into buf (JSON_NUM_MAX bytes suffice). */
+#define JSON_NUM_MAX 32
+const char *json_num_str(char *buf, size_t len, double val);
 void jw_bool(struct jw *w, const char *key, bool val);
 void jw_null(struct jw *w, const char *key);
 void jw_escape(FILE *f, const char *s);

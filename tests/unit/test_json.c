@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* JSON writer and parser (rig/json.c): round trips and precise errors. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -115,6 +116,63 @@ TEST(deep_nesting_is_refused_not_overflowed)
 	text[300] = '\0';
 	ASSERT_EQ(NULL, json_parse(text, err, sizeof(err)));
 	EXPECT_NE(NULL, strstr(err, "nesting"));
+}
+
+/* What jw_num writes for @v, and that it parses back as exactly @v. */
+static const char *num_text(double v, char *buf, size_t len)
+{
+	char *out = NULL, err[64];
+	size_t olen = 0;
+	FILE *f = open_memstream(&out, &olen);
+	struct jw w;
+	struct json *j;
+
+	jw_init(&w, f);
+	jw_num(&w, NULL, v);
+	fclose(f);
+	snprintf(buf, len, "%s", out);
+	j = json_parse(out, err, sizeof(err));
+	free(out);
+	if (!j || j->type != JSON_NUM || memcmp(&j->num, &v, sizeof(v)))
+		snprintf(buf, len, "did not read back");
+	json_free(j);
+	return buf;
+}
+
+/* ICOUNT=1 figures are exact: never rounded on their way to a file. */
+TEST(integers_stay_integers)
+{
+	char buf[64];
+
+	EXPECT_STREQ("20626600", num_text(20626600, buf, sizeof(buf)));
+	EXPECT_STREQ("20626601", num_text(20626601, buf, sizeof(buf)));
+	EXPECT_STREQ("1234567890123", num_text(1234567890123.0, buf, sizeof(buf)));
+	EXPECT_STREQ("9007199254740991", num_text(9007199254740991.0, buf, sizeof(buf)));
+	EXPECT_STREQ("-42", num_text(-42, buf, sizeof(buf)));
+	EXPECT_STREQ("0", num_text(0, buf, sizeof(buf)));
+}
+
+TEST(floats_round_trip_exactly_and_shortest)
+{
+	static const double vals[] = {
+		0.1, 1.0 / 3, 2.0 / 3, 1e-300, 5e-324, 1.7976931348623157e308,
+		0.30000000000000004, 123456.789012345678, 3.0000000000000004, -2.5e-7,
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		EXPECT_STRNE("did not read back", num_text(vals[i], buf, sizeof(buf)))
+			TH_LOG("%.17g", vals[i]);
+	}
+	/* the shortest form, not 17 digits of noise */
+	EXPECT_STREQ("0.1", num_text(0.1, buf, sizeof(buf)));
+	EXPECT_STREQ("1.5", num_text(1.5, buf, sizeof(buf)));
+	EXPECT_STREQ("0.30000000000000004", num_text(0.30000000000000004, buf, sizeof(buf)));
+	EXPECT_STREQ("null", json_num_str(buf, sizeof(buf), NAN));
+	EXPECT_STREQ("null", json_num_str(buf, sizeof(buf), -INFINITY));
+	/* a number no double holds is refused, not read as infinity */
+	EXPECT_EQ(NULL, json_parse("1e999", buf, sizeof(buf)));
+	EXPECT_NE(NULL, strstr(buf, "bad number")) TH_LOG("%s", buf);
 }
 
 TEST_HARNESS_MAIN

@@ -447,6 +447,8 @@ static void break_inject(struct json *j)
 	set_str(get(nth(get(nth(get(j, "attacks"), 1), "results"), 0), "observed"), "blocked");
 	get(j, "cells")->num = 99;
 	set_str(get(nth(get(j, "attacks"), 2), "id"), "fops_ptr_write");
+	/* the evidence fields keep their types */
+	set_member_str(nth(get(nth(get(j, "attacks"), 3), "results"), 1), "landed", "yes");
 }
 
 TEST_F(tmp, each_inject_problem_is_named)
@@ -459,6 +461,8 @@ TEST_F(tmp, each_inject_problem_is_named)
 	EXPECT_NE(NULL, strstr(out, "cells: says 99, but attacks[].results[] hold 24 cells"))
 		TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "attacks[2]: id \"fops_ptr_write\" id \"fops_ptr_write\" appears twice"))
+		TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "attacks[3].results[1].landed: expected a boolean, got string"))
 		TH_LOG("%s", out);
 	free(out);
 }
@@ -784,7 +788,8 @@ TEST_F(tmp, runs_from_different_rigs_are_refused_unless_forced)
 	ASSERT_EQ(0, edit(self->new, "summary.json", do_rig, "kvm"));
 	ASSERT_EQ(0, edit(self->new, "bench.json", do_rig, "kvm"));
 	EXPECT_EQ(HR_USAGE, hr(&out, "compare", self->base, self->new, NULL)) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "runs from different rigs: BASE tcg, NEW kvm")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "runs from different rigs")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "rig.l0_accel differs: BASE tcg, NEW kvm")) TH_LOG("%s", out);
 	EXPECT_EQ(NULL, strstr(out, "benchmark"));
 	free(out);
 	EXPECT_EQ(HR_OK, hr(&out, "compare", self->base, self->new, "--force", NULL)) TH_LOG("%s", out);
@@ -796,7 +801,98 @@ TEST_F(tmp, runs_from_different_rigs_are_refused_unless_forced)
 	ASSERT_EQ(0, copy_run("bench-run", self->new));
 	ASSERT_EQ(0, edit(self->new, "summary.json", do_rig, "icount"));
 	EXPECT_EQ(HR_USAGE, hr(&out, "compare", self->base, self->new, NULL)) TH_LOG("%s", out);
-	EXPECT_NE(NULL, strstr(out, "BASE tcg, NEW tcg icount")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "rig.icount differs: BASE false, NEW true")) TH_LOG("%s", out);
+	free(out);
+}
+
+struct rig_edit { const char *key, *str; double num; };
+
+/* Sets summary.json's rig.<key> to a string, or a number if str is NULL. */
+static void do_rig_field(struct json *j, void *arg)
+{
+	const struct rig_edit *e = arg;
+	struct json *rig = get(j, "rig"), *m;
+
+	set_member_str(rig, e->key, e->str ? e->str : "");
+	if (!e->str) {
+		m = get(rig, e->key);
+		free(m->str);
+		m->str = NULL;
+		m->type = JSON_NUM;
+		m->num = e->num;
+	}
+}
+
+/* Every rig field that makes figures incomparable is named, and refused unless forced. */
+TEST_F(tmp, each_rig_field_that_differs_is_named_and_refused)
+{
+	static const struct {
+		struct rig_edit base, new;
+		const char *says;
+	} cases[] = {
+		{ { "icount_seed", NULL, 1 }, { "icount_seed", NULL, 2 }, "rig.icount_seed differs: BASE 1, NEW 2" },
+		{ { NULL }, { "l1_vcpus", NULL, 1 }, "rig.l1_vcpus differs: BASE 2, NEW 1" },
+		{ { NULL }, { "l2_vcpus", NULL, 1 }, "rig.l2_vcpus differs: BASE 2, NEW 1" },
+		{ { NULL }, { "host_kernel", "6.1.0-57-amd64", 0 }, "rig.host_kernel differs: BASE 6.1.0-56-amd64, NEW 6.1.0-57-amd64" },
+		{ { NULL }, { "guest_kernel", "6.1.0-57-amd64", 0 }, "rig.guest_kernel differs: BASE 6.1.0-56-amd64, NEW 6.1.0-57-amd64" },
+		{ { NULL }, { "l0_qemu", "QEMU emulator version 10.0.2", 0 }, "rig.l0_qemu differs: BASE QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3), NEW QEMU emulator version 10.0.2" },
+		{ { NULL }, { "l0_cpu", "AMD EPYC 7763", 0 }, "rig.l0_cpu differs: BASE Intel(R) Xeon(R) Processor, NEW AMD EPYC 7763" },
+	};
+	char *out;
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		ASSERT_EQ(0, copy_run("bench-run", self->base));
+		ASSERT_EQ(0, copy_run("bench-run", self->new));
+		if (cases[i].base.key)
+			ASSERT_EQ(0, edit(self->base, "summary.json", do_rig_field, (void *)&cases[i].base));
+		ASSERT_EQ(0, edit(self->new, "summary.json", do_rig_field, (void *)&cases[i].new));
+		EXPECT_EQ(HR_USAGE, hr(&out, "compare", self->base, self->new, NULL)) TH_LOG("%s", out);
+		EXPECT_NE(NULL, strstr(out, cases[i].says)) TH_LOG("case %zu: %s", i, out);
+		EXPECT_EQ(1, count_lines(out, "  rig.")) TH_LOG("case %zu: %s", i, out);
+		EXPECT_NE(NULL, strstr(out, "(--force compares them anyway)")) TH_LOG("%s", out);
+		EXPECT_EQ(NULL, strstr(out, "benchmark")) TH_LOG("case %zu: compared: %s", i, out);
+		free(out);
+		EXPECT_EQ(HR_OK, hr(&out, "compare", self->base, self->new, "--force", NULL))
+			TH_LOG("%s", out);
+		EXPECT_NE(NULL, strstr(out, "compared anyway (--force)")) TH_LOG("%s", out);
+		free(out);
+	}
+
+	/* a field one run does not record is not a difference, but it is said */
+	ASSERT_EQ(0, copy_run("bench-run", self->base));
+	ASSERT_EQ(0, copy_run("bench-run", self->new));
+	ASSERT_EQ(0, edit(self->new, "summary.json", do_rig_field, (void *)&cases[0].new));
+	EXPECT_EQ(HR_OK, hr(&out, "compare", self->base, self->new, NULL)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "note: rig.icount_seed is not recorded in BASE: not checked"))
+		TH_LOG("%s", out);
+	free(out);
+}
+
+static void unsupport_row(struct json *j, void *arg)
+{
+	struct json *row = find(get(j, "rows"), "benchmark", "fork_exec", "mode", "hypercall");
+
+	set_str(get(row, "status"), "unsupported");
+	set_member_str(row, "reason", arg);
+}
+
+/* A row that ran before and is now declared unsupported lost its figure: a regression. */
+TEST_F(tmp, a_row_measured_then_unsupported_is_a_regression)
+{
+	char *out;
+
+	ASSERT_EQ(0, copy_run("bench-run", self->base));
+	ASSERT_EQ(0, copy_run("bench-run", self->new));
+	ASSERT_EQ(0, edit(self->new, "bench.json", unsupport_row, "host refused: -EOPNOTSUPP"));
+	EXPECT_EQ(HR_FAIL, hr(&out, "compare", self->base, self->new, NULL)) TH_LOG("%s", out);
+	EXPECT_TRUE(has_line(out, "REGRESSION bench fork_exec hypercall: measured in BASE, unsupported in NEW (host refused: -EOPNOTSUPP)"))
+		TH_LOG("%s", out);
+	EXPECT_STREQ("REGRESSION", verdict_of(out, "fork_exec", "hypercall"));
+	EXPECT_EQ(1, count_lines(out, "REGRESSION bench"));
+	free(out);
+	/* the other way round, it is a row that now runs */
+	EXPECT_EQ(HR_OK, hr(&out, "compare", self->new, self->base, NULL)) TH_LOG("%s", out);
+	EXPECT_STREQ("new", verdict_of(out, "fork_exec", "hypercall"));
 	free(out);
 }
 
@@ -927,6 +1023,14 @@ TEST_F(tmp, history_append_is_idempotent)
 	EXPECT_STREQ("e7b1154f6c7c-dirty", json_get(j, "git_rev")->str);
 	EXPECT_STREQ("tcg", json_get(j, "l0_accel")->str);
 	EXPECT_FALSE(json_get(j, "icount")->boolean);
+	/* what compare checks, so that last-good picks a run compare accepts */
+	EXPECT_EQ(2.0, json_get(j, "l1_vcpus")->num);
+	EXPECT_EQ(2.0, json_get(j, "l2_vcpus")->num);
+	EXPECT_STREQ("6.1.0-56-amd64", json_get(j, "host_kernel")->str);
+	EXPECT_STREQ("6.1.0-56-amd64", json_get(j, "guest_kernel")->str);
+	EXPECT_STREQ("Intel(R) Xeon(R) Processor", json_get(j, "l0_cpu")->str);
+	EXPECT_NE(NULL, strstr(json_get(j, "l0_qemu")->str, "7.2.22"));
+	EXPECT_EQ(NULL, json_get(j, "icount_seed"));	/* a wall-time run has none */
 	EXPECT_STREQ("ok", json_get(j, "status")->str);
 	EXPECT_EQ(24209.0, json_get(j, "bench.text_poke_1.off")->num);
 	EXPECT_EQ(160242000.0, json_get(j, "bench.text_poke_batch_256.hypercall")->num);
@@ -1017,6 +1121,37 @@ TEST_F(tmp, last_good_is_the_newest_ok_run_on_the_same_rig)
 	EXPECT_NE(NULL, strstr(out, "found in runs/")) TH_LOG("%s", out);
 	snprintf(want, sizeof(want), "%s/runs/%s\n", results, ids[0]);
 	EXPECT_NE(NULL, strstr(out, want)) TH_LOG("%s", out);
+	free(out);
+}
+
+/* last-good picks a run compare accepts: every rig field both runs record agrees. */
+TEST_F(tmp, last_good_skips_runs_whose_rig_fields_differ)
+{
+	static const char *const ids[] = {
+		"20261101-000000-bench", "20261102-000000-bench", "20261103-000000-bench",
+	};
+	static const struct rig_edit one = { "l2_vcpus", NULL, 1 }, three = { "l2_vcpus", NULL, 3 };
+	char results[128], run[256], want[PATH_MAX], *out;
+
+	snprintf(results, sizeof(results), "%s/results", self->dir);
+	for (int i = 0; i < 3; i++) {
+		ASSERT_EQ(0, make_run(results, "bench-run", ids[i], run, sizeof(run)));
+		if (i == 1)	/* the newer good run had one L2 vCPU */
+			ASSERT_EQ(0, edit(run, "summary.json", do_rig_field, (void *)&one));
+		EXPECT_EQ(HR_OK, hr(&out, "history-append", results, run, NULL)) TH_LOG("%s", out);
+		free(out);
+	}
+	EXPECT_EQ(HR_OK, hr(&out, "last-good", results, "--before", ids[2], NULL)) TH_LOG("%s", out);
+	snprintf(want, sizeof(want), "%s/runs/%s\n", results, ids[0]);
+	EXPECT_STREQ(want, out);
+	free(out);
+	/* a reference with three: none on its rig; the newest taken, with the difference said */
+	snprintf(run, sizeof(run), "%s/runs/%s", results, ids[2]);
+	ASSERT_EQ(0, edit(run, "summary.json", do_rig_field, (void *)&three));
+	ASSERT_EQ(0, unlink(strcat(strcpy(want, results), "/history.jsonl")));
+	EXPECT_EQ(HR_OK, hr(&out, "last-good", results, "--before", run, NULL)) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "no good run on the same rig")) TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "rig.l2_vcpus 1 there, 3 here")) TH_LOG("%s", out);
 	free(out);
 }
 
