@@ -879,7 +879,9 @@ static void heki_atk_kvm_steal_time(struct atk *a)
 /*
  * VMSAVE with EFER.SVME set: the host (KVM emulating it, or the CPU with
  * virtual VMSAVE through the second stage) writes this vCPU's FS, GS, TR,
- * LDTR and syscall MSRs into the page the guest names.
+ * LDTR and syscall MSRs into the page the guest names.  SYSENTER_ESP
+ * (unused by a 64-bit kernel) gets a new value for the moment, so each
+ * VMSAVE writes something the page did not hold before.
  */
 static void heki_atk_kvm_vmsave(struct atk *a)
 {
@@ -901,7 +903,13 @@ static void heki_atk_kvm_vmsave(struct atk *a)
 		a->effect = -1;
 		say(a, "efer_svme_refused");
 	} else {
+		static u32 nonce;
+		u64 esp;
+
+		rdmsrl(MSR_IA32_SYSENTER_ESP, esp);
+		wrmsrl(MSR_IA32_SYSENTER_ESP, esp ^ ((u64)++nonce << 4));
 		a->faulted = heki_atk_vmsave(pa);
+		wrmsrl(MSR_IA32_SYSENTER_ESP, esp);
 		wrmsrl(MSR_EFER, efer);
 		a->effect = memcmp(slot, before, PAGE_SIZE) != 0;
 		say(a, "vmsave_faulted=%d slot=0x%llx changed=%d", a->faulted, pa, a->effect);

@@ -280,8 +280,8 @@ void heki_vmfunc_register(const struct heki_vmfunc_ops *ops)
 }
 EXPORT_SYMBOL_GPL(heki_vmfunc_register);
 
-/* What this host implements (heki_info.features). */
-static u64 heki_host_features(void)
+/* What this host implements (heki_info.features), for @kvm if given. */
+static u64 heki_host_features(struct kvm *kvm)
 {
 	u64 f = HEKI_FEAT_QUERY | HEKI_FEAT_CR_PIN | HEKI_FEAT_LOCKDOWN |
 		HEKI_FEAT_STATS | HEKI_FEAT_REPORT;
@@ -293,8 +293,15 @@ static u64 heki_host_features(void)
 	 */
 	if (tdp_enabled)
 		f |= HEKI_FEAT_PROTECT | HEKI_FEAT_BATCH | HEKI_FEAT_WINDOW |
-		     HEKI_FEAT_VIEW | HEKI_FEAT_AUTH;
-	if (tdp_enabled && READ_ONCE(heki_vmfunc_supported))
+		     HEKI_FEAT_AUTH;
+	/*
+	 * A view is a root of its own (its role's quadrant), which only the
+	 * TDP MMU keeps apart: with kvm.tdp_mmu=0 both views would share one
+	 * root and every write would fault again forever.
+	 */
+	if (tdp_enabled && (!kvm || is_tdp_mmu_enabled(kvm)))
+		f |= HEKI_FEAT_VIEW;
+	if ((f & HEKI_FEAT_VIEW) && READ_ONCE(heki_vmfunc_supported))
 		f |= HEKI_FEAT_VMFUNC;
 	return f;
 }
@@ -401,9 +408,9 @@ static long heki_query(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 
 	info.abi_version = HEKI_ABI_VERSION;
 	info.vendor = heki_vendor();
-	info.features = heki_host_features();
+	info.features = heki_host_features(vcpu->kvm);
 	info.host_nonce = heki_host_nonce;
-	info.calls = atomic64_read(&heki_calls_total);
+	info.calls = atomic64_read(&vm->calls);	/* this VM's, as documented */
 	return heki_write_result(vcpu, a0, &info, sizeof(info));
 }
 
@@ -1294,6 +1301,14 @@ unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	struct heki_vm *vm;
 	long ret;
 
+	/*
+	 * Guest user mode must never reach the host's Heki state: refused
+	 * before anything is allocated or counted for the VM.
+	 */
+	if (static_call(kvm_x86_get_cpl)(vcpu) != 0) {
+		atomic64_inc(&heki_calls_user);
+		return -HEKI_EPERM;
+	}
 	atomic64_inc(&heki_calls_total);
 	if (idx >= ARRAY_SIZE(heki_calls))
 		idx = ARRAY_SIZE(heki_calls);
@@ -1303,12 +1318,8 @@ unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	if (vm)
 		atomic64_inc(&vm->calls);
 
-	if (static_call(kvm_x86_get_cpl)(vcpu) != 0) {
-		/* Guest user mode must never reach the host's Heki state. */
-		atomic64_inc(&heki_calls_user);
-		ret = -HEKI_EPERM;
-	} else if (idx == ARRAY_SIZE(heki_calls) ||
-		   !(heki_host_features() & heki_calls[idx].feature)) {
+	if (idx == ARRAY_SIZE(heki_calls) ||
+		   !(heki_host_features(vcpu->kvm) & heki_calls[idx].feature)) {
 		ret = -HEKI_ENOSYS;
 	} else if (!vm) {
 		ret = -HEKI_ENOMEM;
@@ -1369,7 +1380,7 @@ static int heki_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "abi_version %u.%u\n", HEKI_ABI_VERSION_MAJOR,
 		   HEKI_ABI_VERSION_MINOR);
 	seq_printf(m, "vendor %u\n", heki_vendor());
-	seq_printf(m, "features 0x%llx\n", heki_host_features());
+	seq_printf(m, "features 0x%llx\n", heki_host_features(NULL));
 	seq_printf(m, "host_nonce 0x%016llx\n", heki_host_nonce);
 	seq_printf(m, "calls_total %lld\n", atomic64_read(&heki_calls_total));
 	for (i = 0; i < ARRAY_SIZE(heki_calls); i++)

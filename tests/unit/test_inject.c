@@ -326,6 +326,49 @@ TEST(prevented_needs_a_refusal_at_the_attacks_rip_and_frame)
 	}
 }
 
+#define KVM_WRITE_AT(seq, via, gfn) \
+	"seq=" #seq " vm_pid=9 vm_seq=" #seq " vcpu=0 cpl=0 mode=long64 kind=write via=" via \
+	" rip=0xffffffff81234567 gfn=" gfn " gpa=0x0 gva=0xffffffffffffffff attrs=0x1 action=refused"
+
+/*
+ * prevented, KVM writing for the guest: a refused write by one of KVM's
+ * own paths (via=kvm-*) to the attacked frame; its RIP is wherever the
+ * vCPU was, so it is not asked for.
+ */
+TEST(prevented_kvm_write_needs_kvms_refusal_of_the_frame)
+{
+	static const char cell[] = "status=ran expected=prevented observed=prevented id=kvm_pvclock effect=0 landed=0 faulted=0 violations=1 vm_seq_before=0 gfn=0x1fdfb rip=0x0 detail=refused";
+	static const struct {
+		const char *record, *why;
+		int mis;
+	} cases[] = {
+		{ KVM_WRITE_AT(1, "kvm-pfn-cache", "0x1fdfb"), NULL, 0 },
+		{ KVM_WRITE_AT(1, "kvm-map", "0x1fdfb"), NULL, 0 },
+		{ KVM_WRITE_AT(1, "kvm-pfn-cache", "0x1fdfc"), "another frame", 1 },
+		/* the guest's own store refused in the second stage is not KVM's write */
+		{ KVM_WRITE_AT(1, "npt", "0x1fdfb"), "not a write KVM made", 1 },
+		{ REPORT_AT(1, "fop", "0x1fdfb"), "a checker's report, not a refusal", 1 },
+	};
+	char table[8192];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct inject_viol v = { cases[i].record, 0 };
+		const struct json *r;
+		struct json *j;
+
+		ASSERT_EQ(cases[i].mis, judge_one("attack.hypercall.kvm_pvclock", cell, &v, 1,
+						  table, sizeof(table), &j)) TH_LOG("case %zu: %s", i, table);
+		r = only_result(j);
+		EXPECT_EQ(!cases[i].mis, json_get(r, "match")->boolean) TH_LOG("case %zu", i);
+		if (cases[i].why) {
+			ASSERT_NE(NULL, json_get(r, "mismatch"));
+			EXPECT_NE(NULL, strstr(json_get(r, "mismatch")->str, cases[i].why))
+				TH_LOG("case %zu: %s", i, json_get(r, "mismatch")->str);
+		}
+		json_free(j);
+	}
+}
+
 /* prevented, CR: the register, the attacking RIP, and the bits cleared and pinned. */
 TEST(prevented_cr_needs_the_register_and_the_bits)
 {
