@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Heki host side: hypercalls, CR pinning, second-stage write/exec denial,
- * the violation log and the L1-visible debugfs files.
+ * Heki host side: hypercalls, CR pinning, second-stage write/exec denial
+ * and the L1-visible debugfs files; the violation log is heki_log*.c.
  *
  * Built into our kvm.ko (host/prepare-tree.sh); reached from KVM through
  * the hooks in patches/.  Everything a guest passes is checked before use
@@ -27,6 +27,7 @@
 #include "heki_store.h"
 #include "heki_window.h"
 #include "heki_patch.h"
+#include "heki_log.h"
 
 #include <asm/unaligned.h>
 
@@ -86,6 +87,8 @@ struct heki_vm {
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
 	atomic64_t view_switches, patches;
+	/* Its violation log (heki_log_kvm.c); vm_seq is violations above. */
+	struct heki_vlog *log;
 	/*
 	 * Patch-view nesting per vCPU (by vcpu_idx); > 0: the vCPU runs on
 	 * its patch-view root.  Only the vCPU itself changes its entry.
@@ -136,6 +139,11 @@ static struct heki_vm *heki_vm_get(struct kvm *kvm)
 	if (!fresh)
 		return NULL;
 	fresh->kvm = kvm;
+	fresh->log = heki_vlog_create(kvm);
+	if (!fresh->log) {
+		kfree(fresh);
+		return NULL;
+	}
 	heki_store_init(&fresh->store);
 	spin_lock_init(&fresh->store_lock);
 	mutex_init(&fresh->store_mutex);
@@ -148,6 +156,8 @@ static struct heki_vm *heki_vm_get(struct kvm *kvm)
 		fresh = NULL;
 	}
 	spin_unlock(&heki_vms_lock);
+	if (fresh)
+		heki_vlog_discard(fresh->log);
 	kfree(fresh);
 	return vm;
 }
@@ -169,6 +179,7 @@ void heki_vm_destroy(struct kvm *kvm)
 	 * right after this hook, without a grace period of its own.
 	 */
 	synchronize_rcu();
+	heki_vlog_release(vm->log);
 	heki_store_destroy(&vm->store);
 	kvfree(vm->sites.site);
 	kvfree(vm->sites.func);
@@ -177,80 +188,19 @@ void heki_vm_destroy(struct kvm *kvm)
 }
 
 /*
- * Violation log: the last HEKI_LOG_SIZE refused guest actions, host-wide,
- * readable at /sys/kernel/debug/heki/violations while guests run.
- */
-#define HEKI_LOG_SIZE 256
-
-struct heki_violation {
-	u64 seq;
-	pid_t vm_pid;		/* the VMM process (kvm->userspace_pid) */
-	/*
-	 * The VM's violation count with this one (what HEKI_HC_STATS shows):
-	 * a guest that read the count before and after an access can name
-	 * its records.  0 when the VM has no Heki state.
-	 */
-	u64 vm_seq;
-	int vcpu;
-	int cpl;
-	const char *mode;	/* guest CPU mode: "long64", "compat", ... */
-	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect", "report", "patch" */
-	const char *via;	/* "npt" (a second-stage fault), "emulator", "hypercall", "guest-checker" */
-	u64 rip;
-	/*
-	 * cr*: old, new, pinned; write/exec: gpa, gva (~0 unknown), attrs;
-	 * protect: gpa, npages, attrs requested; report: HEKI_REPORT_*, value,
-	 * object; patch: gpa (0 unknown), gva, len << 8 | enum heki_patch_reason
-	 */
-	u64 a, b, c;
-};
-
-static struct heki_violation heki_log[HEKI_LOG_SIZE];
-static u64 heki_log_next;
-static DEFINE_SPINLOCK(heki_log_lock);
-
-static const char *heki_cpu_mode(struct kvm_vcpu *vcpu)
-{
-	if (is_64_bit_mode(vcpu))
-		return "long64";
-	if (is_long_mode(vcpu))
-		return "compat";
-	if (is_protmode(vcpu))
-		return "prot32";
-	return "real";
-}
-
-/*
- * One record.  @vcpu is the vCPU the refusal happened on, or NULL when KVM
- * acted outside a vCPU (then vcpu=-1 cpl=-1 mode=none rip=0).
+ * One refusal, numbered with the VM's violation count and offered to its
+ * log (heki_log_kvm.c).  @vcpu is the vCPU the refusal happened on, or
+ * NULL when KVM acted outside a vCPU (then vcpu=-1 cpl=-1 mode=none rip=0).
  */
 static void heki_log_record(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			    const char *kind, const char *via, u64 a, u64 b,
 			    u64 c)
 {
 	struct heki_vm *vm = heki_vm_peek(kvm);
-	struct heki_violation *v;
-	const char *mode = vcpu ? heki_cpu_mode(vcpu) : "none";
-	int cpl = vcpu ? static_call(kvm_x86_get_cpl)(vcpu) : -1;
-	u64 rip = vcpu ? kvm_rip_read(vcpu) : 0;
 
-	spin_lock(&heki_log_lock);
-	v = &heki_log[heki_log_next % HEKI_LOG_SIZE];
-	*v = (struct heki_violation){
-		.seq = heki_log_next++,
-		.vm_pid = kvm->userspace_pid,
-		.vm_seq = vm ? atomic64_inc_return(&vm->violations) : 0,
-		.vcpu = vcpu ? vcpu->vcpu_id : -1,
-		.cpl = cpl,
-		.mode = mode,
-		.kind = kind,
-		.via = via,
-		.rip = rip,
-		.a = a,
-		.b = b,
-		.c = c,
-	};
-	spin_unlock(&heki_log_lock);
+	heki_vlog_record(vm ? vm->log : NULL, kvm, vcpu,
+			 vm ? atomic64_inc_return(&vm->violations) : 0,
+			 kind, via, a, b, c);
 	atomic64_inc(&heki_violations);
 }
 
@@ -1361,6 +1311,7 @@ static void heki_vms_show(struct seq_file *m)
 		seq_printf(m, "vm_%d_view_switches %lld\nvm_%d_patches %lld\nvm_%d_auth %d\n",
 			   pid, atomic64_read(&vm->view_switches), pid,
 			   atomic64_read(&vm->patches), pid, READ_ONCE(vm->auth));
+		heki_vlog_status(m, vm->log, pid);
 		seq_printf(m, "vm_%d_kvm_writes_refused %lld\nvm_%d_kvm_writes_refused_unlogged %lld\n",
 			   pid, atomic64_read(&vm->kvm_denials), pid,
 			   atomic64_read(&vm->kvm_denials_repeated));
@@ -1396,51 +1347,11 @@ static int heki_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zaps %lld\n", atomic64_read(&heki_zaps));
 	seq_printf(m, "zapped_frames %lld\n",
 		   atomic64_read(&heki_zapped_frames));
+	heki_log_status(m);
 	heki_vms_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heki_status);
-
-/*
- * One violation per line, oldest first:
- * "seq=N vm_pid=P vm_seq=S vcpu=V cpl=C mode=M kind=K via=W rip=R ... action=refused".
- */
-static int heki_violations_show(struct seq_file *m, void *unused)
-{
-	u64 first, i;
-
-	spin_lock(&heki_log_lock);
-	first = heki_log_next > HEKI_LOG_SIZE ? heki_log_next - HEKI_LOG_SIZE : 0;
-	for (i = first; i < heki_log_next; i++) {
-		struct heki_violation *v = &heki_log[i % HEKI_LOG_SIZE];
-
-		seq_printf(m, "seq=%llu vm_pid=%d vm_seq=%llu vcpu=%d cpl=%d mode=%s kind=%s via=%s rip=0x%llx ",
-			   v->seq, v->vm_pid, v->vm_seq, v->vcpu, v->cpl, v->mode,
-			   v->kind, v->via, v->rip);
-		if (v->kind[0] == 'c')
-			seq_printf(m, "old=0x%llx new=0x%llx pinned=0x%llx",
-				   v->a, v->b, v->c);
-		else if (v->kind[0] == 'r')
-			seq_printf(m, "what=%s value=0x%llx object=0x%llx",
-				   v->a == HEKI_REPORT_FOP ? "fop" :
-				   v->a == HEKI_REPORT_CRED ? "cred" : "unknown", v->b, v->c);
-		else if (!strcmp(v->kind, "patch"))
-			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx len=%llu why=%s",
-				   v->a >> PAGE_SHIFT, v->a, v->b, v->c >> 8,
-				   heki_patch_reason_name(v->c & 0xff));
-		else if (v->kind[0] == 'p')
-			seq_printf(m, "gfn=0x%llx gpa=0x%llx npages=%llu attrs=0x%llx",
-				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
-		else
-			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx attrs=0x%llx",
-				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
-		/* A checker's report describes what happened; the rest was stopped. */
-		seq_printf(m, " action=%s\n", v->kind[0] == 'r' ? "reported" : "refused");
-	}
-	spin_unlock(&heki_log_lock);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(heki_violations);
 
 void heki_host_init(void)
 {
@@ -1448,8 +1359,7 @@ void heki_host_init(void)
 	heki_debugfs_dir = debugfs_create_dir("heki", NULL);
 	debugfs_create_file("status", 0444, heki_debugfs_dir, NULL,
 			    &heki_status_fops);
-	debugfs_create_file("violations", 0444, heki_debugfs_dir, NULL,
-			    &heki_violations_fops);
+	heki_log_debugfs_init(heki_debugfs_dir);
 	pr_info("heki: host ABI %u.%u ready\n", HEKI_ABI_VERSION_MAJOR,
 		HEKI_ABI_VERSION_MINOR);
 }
@@ -1457,4 +1367,5 @@ void heki_host_init(void)
 void heki_host_exit(void)
 {
 	debugfs_remove_recursive(heki_debugfs_dir);
+	heki_log_exit();
 }

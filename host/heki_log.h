@@ -164,4 +164,37 @@ int heki_log_format_summary(char *buf, size_t len, const struct heki_log *log,
 /* Longest line either formatter writes. */
 #define HEKI_LOG_LINE_MAX	512
 
+#ifdef __KERNEL__
+/*
+ * kvm.ko's side (heki_log_kvm.c): one struct heki_vlog per VM with Heki
+ * state, kept until the stream reader has read it out after its VM ended,
+ * and the debugfs files heki/stream and heki/violations (ABI.md).
+ */
+struct kvm;
+struct kvm_vcpu;
+struct dentry;
+struct seq_file;
+struct heki_vlog;
+
+/* A VM's log; NULL when out of memory.  May sleep. */
+struct heki_vlog *heki_vlog_create(struct kvm *kvm);
+/* A log that never belonged to a VM (lost a creation race). */
+void heki_vlog_discard(struct heki_vlog *vlog);
+/* Its VM is gone: the log stays until read out.  May sleep. */
+void heki_vlog_release(struct heki_vlog *vlog);
+/*
+ * One refusal of @kvm, violation number @vm_seq (0: the VM has no Heki
+ * state, @vlog NULL).  @vcpu NULL when KVM acted outside a vCPU.
+ */
+void heki_vlog_record(struct heki_vlog *vlog, struct kvm *kvm,
+		      struct kvm_vcpu *vcpu, u64 vm_seq, const char *kind,
+		      const char *via, u64 a, u64 b, u64 c);
+/* heki/status lines: per VM ("vm_<pid>_log_*") and host-wide ("log_*"). */
+void heki_vlog_status(struct seq_file *m, struct heki_vlog *vlog, int pid);
+void heki_log_status(struct seq_file *m);
+void heki_log_debugfs_init(struct dentry *dir);
+/* kvm.ko unloads: every VM is gone, every log is freed. */
+void heki_log_exit(void);
+#endif
+
 #endif /* HEKI_LOG_H */

@@ -39,9 +39,11 @@ grep -q 'src)/../../../virt/kvm' "$kvm"/Kbuild ||
 cat >>"$kvm"/Kbuild <<'KBUILD'
 
 # Heki host (host/ in the testbed).  Our own files must build warning-free.
-kvm-y += heki/heki_host.o heki/heki_store.o
+kvm-y += heki/heki_host.o heki/heki_store.o heki/heki_log.o heki/heki_log_kvm.o
 CFLAGS_heki/heki_host.o += -Werror
 CFLAGS_heki/heki_store.o += -Werror
+CFLAGS_heki/heki_log.o += -Werror
+CFLAGS_heki/heki_log_kvm.o += -Werror
 # EPTP switching (HEKI_HC_VMFUNC) and CR0 pin interception are Intel-only:
 # they live in kvm-intel.ko.
 kvm-intel-y += heki/heki_vmfunc.o heki/heki_vmx.o
