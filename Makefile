@@ -87,7 +87,15 @@ $(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_sui
 $(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
-TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
+# In L1 only: forwards the host's violation log to L0 as it happens, and a
+# second VM made straight on /dev/kvm (rig/l1-run.sh).
+$(BIN)/heki-logfwd: rig/logfwd.c $(RIG_RECORD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Irig -o $@ $(filter %.c,$^)
+$(BIN)/heki-minivm: rig/minivm.c host/heki_abi.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -static -Ihost -o $@ $(filter %.c,$^)
+TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun $(BIN)/heki-logfwd $(BIN)/heki-minivm
 # Charts and index.html of a run (plots/README.md); finds its .gp scripts here.
 $(BIN)/heki-plot: plots/heki_plot.c plots/plot_history.c plots/plot_html.c plots/heki_plot.h rig/json.c rig/json.h
 	@mkdir -p $(@D)
@@ -113,7 +121,7 @@ $(L2_IMAGE): $(GUEST_KOS) $(BIN)/heki-emit $(BIN)/heki-suite rig/l2-init rig/mki
 	@mkdir -p $(@D)
 	rig/mkimage.sh l2 $@ $(IMG)/l2.stage $(BIN) $(GUEST_KOS)
 
-$(L1_IMAGE): $(KVM_KOS) $(L2_IMAGE) $(BIN)/heki-emit $(BIN)/heki-suite rig/l1-init rig/l1-run.sh rig/mkimage.sh $(DEPS_MK)
+$(L1_IMAGE): $(KVM_KOS) $(L2_IMAGE) $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/heki-logfwd $(BIN)/heki-minivm rig/l1-init rig/l1-run.sh rig/mkimage.sh $(DEPS_MK)
 	@mkdir -p $(@D)
 	rig/mkimage.sh l1 $@ $(IMG)/l1.stage $(BIN) $(KVM_DIR) $(KMODS) $(KIMAGE) $(L2_IMAGE)
 

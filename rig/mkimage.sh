@@ -80,6 +80,7 @@ l1)
 
 	cp "$l2_kernel" "$stage"/boot/vmlinuz-l2
 	cp "$l2_image" "$stage"/boot/l2.cpio.gz
+	install -m 0755 "$bin"/heki-logfwd "$bin"/heki-minivm "$stage"/bin/
 	install -m 0755 "$RIG"/l1-init "$stage"/init
 	install -m 0644 "$RIG"/l1-run.sh "$stage"/rig/l1-run.sh
 	# Uncompressed: gunzip of ~100 MiB under TCG costs more than the copy.

@@ -552,6 +552,72 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 }
 
 /*
+ * heki.log: each VM's final accounting as the host's stream ended it
+ * ("vmlog.<id>" from heki-logfwd), with the records of that VM that
+ * reached L0: delivered + dropped must equal the VM's violation count.
+ * heki.log_forwarder: what the forwarder itself says.
+ */
+static void write_vm_logs(struct jw *w, const struct source *l1)
+{
+	jw_arr(w, "log");
+	for (const struct kv *k = l1->kvs; k; k = k->next) {
+		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
+		long long delivered = 0;
+		const char *id;
+
+		if (strncmp(k->key, "vmlog.", 6))
+			continue;
+		id = k->key + 6;
+		for (const struct kv *v = l1->kvs; v; v = v->next) {
+			const char *p;
+
+			if (strncmp(v->key, "violation.", 10))
+				continue;
+			p = strstr(v->val, " vm_id=");
+			if (p && !strncmp(p + 7, id, strlen(id)) &&
+			    (p[7 + strlen(id)] == ' ' || !p[7 + strlen(id)]))
+				delivered++;
+		}
+		snprintf(line, sizeof(line), "%s", k->val);
+		jw_obj(w, NULL);
+		jw_int(w, "delivered", delivered);
+		jw_obj(w, "kinds");
+		/* Per kind "offered/logged/dropped"; the totals go after. */
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(tok, '='), *sl;
+
+			if (!eq || !(sl = strchr(eq, '/')))
+				continue;
+			*eq = '\0';
+			jw_obj(w, tok);
+			jw_int(w, "offered", strtoll(eq + 1, NULL, 10));
+			jw_int(w, "logged", strtoll(sl + 1, NULL, 10));
+			jw_int(w, "dropped", strtoll(strchr(sl + 1, '/') ? strchr(sl + 1, '/') + 1 : "0", NULL, 10));
+			jw_end(w);
+		}
+		jw_end(w);
+		snprintf(line, sizeof(line), "%s", k->val);
+		save = NULL;
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(tok, '=');
+
+			if (!eq || strchr(eq, '/'))
+				continue;
+			*eq = '\0';
+			jw_int(w, tok, strtoll(eq + 1, NULL, 10));
+		}
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_obj(w, "log_forwarder");
+	jw_value(w, "records", kv_get(l1, "logfwd.records"));
+	jw_value(w, "vms_open", kv_get(l1, "logfwd.vms_open"));
+	jw_value(w, "exit", kv_get(l1, "l1.logfwd_exit"));
+	jw_str(w, "minivm", kv_get(l1, "l1.minivm"));
+	jw_end(w);
+}
+
+/*
  * After a failure: the first sign of a crashed kernel in a console log, so
  * the error says "L1 panicked" instead of only "QEMU exited".
  */
@@ -772,12 +838,13 @@ static void write_summary(void)
 			{ "module_check", "module_check." },
 			{ "module_unload", "module_unload." },
 			{ "bpf", "bpf." },
+			{ "flood", "flood." },
 		};
 
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 			write_kvs(&w, groups[i][0], l2, groups[i][1]);
 	}
-	/* The host's log, as L1 read it after L2 ended. */
+	/* The host's log, as L1 forwarded it while the VMs ran. */
 	jw_arr(&w, "violations");
 	for (const struct kv *k = l1->kvs; k; k = k->next) {
 		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
@@ -798,6 +865,7 @@ static void write_summary(void)
 		jw_end(&w);
 	}
 	jw_end(&w);
+	write_vm_logs(&w, l1);
 	jw_end(&w);
 
 	jw_obj(&w, "suite_result");

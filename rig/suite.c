@@ -484,6 +484,8 @@ static const struct self_check {
 	{ "module_unload", NULL, NULL, check_module_unload },
 	{ "ftrace", NULL, NULL, check_ftrace },
 	{ "bpf", NULL, NULL, check_bpf },
+	/* Last of the refusals: a flood of the host's violation log. */
+	{ "flood", "flood.", judge_self_check, NULL },
 	{ "windows_closed", NULL, NULL, check_no_window_open },
 	{ "unload_refused", NULL, NULL, check_unload_refused },
 	{ "stats", "stats_locked.", NULL, NULL },

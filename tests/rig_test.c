@@ -309,6 +309,192 @@ static void expect_host_record(struct __test_metadata *_metadata, const char *ke
 	}
 }
 
+/* A number member of @v, or -1. */
+static double num_at(const struct json *v, const char *path)
+{
+	const struct json *n = json_get(v, path);
+
+	return n && n->type == JSON_NUM ? n->num : -1;
+}
+
+/* The first host record matching every given "k=v" (up to 3), or NULL. */
+static const struct json *host_record(const char *a, const char *b, const char *c)
+{
+	const struct json *log = json_get(summary, "heki.violations"), *v;
+
+	for (v = log ? log->child : NULL; v; v = v->next)
+		if (v->type == JSON_OBJ && (!a || record_has(v, a)) &&
+		    (!b || record_has(v, b)) && (!c || record_has(v, c)))
+			return v;
+	return NULL;
+}
+
+/* heki.log's entry (a VM's final accounting) for the VM of record @r. */
+static const struct json *vm_log_of(const struct json *r)
+{
+	const struct json *logs = json_get(summary, "heki.log"), *l;
+	const struct json *id = r ? json_get(r, "vm_id") : NULL;
+
+	if (!id || id->type != JSON_STR)
+		return NULL;
+	for (l = logs ? logs->child : NULL; l; l = l->next)
+		if (num_at(l, "vm_id") == strtod(id->str, NULL))
+			return l;
+	return NULL;
+}
+
+/*
+ * Every VM the host logged for ended, and its account closes exactly:
+ * records that reached L0 + records the host dropped (and counted) ==
+ * the VM's violation count (what HEKI_HC_STATS returns), per kind too.
+ */
+TEST(host_log_delivered_plus_dropped_is_every_violation)
+{
+	const struct json *logs, *l, *k, *all, *v;
+	int vms = 0, records = 0;
+
+	REQUIRE_OK_SCENARIO();
+	ASSERT_NE(NULL, summary);
+	logs = json_get(summary, "heki.log");
+	ASSERT_NE(NULL, logs);
+	ASSERT_EQ(JSON_ARR, logs->type);
+	ASSERT_EQ(0, num_at(summary, "heki.log_forwarder.exit"));
+	ASSERT_EQ(0, num_at(summary, "heki.log_forwarder.vms_open"));
+	for (l = logs->child; l; l = l->next, vms++) {
+		double logged = 0, dropped = 0;
+
+		ASSERT_EQ(1, num_at(l, "ended"));
+		ASSERT_EQ(0, num_at(l, "unread"));
+		ASSERT_EQ(num_at(l, "logged"), num_at(l, "delivered"))
+			TH_LOG("VM %.0f: the host logged %.0f records, %.0f reached L0",
+			       num_at(l, "vm_id"), num_at(l, "logged"), num_at(l, "delivered"));
+		ASSERT_EQ(num_at(l, "violations"), num_at(l, "delivered") + num_at(l, "dropped"))
+			TH_LOG("VM %.0f: %.0f violations, %.0f delivered, %.0f dropped",
+			       num_at(l, "vm_id"), num_at(l, "violations"),
+			       num_at(l, "delivered"), num_at(l, "dropped"));
+		ASSERT_EQ(num_at(l, "dropped"), num_at(l, "dropped_rate") + num_at(l, "dropped_backlog"));
+		k = json_get(l, "kinds");
+		ASSERT_NE(NULL, k);
+		for (k = k->child; k; k = k->next) {
+			ASSERT_EQ(num_at(k, "offered"), num_at(k, "logged") + num_at(k, "dropped"));
+			logged += num_at(k, "logged");
+			dropped += num_at(k, "dropped");
+		}
+		ASSERT_EQ(num_at(l, "logged"), logged);
+		ASSERT_EQ(num_at(l, "dropped"), dropped);
+	}
+	/* L2 and the second VM (heki-minivm). */
+	ASSERT_LE(2, vms);
+	all = json_get(summary, "heki.violations");
+	for (v = all ? all->child : NULL; v; v = v->next)
+		records++;
+	ASSERT_EQ(num_at(summary, "heki.log_forwarder.records"), records);
+}
+
+/*
+ * The guest flooded its own log with refused writes (flood_writes of them,
+ * 100,000 by default) and then made a checker report.  The host refused
+ * and counted every write; its earlier write record (the protect check's,
+ * same kind, same VM) and the report after the flood reached L0; the
+ * flood's own records reached L0 up to the rate limit and the rest are
+ * counted as dropped, exactly.
+ */
+TEST(host_log_survives_a_flood)
+{
+	char first[48], last[48], writes[48], gfn[48], gva[48], ws[48], pr_gva[48], pr_gfn[48];
+	const struct json *rep, *l, *earlier, *v;
+	const char *g, *r, *p;
+	long long vm_first, vm_last, nwrites, flood_delivered = 0;
+
+	REQUIRE_SMOKE();
+	ASSERT_NE(NULL, summary);
+	g = str_at("heki.flood.flood_refused");
+	ASSERT_NE(NULL, g);
+	ASSERT_EQ(0, strncmp(g, "ok ", 3)) TH_LOG("flood: %s", g);
+	ASSERT_NE(NULL, field(g, "vm_seq_first=", first, sizeof(first)));
+	ASSERT_NE(NULL, field(g, "vm_seq_last=", last, sizeof(last)));
+	ASSERT_NE(NULL, field(g, "writes=", writes, sizeof(writes)));
+	ASSERT_NE(NULL, field(g, "gfn=", gfn, sizeof(gfn)));
+	ASSERT_NE(NULL, field(g, "gva=", gva, sizeof(gva)));
+	vm_first = strtoll(first + 13, NULL, 10);
+	vm_last = strtoll(last + 12, NULL, 10);
+	nwrites = strtoll(writes + 7, NULL, 10);
+	ASSERT_EQ(nwrites, vm_last - vm_first + 1);
+	TH_LOG("%s", g);
+
+	/* The report made right after the flood, another kind: delivered. */
+	r = str_at("heki.flood.report_after_flood");
+	ASSERT_NE(NULL, r);
+	ASSERT_EQ(0, strncmp(r, "ok ", 3)) TH_LOG("%s", r);
+	ASSERT_NE(NULL, field(r, "vm_seq=", ws, sizeof(ws)));
+	rep = host_record("kind=report", "value=0xf100d", ws);
+	ASSERT_NE(NULL, rep) TH_LOG("no host record of the report after the flood (%s)", ws);
+
+	/* The same VM's earlier record of the flooding kind: delivered. */
+	p = str_at("heki.protect.write_refused");
+	ASSERT_NE(NULL, p);
+	ASSERT_NE(NULL, field(p, "gva=", pr_gva, sizeof(pr_gva)));
+	ASSERT_NE(NULL, field(p, "gfn=", pr_gfn, sizeof(pr_gfn)));
+	earlier = host_record("kind=write", pr_gva, pr_gfn);
+	ASSERT_NE(NULL, earlier) TH_LOG("the protect check's write record is missing");
+	ASSERT_STREQ(json_get(rep, "vm_id")->str, json_get(earlier, "vm_id")->str);
+	ASSERT_GT(vm_first, strtoll(json_get(earlier, "vm_seq")->str, NULL, 10));
+
+	/* The flood's records: some delivered, none outside its range, the rest dropped. */
+	for (v = json_get(summary, "heki.violations")->child; v; v = v->next) {
+		long long s;
+
+		if (!record_has(v, gva) || !record_has(v, gfn))
+			continue;
+		s = strtoll(json_get(v, "vm_seq")->str, NULL, 10);
+		ASSERT_TRUE(s >= vm_first && s <= vm_last) TH_LOG("flood record vm_seq %lld", s);
+		flood_delivered++;
+	}
+	l = vm_log_of(rep);
+	ASSERT_NE(NULL, l);
+	ASSERT_LT(0, flood_delivered);
+	ASSERT_GT(nwrites, flood_delivered);
+	/* Every write record of this VM that did not reach L0 was the flood's and is counted. */
+	ASSERT_EQ(nwrites - flood_delivered, num_at(l, "kinds.write.dropped"));
+	ASSERT_EQ(0, num_at(l, "kinds.report.dropped"));
+	TH_LOG("flood of %lld refused writes: %lld records delivered, %.0f dropped (rate %.0f, backlog %.0f)",
+	       nwrites, flood_delivered, num_at(l, "kinds.write.dropped"),
+	       num_at(l, "dropped_rate"), num_at(l, "dropped_backlog"));
+}
+
+/*
+ * A second VM (heki-minivm in L1, its own /dev/kvm VM) made one report
+ * before L2 ran and one after L2's flood: both reached L0, its log is its
+ * own (nothing dropped), and L2's flood did not touch it.
+ */
+TEST(second_vm_records_survive_the_flood)
+{
+	const struct json *a, *b, *l, *l2;
+	const char *mini;
+
+	REQUIRE_SMOKE();
+	ASSERT_NE(NULL, summary);
+	mini = str_at("heki.log_forwarder.minivm");
+	ASSERT_NE(NULL, mini);
+	ASSERT_STREQ("minivm: report=0 0 exit=0", mini);
+	a = host_record("kind=report", "object=0x5ec0d0b1ec7", NULL);
+	b = host_record("kind=report", "object=0x5ec0d0b1ec8", NULL);
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	ASSERT_STREQ("1", json_get(a, "vm_seq")->str);
+	ASSERT_STREQ("2", json_get(b, "vm_seq")->str);
+	l = vm_log_of(a);
+	ASSERT_NE(NULL, l);
+	ASSERT_EQ(2, num_at(l, "violations"));
+	ASSERT_EQ(2, num_at(l, "delivered"));
+	ASSERT_EQ(0, num_at(l, "dropped"));
+	/* L2 is another VM, and it did drop records. */
+	l2 = vm_log_of(host_record("kind=report", "value=0xf100d", NULL));
+	ASSERT_NE(NULL, l2);
+	ASSERT_NE(num_at(l, "vm_id"), num_at(l2, "vm_id"));
+	ASSERT_LT(0, num_at(l2, "dropped"));
+}
+
 /*
  * The guest protected a page read-only and wrote it through a fault-tolerant
  * accessor: the guest saw a fault and unchanged memory (suite checks), and
