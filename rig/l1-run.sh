@@ -62,7 +62,7 @@ grep -q '^log_stream_open 1' /sys/kernel/debug/heki/status ||
 emit stage kvm-loaded
 
 # A second VM beside L2: one record before L2 runs, one after (heki-minivm).
-heki-minivm 0x5ec0d0b1ec7 >/tmp/minivm.out 2>&1 &
+heki-minivm 0x5ec0d0b1 >/tmp/minivm.out 2>&1 &
 minivm=$!
 i=0
 until grep -q report= /tmp/minivm.out || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done

@@ -4,6 +4,8 @@
  *
  *   heki-minivm OBJECT
  *
+ * OBJECT is 32 bits: a real-mode caller passes the low halves.
+ *
  * Creates a VM with one real-mode vCPU whose code is "vmmcall; hlt"
  * ("vmcall; hlt" on Intel) and runs it once with HEKI_HC_REPORT(fop,
  * value 1, OBJECT) in its registers: the host logs one record of this VM

@@ -477,8 +477,8 @@ TEST(second_vm_records_survive_the_flood)
 	mini = str_at("heki.log_forwarder.minivm");
 	ASSERT_NE(NULL, mini);
 	ASSERT_STREQ("minivm: report=0 0 exit=0", mini);
-	a = host_record("kind=report", "object=0x5ec0d0b1ec7", NULL);
-	b = host_record("kind=report", "object=0x5ec0d0b1ec8", NULL);
+	a = host_record("kind=report", "object=0x5ec0d0b1", NULL);
+	b = host_record("kind=report", "object=0x5ec0d0b2", NULL);
 	ASSERT_NE(NULL, a);
 	ASSERT_NE(NULL, b);
 	ASSERT_STREQ("1", json_get(a, "vm_seq")->str);
