@@ -551,6 +551,66 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 	jw_end(w);
 }
 
+/* Violation records of VM @id ("vm_id=<id>") that reached L0. */
+static long long vm_records(const struct source *l1, const char *id)
+{
+	size_t n = strlen(id);
+	long long count = 0;
+
+	for (const struct kv *v = l1->kvs; v; v = v->next) {
+		const char *p;
+
+		if (strncmp(v->key, "violation.", 10))
+			continue;
+		p = strstr(v->val, " vm_id=");
+		if (p && !strncmp(p + 7, id, n) && (p[7 + n] == ' ' || !p[7 + n]))
+			count++;
+	}
+	return count;
+}
+
+/* Unsigned field @key ("key=") of a line, or -1. */
+static long long line_field(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Whether the host's log is fully accounted for: the forwarder ended
+ * well, saw every VM end, and for each VM the records that reached L0
+ * plus those the host dropped are its violation count.  A run without a
+ * forwarder (a level that failed earlier) is judged by its other failures.
+ */
+static bool vm_logs_add_up(const struct source *l1, char *why, size_t len)
+{
+	const char *fwd = kv_get(l1, "l1.logfwd_exit");
+
+	if (!fwd)
+		return true;
+	if (strcmp(fwd, "0") || strcmp(kv_get(l1, "logfwd.vms_open") ?: "", "0")) {
+		snprintf(why, len, "heki-logfwd exited %s with %s VM(s) not ended", fwd,
+			 kv_get(l1, "logfwd.vms_open") ?: "?");
+		return false;
+	}
+	for (const struct kv *k = l1->kvs; k; k = k->next) {
+		long long delivered, dropped, violations;
+
+		if (strncmp(k->key, "vmlog.", 6))
+			continue;
+		delivered = vm_records(l1, k->key + 6);
+		dropped = line_field(k->val, " dropped=");
+		violations = line_field(k->val, " violations=");
+		if (delivered + dropped != violations) {
+			snprintf(why, len, "VM %s: %lld records reached L0 + %lld dropped != %lld violations",
+				 k->key + 6, delivered, dropped, violations);
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * heki.log: each VM's final accounting as the host's stream ended it
  * ("vmlog.<id>" from heki-logfwd), with the records of that VM that
@@ -568,16 +628,7 @@ static void write_vm_logs(struct jw *w, const struct source *l1)
 		if (strncmp(k->key, "vmlog.", 6))
 			continue;
 		id = k->key + 6;
-		for (const struct kv *v = l1->kvs; v; v = v->next) {
-			const char *p;
-
-			if (strncmp(v->key, "violation.", 10))
-				continue;
-			p = strstr(v->val, " vm_id=");
-			if (p && !strncmp(p + 7, id, strlen(id)) &&
-			    (p[7 + strlen(id)] == ' ' || !p[7 + strlen(id)]))
-				delivered++;
-		}
+		delivered = vm_records(l1, id);
 		snprintf(line, sizeof(line), "%s", k->val);
 		jw_obj(w, NULL);
 		jw_int(w, "delivered", delivered);
@@ -700,6 +751,14 @@ static void judge(void)
 		fail("collect", "%d result records were lost in transit",
 		     l1->lost + l2->lost);
 		return;
+	}
+	{
+		char why[256];
+
+		if (!vm_logs_add_up(l1, why, sizeof(why))) {
+			fail("collect", "the host's violation log: %s", why);
+			return;
+		}
 	}
 	/* A kernel that dies after reporting (at poweroff, say) is a failure too. */
 	for (int i = 0; i < 2; i++) {
