@@ -50,6 +50,7 @@
 #include <asm/kvm_para.h>
 #include <asm/pvclock-abi.h>
 #include <asm/msr.h>
+#include <asm/insn.h>
 #include <asm/pgtable.h>
 #include <asm/special_insns.h>
 
@@ -704,28 +705,28 @@ static bool host_protects(void)
 }
 
 /*
- * Rewrites the 5 bytes at @site into @b as text_poke would: through the
+ * Rewrites the @len bytes at @site into @b as text_poke would: through the
  * host's own patch call where the kernel is protected, through a plain
  * alias write where it is not (or where the host refused).  Judged on the
  * bytes read back; whatever landed is put back.
  */
-static void patch_and_judge(struct atk *a, u8 *site, const u8 *b)
+static void patch_and_judge(struct atk *a, u8 *site, const u8 *b, unsigned int len)
 {
-	u8 orig[5];
+	u8 orig[8];
 	long ret = -1;
 
-	memcpy(orig, site, 5);
+	memcpy(orig, site, len);
 	a->gfn = atk_pfn(site);
 	if (host_protects()) {
-		ret = atk_patch((unsigned long)site, b, 5);
+		ret = atk_patch((unsigned long)site, b, len);
 		say(a, "host_patch=%ld", ret);
 	}
 	if (ret)
-		a->faulted = alias_store_bytes(a, site, b, 5);
-	a->effect = !memcmp(site, b, 5);
-	say(a, "site=%pS was=%5ph now=%5ph", site, orig, site);
-	if (a->effect && (ret || atk_patch((unsigned long)site, orig, 5)))
-		alias_store_bytes(a, site, orig, 5);
+		a->faulted = alias_store_bytes(a, site, b, len);
+	a->effect = !memcmp(site, b, len);
+	say(a, "site=%pS was=%*ph now=%*ph", site, len, orig, len, site);
+	if (a->effect && (ret || atk_patch((unsigned long)site, orig, len)))
+		alias_store_bytes(a, site, orig, len);
 }
 
 /* A CALL (0xe8) or JMP (0xe9) rel32 at @site to @dest. */
@@ -767,7 +768,7 @@ static void heki_atk_patch_call_retarget(struct atk *a)
 		return;
 	}
 	rel32_insn(call, 0xe8, site, stub);
-	patch_and_judge(a, site, call);
+	patch_and_judge(a, site, call, 5);
 }
 
 /*
@@ -787,7 +788,7 @@ static void heki_atk_patch_ftrace_return0(struct atk *a)
 		return;
 	}
 	rel32_insn(jmp, 0xe9, site, ret0);
-	patch_and_judge(a, site, jmp);
+	patch_and_judge(a, site, jmp, 5);
 }
 
 /*
@@ -807,7 +808,40 @@ static void heki_atk_patch_tramp_gadget(struct atk *a)
 		return;
 	}
 	rel32_insn(jmp, 0xe9, tramp, fn + 7);
-	patch_and_judge(a, tramp, jmp);
+	patch_and_judge(a, tramp, jmp, 5);
+}
+
+/*
+ * A kprobe's INT3 written into the middle of an instruction: an immediate
+ * or a displacement changes and nothing ever traps ("jne +10" becomes
+ * "jne -52").  The place: the second byte of the first multi-byte
+ * instruction after sysrq_handle_crash()'s ftrace site (the kernel's own
+ * decoder finds it), a function nothing runs.
+ */
+static void heki_atk_patch_int3_mid_insn(struct atk *a)
+{
+	int (*decode)(struct insn *insn, const void *kaddr, int buf_len,
+		      enum insn_mode m) = (void *)atk_kallsyms("insn_decode");
+	u8 *p = untraced_ftrace_site("sysrq_handle_crash"), *end, int3 = 0xcc;
+	struct insn insn;
+
+	if (!decode || !p) {
+		a->effect = -1;
+		say(a, "no_decoder_or_untraced_sysrq_handle_crash");
+		return;
+	}
+	for (p += 5, end = p + 64; p < end; p += insn.length)
+		if (decode(&insn, p, MAX_INSN_SIZE, INSN_MODE_64) < 0 ||
+		    !insn.length || insn.length > 1)
+			break;
+	if (p >= end || decode(&insn, p, MAX_INSN_SIZE, INSN_MODE_64) < 0 ||
+	    insn.length < 2) {
+		a->effect = -1;
+		say(a, "no_multibyte_instruction_found");
+		return;
+	}
+	say(a, "insn=%*ph", insn.length, p);
+	patch_and_judge(a, p + 1, &int3, 1);
 }
 
 /*

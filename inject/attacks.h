@@ -100,6 +100,9 @@ enum heki_outcome {
 	X(patch_tramp_gadget, "patch", "code-reuse gadget: the host's patch call", \
 	  "the site's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "send the static-call trampoline __SCT__x86_pmu_drain_pebs into the middle of cap_capable() (a gadget, not a function entry) through HEKI_HC_PATCH", NULL) \
+	X(patch_int3_mid_insn, "patch", "code-reuse gadget: the host's patch call", \
+	  "the byte read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "write an INT3 (a kprobe's byte) into the middle of an instruction of sysrq_handle_crash() through HEKI_HC_PATCH: an immediate or branch displacement changes and never traps; the host places INT3s only at instruction boundaries it decodes", NULL) \
 	X(kvm_wall_clock, "kvm", "PV MSR: KVM writes the wall clock", \
 	  "the slot's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "point MSR_KVM_WALL_CLOCK_NEW at a frame of module rodata: KVM writes the wall clock there with kvm_write_guest()", NULL) \

@@ -772,6 +772,7 @@ static void write_summary(void)
 			{ "module_check", "module_check." },
 			{ "module_unload", "module_unload." },
 			{ "bpf", "bpf." },
+			{ "reboot", "reboot." },
 		};
 
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)

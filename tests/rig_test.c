@@ -42,6 +42,11 @@ static const struct scenario {
 	 * hardware here); the README says so.
 	 */
 	{ "smoke-view", "smoke", "--l2-append heki.kmod=mode=view+lockdown=0", "ok", NULL, NULL, 0, 300, 0, 5 },
+	/*
+	 * L2 protects, locks down and reboots; the host drops its Heki state at
+	 * the VM reset, and the second boot runs the smoke suite in full.
+	 */
+	{ "reboot-under-lockdown", "smoke", "--fault reboot-once", "ok", NULL, NULL, 0, 400, 0, 0 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300, 0, 0 },
@@ -492,6 +497,28 @@ TEST(view_mode_pokes_switch_views)
 	 * by the host and switches nothing.
 	 */
 	ASSERT_LE(2 * (pokes->num - by_host->num), vs->num);
+}
+
+/* The VM reset dropped the first boot's lockdown; the second boot protected anew. */
+TEST(reboot_starts_unprotected_and_protects_again)
+{
+	const struct json *first, *hc;
+	double resets = 0;
+
+	if (strcmp(sc->name, "reboot-under-lockdown"))
+		SKIP(return, "scenario %s does not reboot", sc->name);
+	REQUIRE_OK_SCENARIO();
+	first = json_get(summary, "heki.reboot.first_boot");
+	ASSERT_NE(NULL, first);
+	ASSERT_STREQ("locked", first->str);
+	hc = json_get(summary, "heki.host_counters");
+	ASSERT_NE(NULL, hc);
+	for (const struct json *k = hc->child; k; k = k->next)
+		if (k->key && strstr(k->key, "_resets"))
+			resets += k->type == JSON_STR ? strtod(k->str, NULL) : k->num;
+	ASSERT_LE(1.0, resets);
+	/* And the second boot locked down again (the smoke suite's own check). */
+	ASSERT_EQ(0, strncmp(str_at("heki.lockdown.lockdown") ?: "", "ok ", 3));
 }
 
 /* The 100,000-call fuzz ran to the end and left the host healthy. */
