@@ -46,7 +46,7 @@ static const struct scenario {
 	 * L2 protects, locks down and reboots; the host drops its Heki state at
 	 * the VM reset, and the second boot runs the smoke suite in full.
 	 */
-	{ "reboot-under-lockdown", "smoke", "--fault reboot-once", "ok", NULL, NULL, 0, 400, 0, 0 },
+	{ "reboot-under-lockdown", "smoke", "--fault reboot-once --stage-timeout l2-boot=300", "ok", NULL, NULL, 0, 500, 0, 0 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300, 0, 0 },
