@@ -41,6 +41,7 @@ static atomic64_t heki_calls_user;	/* refused: made from CPL > 0 */
 static atomic64_t heki_violations;
 static atomic64_t heki_zaps;
 static atomic64_t heki_zapped_frames;
+static atomic64_t heki_resets;		/* VMs reset by their VMM (heki_vm_reset()) */
 
 /*
  * Per-VM state lives beside struct kvm, keyed by its address, rather than
@@ -211,6 +212,7 @@ static void heki_vm_reset(struct kvm *kvm, struct heki_vm *vm)
 	heki_store_destroy(&old);
 	kvm_zap_gfn_range(kvm, 0, HEKI_MAX_GFN);
 	atomic64_inc(&vm->resets);
+	atomic64_inc(&heki_resets);
 	pr_info_ratelimited("heki: VM %d reset by its VMM: Heki state dropped, the next boot starts unprotected\n",
 			    kvm->userspace_pid);
 }
@@ -1501,6 +1503,7 @@ static int heki_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zaps %lld\n", atomic64_read(&heki_zaps));
 	seq_printf(m, "zapped_frames %lld\n",
 		   atomic64_read(&heki_zapped_frames));
+	seq_printf(m, "vm_resets %lld\n", atomic64_read(&heki_resets));
 	heki_vms_show(m);
 	return 0;
 }
