@@ -743,6 +743,9 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	}
 	spin_unlock(&vm->store_lock);
 	mutex_unlock(&vm->store_mutex);
+	/* Named in the log: whoever holds the windows is the cause. */
+	if (ret == -HEKI_EBUSY)
+		heki_log_patch(vcpu, HEKI_PR_LOCK_BUSY, 0, ~0ull, 0);
 	if (zap) {
 		kvm_zap_gfn_range(vcpu->kvm, 0, HEKI_MAX_GFN);
 		atomic64_inc(&vm->zaps);

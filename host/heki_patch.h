@@ -60,12 +60,13 @@ enum heki_patch_reason {
 	HEKI_PR_VIEW,		/* the patch view for an address outside the target ranges */
 	HEKI_PR_REGISTER,	/* sites registered after lockdown */
 	HEKI_PR_INT3_PLACE,	/* an INT3 not at a verified instruction boundary */
+	HEKI_PR_LOCK_BUSY,	/* authentication asked while write windows are open */
 	HEKI_PR_NR
 };
 
 static const char *const heki_patch_reason_names[HEKI_PR_NR] = {
 	"ok", "not-text", "not-site", "bytes", "int3", "int3-full", "window",
-	"view", "register", "int3-place",
+	"view", "register", "int3-place", "lock-busy",
 };
 
 static inline const char *heki_patch_reason_name(unsigned int r)
