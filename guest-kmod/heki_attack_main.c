@@ -616,6 +616,84 @@ static void heki_atk_window_rodata_write(struct atk *a)
 	write_through_patch_channels(a, target);
 }
 
+/* The store another vCPU makes while this one holds the window. */
+struct remote_store {
+	u64 *via, val;
+	unsigned long ip;
+	int faulted;
+};
+
+static void remote_store8(void *arg)
+{
+	struct remote_store *rs = arg;
+
+	rs->faulted = heki_atk_store8(rs->via, rs->val, &rs->ip);
+}
+
+/*
+ * The Heki RFC's own window, abused from elsewhere: while this vCPU holds
+ * a write window (or the patch view) on a kernel-text frame, as a
+ * legitimate text_poke() does for its few microseconds, another vCPU
+ * writes a different word of that frame through an alias.  A window is
+ * VM-wide, so the other vCPU's write lands; a view is the holding vCPU's
+ * only, and with authentication neither is granted for kernel text.
+ */
+static void heki_atk_window_race_other_vcpu(struct atk *a)
+{
+	u8 *target = text_target();
+	phys_addr_t pa;
+	struct page *page;
+	struct remote_store rs;
+	long opened, switched;
+	u64 *word, old;
+	void *alias;
+	int cpu, other;
+
+	if (!target || num_online_cpus() < 2) {
+		a->effect = -1;
+		say(a, "%s", target ? "needs_two_online_cpus" : "target_symbol_not_found");
+		return;
+	}
+	/* A word of the frame the text_poke does not touch: the next one. */
+	word = (u64 *)(((unsigned long)target & ~7ul) + 16);
+	pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
+	a->gfn = atk_pfn(target);
+	page = atk_page(target);
+	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		a->effect = -1;
+		say(a, "vmap_failed");
+		return;
+	}
+	old = READ_ONCE(*word);
+	rs = (struct remote_store){ alias + offset_in_page(word), old ^ FLIP };
+	cpu = get_cpu();	/* the holder stays here; views are per vCPU */
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH,
+				  (unsigned long)target, 0, 0);
+	smp_call_function_single(other, remote_store8, &rs, 1);
+	if (!switched)
+		kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0);
+	if (!opened)
+		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	put_cpu();
+	a->rip = rs.ip;
+	a->faulted = rs.faulted;
+	a->effect = READ_ONCE(*word) != old;
+	say(a, "holder_cpu=%d writer_cpu=%d window_open=%ld view_switch=%ld target=0x%lx",
+	    cpu, other, opened, switched, (unsigned long)word);
+	if (a->effect) {	/* undo, through a window where one is needed */
+		unsigned long ip;
+
+		opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+		heki_atk_store8(rs.via, old, &ip);
+		if (!opened)
+			kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	}
+	vunmap(alias);
+}
+
 /* LKDTM's targets, in this module as LKDTM keeps them in its own. */
 static noinline void heki_atk_do_overwritten(void)
 {
