@@ -30,6 +30,7 @@
 #include "heki_log.h"
 
 #include <asm/unaligned.h>
+#include <asm/insn.h>
 
 static u64 heki_host_nonce;
 static struct dentry *heki_debugfs_dir;
@@ -41,6 +42,7 @@ static atomic64_t heki_calls_user;	/* refused: made from CPL > 0 */
 static atomic64_t heki_violations;
 static atomic64_t heki_zaps;
 static atomic64_t heki_zapped_frames;
+static atomic64_t heki_resets;		/* VMs reset by their VMM (heki_vm_reset()) */
 
 /*
  * Per-VM state lives beside struct kvm, keyed by its address, rather than
@@ -86,7 +88,7 @@ struct heki_vm {
 	/* struct heki_stats, as far as the VM's own counters go. */
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
-	atomic64_t view_switches, patches;
+	atomic64_t view_switches, patches, resets;
 	/* Its violation log (heki_log_kvm.c); vm_seq is violations above. */
 	struct heki_vlog *log;
 	/*
@@ -185,6 +187,56 @@ void heki_vm_destroy(struct kvm *kvm)
 	kvfree(vm->sites.func);
 	kvfree(vm->sites.int3);
 	kfree(vm);
+}
+
+/*
+ * Heki state belongs to one boot of the guest, not to the VM object, which
+ * a VMM keeps across a reboot: QEMU's system reset puts every vCPU back
+ * into real mode through KVM_SET_SREGS(2) and runs the firmware again in
+ * the same VM.  A new boot must start unprotected (its firmware and early
+ * kernel write their own text; last boot's immutable frames would crash
+ * it), so vCPU 0 set to real mode by the VMM drops the VM's pins, ranges,
+ * windows, views, sites and lockdown.  Only the VMM can do this: a guest
+ * cannot issue the ioctl, and a guest-initiated reset (INIT, triple fault,
+ * reboot) reaches KVM_SET_SREGS only through its VMM.  State is reset in
+ * place under the VM's locks (counters and vm_seq go on), since vCPUs of
+ * the VM may still hold its pointer; every second-stage entry is zapped.
+ */
+static void heki_vm_reset(struct kvm *kvm, struct heki_vm *vm)
+{
+	struct heki_store old;
+
+	heki_store_init(&old);
+	mutex_lock(&vm->store_mutex);
+	spin_lock(&vm->store_lock);
+	swap(vm->store, old);
+	memset(&vm->windows, 0, sizeof(vm->windows));
+	WRITE_ONCE(vm->locked, false);
+	WRITE_ONCE(vm->auth, false);
+	spin_unlock(&vm->store_lock);
+	heki_sites_reset(&vm->sites);
+	memset(vm->view_depth, 0, sizeof(vm->view_depth));
+	mutex_unlock(&vm->store_mutex);
+	spin_lock(&heki_vms_lock);
+	memset(vm->cr_pinned, 0, sizeof(vm->cr_pinned));
+	spin_unlock(&heki_vms_lock);
+	heki_store_destroy(&old);
+	kvm_zap_gfn_range(kvm, 0, HEKI_MAX_GFN);
+	atomic64_inc(&vm->resets);
+	atomic64_inc(&heki_resets);
+	pr_info_ratelimited("heki: VM %d reset by its VMM: Heki state dropped, the next boot starts unprotected\n",
+			    kvm->userspace_pid);
+}
+
+void heki_vcpu_sregs_set(struct kvm_vcpu *vcpu, unsigned long cr0)
+{
+	struct heki_vm *vm;
+
+	if (vcpu->vcpu_idx || (cr0 & X86_CR0_PE) || hash_empty(heki_vms))
+		return;
+	vm = heki_vm_peek(vcpu->kvm);
+	if (vm)
+		heki_vm_reset(vcpu->kvm, vm);
 }
 
 /*
@@ -641,6 +693,9 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	}
 	spin_unlock(&vm->store_lock);
 	mutex_unlock(&vm->store_mutex);
+	/* Named in the log: whoever holds the windows is the cause. */
+	if (ret == -HEKI_EBUSY)
+		heki_log_patch(vcpu, HEKI_PR_LOCK_BUSY, 0, ~0ull, 0);
 	if (zap) {
 		kvm_zap_gfn_range(vcpu->kvm, 0, HEKI_MAX_GFN);
 		atomic64_inc(&vm->zaps);
@@ -737,6 +792,7 @@ static long heki_patch_error(enum heki_patch_reason why)
 	switch (why) {
 	case HEKI_PR_NOT_TEXT:
 	case HEKI_PR_NOT_SITE:
+	case HEKI_PR_INT3_PLACE:
 		return -HEKI_ESITE;
 	case HEKI_PR_INT3_FULL:
 		return -HEKI_EBUSY;
@@ -771,6 +827,55 @@ static int heki_host_write(struct kvm_vcpu *vcpu, gpa_t gpa, const u8 *data,
 	return 0;
 }
 
+/* heki_insn_len_fn with the kernel's own decoder (heki-insn/, our copy). */
+static int heki_insn_len(const u8 *p, unsigned int avail)
+{
+	struct insn insn;
+
+	if (insn_decode(&insn, p, min_t(unsigned int, avail, MAX_INSN_SIZE),
+			INSN_MODE_64) < 0)
+		return -1;
+	return insn.length;
+}
+
+/*
+ * A new INT3 outside any site (a kprobe): HEKI_PR_OK only at an instruction
+ * boundary of a registered function outside NOPROBE text, decoded from the
+ * function's entry over its current bytes.  Caller holds store_mutex.
+ */
+static enum heki_patch_reason heki_int3_place(struct kvm_vcpu *vcpu,
+					      struct heki_vm *vm, u64 gva)
+{
+	const struct heki_sites *s = &vm->sites;
+	const struct heki_site *text;
+	const struct heki_func *f;
+	unsigned int n;
+	long fi;
+	bool ok;
+	u8 *buf;
+
+	fi = heki_func_holding(s, gva);
+	if (heki_sites_noprobe(s, gva) || fi < 0 ||
+	    gva - s->func[fi].gva > HEKI_INT3_WALK_MAX)
+		return HEKI_PR_INT3_PLACE;
+	f = &s->func[fi];
+	/* Up to the INT3's own instruction, as far as the function goes. */
+	n = min_t(u64, f->len, gva - f->gva + MAX_INSN_SIZE);
+	text = heki_sites_text(s, f->gva, n);
+	if (!text)
+		return HEKI_PR_INT3_PLACE;
+	buf = kvmalloc(n, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return HEKI_PR_INT3_PLACE;
+	ok = !kvm_vcpu_read_guest(vcpu, text->gpa + (f->gva - text->gva), buf, n);
+	if (ok) {
+		heki_int3_undo(s, f->gva, buf, n);
+		ok = heki_int3_on_boundary(s, f, gva, buf, n, heki_insn_len);
+	}
+	kvfree(buf);
+	return ok ? HEKI_PR_OK : HEKI_PR_INT3_PLACE;
+}
+
 /*
  * The host pokes kernel text for the guest, if the result is an encoding
  * the place may hold (heki_patch.h).  Reading the site, deciding, writing
@@ -793,6 +898,10 @@ static long heki_patch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	put_unaligned_le64(a3, new + 8);
 	mutex_lock(&vm->store_mutex);
 	why = heki_patch_locate(&vm->sites, a0, a1, &plan);
+	/* A new lone INT3 (a kprobe): only at an instruction boundary. */
+	if (why == HEKI_PR_OK && plan.site < 0 && new[0] == 0xcc &&
+	    heki_int3_find(&vm->sites, a0) < 0)
+		why = heki_int3_place(vcpu, vm, a0);
 	if (why == HEKI_PR_OK) {
 		if (kvm_vcpu_read_guest(vcpu, plan.site >= 0 ? plan.site_gpa : plan.gpa,
 					cur, plan.site >= 0 ? plan.site_len : 1))
@@ -1312,6 +1421,7 @@ static void heki_vms_show(struct seq_file *m)
 			   pid, atomic64_read(&vm->view_switches), pid,
 			   atomic64_read(&vm->patches), pid, READ_ONCE(vm->auth));
 		heki_vlog_status(m, vm->log, pid);
+		seq_printf(m, "vm_%d_resets %lld\n", pid, atomic64_read(&vm->resets));
 		seq_printf(m, "vm_%d_kvm_writes_refused %lld\nvm_%d_kvm_writes_refused_unlogged %lld\n",
 			   pid, atomic64_read(&vm->kvm_denials), pid,
 			   atomic64_read(&vm->kvm_denials_repeated));
@@ -1348,6 +1458,7 @@ static int heki_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zapped_frames %lld\n",
 		   atomic64_read(&heki_zapped_frames));
 	heki_log_status(m);
+	seq_printf(m, "vm_resets %lld\n", atomic64_read(&heki_resets));
 	heki_vms_show(m);
 	return 0;
 }

@@ -66,15 +66,19 @@ fi
 
 # Only the parts of linux-source the build needs.
 SRC="$BUILD/linux-source/$SRCVER"
-if [ ! -f "$SRC/.extracted" ]; then
-	log "extracting arch/x86/kvm, virt/kvm and the kselftest harness from linux-source-6.1"
+# The stamp names the set: a set that grows is extracted again.
+if [ ! -f "$SRC/.extracted-2" ]; then
+	log "extracting arch/x86/kvm, virt/kvm, the x86 instruction decoder and the kselftest harness from linux-source-6.1"
 	rm -rf "$SRC"
 	mkdir -p "$SRC"
 	tar -xf /usr/src/linux-source-6.1.tar.xz -C "$SRC" --strip-components=1 \
 		linux-source-6.1/arch/x86/kvm linux-source-6.1/virt/kvm \
+		linux-source-6.1/arch/x86/lib/insn.c linux-source-6.1/arch/x86/lib/inat.c \
+		linux-source-6.1/arch/x86/lib/x86-opcode-map.txt \
+		linux-source-6.1/arch/x86/tools/gen-insn-attr-x86.awk \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
-	touch "$SRC/.extracted"
+	touch "$SRC/.extracted-2"
 fi
 
 HDRS=/usr/src/linux-headers-$KVER

@@ -86,8 +86,11 @@ esac
 # emulated UART (under TCG, interrupt load on L1 is what exposes the
 # emulator's nested-SVM races).
 append="console=ttyS0 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
+# A guest reset ends the run (a crash shows), except where the scenario reboots on purpose.
+reboot=-no-reboot
+[ "${HEKI_FAULT:-}" = reboot-once ] && reboot=
 $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512}" \
-	-nodefaults -display none -no-reboot \
+	-nodefaults -display none $reboot \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \
 	-serial "$L2_CONSOLE" -serial "$L2_RESULTS"
 emit kv l1.qemu_exit=$?

@@ -898,6 +898,7 @@ static void write_summary(void)
 			{ "module_unload", "module_unload." },
 			{ "bpf", "bpf." },
 			{ "flood", "flood." },
+			{ "reboot", "reboot." },
 		};
 
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)

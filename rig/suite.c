@@ -519,6 +519,42 @@ static const struct suite {
 	{ "attacks", suite_attacks },	/* inject/inject_suite.c */
 };
 
+/*
+ * "heki-suite cmos-get" / "heki-suite cmos-set N": one byte of the RTC's
+ * CMOS RAM, which a VM reset keeps: how L2's init tells a reboot's second
+ * boot from the first (the reboot-once fault).  The byte is one no
+ * firmware of the rig uses.
+ */
+#define CMOS_REBOOT_BYTE 0x7d
+
+static int cmos(int argc, char **argv)
+{
+	unsigned char idx = CMOS_REBOOT_BYTE, v;
+	int fd = open("/dev/port", O_RDWR), ok;
+
+	if (fd < 0) {
+		perror("heki-suite: /dev/port");
+		return 1;
+	}
+	ok = pwrite(fd, &idx, 1, 0x70) == 1;
+	if (ok && !strcmp(argv[1], "cmos-get") && argc == 2) {
+		ok = pread(fd, &v, 1, 0x71) == 1;
+		if (ok)
+			printf("%u\n", v);
+	} else if (ok && !strcmp(argv[1], "cmos-set") && argc == 3) {
+		v = (unsigned char)strtoul(argv[2], NULL, 0);
+		ok = pwrite(fd, &v, 1, 0x71) == 1;
+	} else if (ok) {
+		fprintf(stderr, "usage: heki-suite cmos-get | cmos-set N\n");
+		close(fd);
+		return 2;
+	}
+	if (!ok)
+		perror("heki-suite: CMOS through /dev/port");
+	close(fd);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *out = getenv("HEKI_RESULTS");
@@ -526,6 +562,8 @@ int main(int argc, char **argv)
 	struct suite_ctx c = { 0 };
 	const struct suite *s = NULL;
 
+	if (argc >= 2 && !strncmp(argv[1], "cmos-", 5))
+		return cmos(argc, argv);
 	if (argc != 2 || !out) {
 		fprintf(stderr, "usage: HEKI_RESULTS=DEV heki-suite SUITE\n");
 		return 2;
