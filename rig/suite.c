@@ -359,7 +359,8 @@ static void check_bpf(struct suite_ctx *c)
 static void check_unload_releases(struct suite_ctx *c)
 {
 	long long before = read_key(DEBUGFS_HEKI "stats", "protected_frames"), after;
-	char why[160], mode[32] = "", params[64];
+	char why[160], mode[32] = "", params[96];
+	long long flood;
 	long un, ld, re;
 	FILE *f;
 
@@ -376,7 +377,14 @@ static void check_unload_releases(struct suite_ctx *c)
 	if (f)
 		fclose(f);
 	mode[strcspn(mode, "\n")] = '\0';
-	snprintf(params, sizeof(params), "lockdown=0 mode=%s", mode);
+	/* And the log flood's size (heki.kmod=flood_writes=...). */
+	f = fopen("/sys/module/heki/parameters/flood_writes", "r");
+	if (!f || fscanf(f, "%lld", &flood) != 1)
+		flood = -1;
+	if (f)
+		fclose(f);
+	snprintf(params, sizeof(params), "lockdown=0 mode=%s flood_writes=%lld", mode,
+		 flood > 0 ? flood : 100000);
 	un = syscall(SYS_delete_module, "heki", O_NONBLOCK);
 	ld = load_module(HEKI_KO, "protect=0");
 	after = read_key(DEBUGFS_HEKI "stats", "protected_frames");
