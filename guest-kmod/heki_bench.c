@@ -25,6 +25,7 @@
 #include <linux/jump_label.h>
 #include <linux/mutex.h>
 #include <linux/sort.h>
+#include <linux/swap.h>
 #include <asm/tsc.h>
 #include <asm/msr.h>
 
@@ -242,9 +243,9 @@ static int op_view_switch(struct bench_ctx *c)
 #define FAULT_ON	(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 #define FAULT_OFF	HEKI_ATTR_READ
 /* Frames beyond the cap's worth, spent on gaps between unrestricted frames. */
-#define FAULT_EXTRA	8192
-/* What the fill leaves to the rest of the guest. */
-#define FAULT_RESERVE	(48ul << (20 - PAGE_SHIFT))
+#define FAULT_EXTRA	4096
+/* Free pages the fill leaves to the rest of the guest. */
+#define FAULT_RESERVE	(64ul << (20 - PAGE_SHIFT))
 #define RWX		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
 static phys_addr_t fault_frame(struct bench_ctx *c)
@@ -288,24 +289,35 @@ static long fault_flush(struct heki_range *batch, unsigned int *n)
  */
 static int fault_fill(struct bench_ctx *c)
 {
-	struct heki_range *batch;
-	struct heki_stats st;
+	/* Both handed to the host by physical address: not on the stack. */
+	struct heki_range *batch = (void *)__get_free_page(GFP_KERNEL);
+	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
 	unsigned long room, max, low = 0, i;
 	unsigned int nb = 0;
-	long ret = 0;
+	long ret = -ENOMEM;
 
-	if (heki_stats(&st))
-		return -EIO;
-	room = st.ranges < FAULT_CAP ? FAULT_CAP - st.ranges : 0;
+	if (!batch || !st)
+		goto out;
+	ret = heki_stats(st);
+	if (ret) {
+		snprintf(c->why, sizeof(c->why), "setup: HEKI_HC_STATS failed: %ld", ret);
+		ret = -EIO;
+		goto out;
+	}
+	room = st->ranges < FAULT_CAP ? FAULT_CAP - st->ranges : 0;
 	max = room + FAULT_EXTRA;
 	c->pages = kvcalloc(max, sizeof(*c->pages), GFP_KERNEL);
-	batch = (void *)__get_free_page(GFP_KERNEL);
-	if (!c->pages || !batch) {
-		free_page((unsigned long)batch);
-		return -ENOMEM;
-	}
-	while (c->npages < max && si_mem_available() > FAULT_RESERVE) {
-		struct page *p = alloc_page(GFP_KERNEL | __GFP_NORETRY | __GFP_NOWARN);
+	ret = -ENOMEM;
+	if (!c->pages)
+		goto out;
+	ret = 0;
+	/*
+	 * Free pages only: reclaim or compaction for 270 MiB takes minutes
+	 * under TCG, and the guest must keep running.
+	 */
+	while (c->npages < max && nr_free_pages() > FAULT_RESERVE) {
+		struct page *p = alloc_page((GFP_KERNEL & ~__GFP_DIRECT_RECLAIM) |
+					    __GFP_NOWARN);
 
 		if (!p)
 			break;
@@ -314,9 +326,9 @@ static int fault_fill(struct bench_ctx *c)
 			cond_resched();
 	}
 	sort(c->pages, c->npages, sizeof(*c->pages), cmp_pfn, NULL);
-	/* Gaps cost a frame a range: keep ~1,024 ranges to spare. */
-	if (c->npages > room + 1024)
-		low = 2 * (c->npages - room - 1024);
+	/* Gaps cost a frame a range: keep ~512 ranges to spare. */
+	if (c->npages > room + 512)
+		low = 2 * (c->npages - room - 512);
 	for (i = 0; ret == 0 && i < c->npages; i++) {
 		unsigned long pfn = page_to_pfn(c->pages[i]);
 
@@ -331,27 +343,33 @@ static int fault_fill(struct bench_ctx *c)
 	}
 	if (!ret)
 		ret = fault_flush(batch, &nb);
-	free_page((unsigned long)batch);
 	if (ret < 0) {
 		snprintf(c->why, sizeof(c->why), "setup: the host refused a batch: %ld", ret);
-		return -EIO;
+		ret = -EIO;
+		goto out;
 	}
-	if (heki_stats(&st))
-		return -EIO;
-	pr_info("bench %s: %llu ranges with %lu pages of its own (%lu as gapped frames)\n",
-		c->param == FAULT_CAP ? "fault_store_64k" : "fault_store", st.ranges,
-		c->npages, low);
-	if (st.ranges < FAULT_CAP) {
+	ret = heki_stats(st);
+	pr_info("bench fault_store_64k: %llu ranges, %lu pages of its own (%lu gapped)\n",
+		st->ranges, c->npages, low);
+	if (!ret && st->ranges < FAULT_CAP) {
 		snprintf(c->why, sizeof(c->why),
 			 "setup: the store reached %llu ranges of %u (%lu pages could be had)",
-			 st.ranges, FAULT_CAP, c->npages);
-		return -ENOMEM;
+			 st->ranges, FAULT_CAP, c->npages);
+		ret = -ENOMEM;
+	} else if (ret) {
+		snprintf(c->why, sizeof(c->why), "setup: HEKI_HC_STATS failed: %ld", ret);
+		ret = -EIO;
 	}
-	return 0;
+out:
+	kfree(st);
+	free_page((unsigned long)batch);
+	return ret;
 }
 
 static int setup_fault(struct bench_ctx *c)
 {
+	long ret;
+
 	if (!(heki_host_features & HEKI_FEAT_PROTECT) ||
 	    (c->param > 1 && !(heki_host_features & HEKI_FEAT_BATCH)))
 		return -EOPNOTSUPP;
@@ -361,7 +379,9 @@ static int setup_fault(struct bench_ctx *c)
 		return -ENOMEM;
 	}
 	/* F first: the fill must leave it its range. */
-	if (heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_ON, 0)) {
+	ret = heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_ON, 0);
+	if (ret) {
+		snprintf(c->why, sizeof(c->why), "setup: the host refused to protect F: %ld", ret);
 		__free_pages(c->block, 9);
 		c->block = NULL;
 		return -EIO;
@@ -434,10 +454,14 @@ static void teardown_fault(struct bench_ctx *c)
 static int op_fault(struct bench_ctx *c)
 {
 	u64 *f = page_address(c->block + 1), t0;
+	long ret;
 
-	if (heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_OFF, 0) ||
-	    heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_ON, 0))
+	ret = heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_OFF, 0) ?:
+	      heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_ON, 0);
+	if (ret) {
+		snprintf(c->why, sizeof(c->why), "the host refused to flip F: %ld", ret);
 		return -EIO;
+	}
 	t0 = rdtsc_ordered();
 	READ_ONCE(*f);
 	c->lap = rdtsc_ordered() - t0;
