@@ -459,19 +459,26 @@ static void heki_zap(struct kvm *kvm, struct heki_vm *vm, gfn_t first,
 }
 
 /*
- * Applies @n checked ranges in order to a copy of the store and swaps it in,
- * all or nothing.  After lockdown an entry that would weaken an immutable
- * frame (judged against the entries before it) refuses the whole request.
+ * Applies @n checked ranges in order, all or nothing.  After lockdown an
+ * entry that would weaken an immutable frame (judged against the entries
+ * before it) refuses the whole request.
+ *
+ * A guest chooses how often it calls and how fragmented its store is, so
+ * everything is decided on the live store first, in O(log n) per entry:
+ * refusals and requests that change nothing never copy it.  The only
+ * changing entry of a request that keeps the number of ranges is made in
+ * place under store_lock (O(log n) there); anything else is applied to a
+ * copy (O(n), allocated outside the spinlock) that is swapped in.
  */
 static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			      const struct heki_range *r, unsigned int n)
 {
 	const struct heki_range *bad = NULL;
-	struct heki_store_change *changed;
-	struct heki_store next;
-	unsigned int i;
+	struct heki_store_change *changed = NULL;
+	struct heki_store next, over;
+	unsigned int i, first = n;
 	long ret = 0;
-	int err;
+	int err = 0;
 
 	for (i = 0; i < n; i++) {
 		ret = heki_check_range(&r[i]);
@@ -481,40 +488,79 @@ static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			return ret;
 	}
 
-	changed = kcalloc(n, sizeof(*changed), GFP_KERNEL_ACCOUNT);
-	if (!changed)
-		return -HEKI_ENOMEM;
-
 	mutex_lock(&vm->store_mutex);
-	err = heki_store_clone(&next, &vm->store);
-	for (i = 0; !err && i < n; i++) {
-		gfn_t first = gpa_to_gfn(r[i].gpa);
+	/*
+	 * On the live store (only store_mutex holders change it).  Until an
+	 * entry changes something the live store is what the entries before
+	 * saw; after it, @over holds what they set (0: released), for the
+	 * weakening checks.
+	 */
+	heki_store_init(&over);
+	for (i = 0; i < n; i++) {
+		gfn_t gfn = gpa_to_gfn(r[i].gpa);
 		bool release = heki_attrs_release(r[i].attrs);
 
-		if (vm->locked && heki_store_weakens(&next, first, r[i].npages,
-						     release, r[i].attrs)) {
+		if (vm->locked &&
+		    heki_store_weakens_over(&vm->store, &over, gfn,
+					    r[i].npages, release, r[i].attrs)) {
 			bad = &r[i];
 			break;
 		}
-		if (release)
-			err = heki_store_clear(&next, first, r[i].npages,
+		if (first == n &&
+		    heki_store_changes(&vm->store, gfn, r[i].npages, release,
+				       (u32)r[i].attrs))
+			first = i;
+		if (first < n && vm->locked && i + 1 < n) {
+			err = heki_store_set(&over, gfn, r[i].npages,
+					     release ? 0 : (u32)r[i].attrs, NULL);
+			if (err)
+				break;
+		}
+	}
+	heki_store_destroy(&over);
+	if (err || bad || first == n)
+		goto unlock;
+
+	changed = kcalloc(n, sizeof(*changed), GFP_KERNEL_ACCOUNT);
+	if (!changed) {
+		err = HEKI_STORE_ENOMEM;
+		goto unlock;
+	}
+	if (first == n - 1) {
+		spin_lock(&vm->store_lock);
+		err = heki_store_update_inplace(&vm->store,
+						gpa_to_gfn(r[first].gpa),
+						r[first].npages,
+						heki_attrs_release(r[first].attrs),
+						(u32)r[first].attrs,
+						&changed[first]);
+		spin_unlock(&vm->store_lock);
+		if (err != HEKI_STORE_EAGAIN)
+			goto unlock;
+	}
+	err = heki_store_clone(&next, &vm->store);
+	for (i = first; !err && i < n; i++) {
+		gfn_t gfn = gpa_to_gfn(r[i].gpa);
+
+		if (heki_attrs_release(r[i].attrs))
+			err = heki_store_clear(&next, gfn, r[i].npages,
 					       &changed[i]);
 		else
-			err = heki_store_set(&next, first, r[i].npages,
+			err = heki_store_set(&next, gfn, r[i].npages,
 					     (u32)r[i].attrs, &changed[i]);
 	}
-	if (!err && !bad) {
+	if (!err) {
 		spin_lock(&vm->store_lock);
 		swap(vm->store, next);
 		spin_unlock(&vm->store_lock);
 	}
 	heki_store_destroy(&next);	/* the old state, or the failed copy */
+unlock:
 	mutex_unlock(&vm->store_mutex);
 
 	if (bad) {
 		heki_log_violation(vcpu, "protect", "hypercall", bad->gpa,
 				   bad->npages, bad->attrs);
-		kfree(changed);
 		return -HEKI_ELOCKED;
 	}
 	if (err) {
@@ -527,7 +573,7 @@ static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	 * read the old permissions either installed its SPTE before the zap
 	 * (and loses it) or retries after it (and sees the new ones).
 	 */
-	for (i = 0; i < n; i++)
+	for (i = first; i < n; i++)
 		if (!heki_store_change_empty(&changed[i]))
 			heki_zap(vcpu->kvm, vm, changed[i].first,
 				 changed[i].last_excl);

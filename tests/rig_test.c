@@ -1045,6 +1045,52 @@ TEST(view_switch_cost_independent_of_protected_memory)
 	json_free(b);
 }
 
+/*
+ * A second-stage fault costs about the same whether the store holds one
+ * range or is fragmented to its 65,536-range cap: every question the fault
+ * path asks of the store is O(log n).  Per mode, within 2x, exact under
+ * ICOUNT=1; the rows' setup fails unless the store reached its cap.
+ */
+TEST(fault_cost_independent_of_store_fragmentation)
+{
+	const struct json *rows, *r, *one, *full;
+	struct json *b;
+	char err[256];
+	int pairs = 0;
+
+	if (!sc->icount || strcmp(sc->suite, "bench"))
+		SKIP(return, "scenario %s is not an ICOUNT=1 bench run", sc->name);
+	REQUIRE_OK_SCENARIO();
+	b = load_json(run_dir, "bench.json", err, sizeof(err));
+	ASSERT_NE(NULL, b) TH_LOG("%s", err);
+	rows = json_get(b, "rows");
+	for (r = rows->child; r; r = r->next) {
+		const char *mode = json_get(r, "mode")->str;
+		const struct json *q;
+
+		if (strcmp(json_get(r, "benchmark")->str, "fault_store_1") ||
+		    strcmp(json_get(r, "status")->str, "measured"))
+			continue;
+		one = r;
+		full = NULL;
+		for (q = rows->child; q; q = q->next)
+			if (!strcmp(json_get(q, "benchmark")->str, "fault_store_64k") &&
+			    !strcmp(json_get(q, "mode")->str, mode))
+				full = q;
+		ASSERT_NE(NULL, full) TH_LOG("mode %s: no fault_store_64k row", mode);
+		ASSERT_STREQ("measured", json_get(full, "status")->str)
+			TH_LOG("mode %s: fault_store_64k did not run", mode);
+		ASSERT_LT(0.0, json_get(one, "median")->num);
+		ASSERT_LE(json_get(full, "median")->num, 2 * json_get(one, "median")->num)
+			TH_LOG("mode %s: a fault costs %.0f with one range, %.0f at the cap",
+			       mode, json_get(one, "median")->num,
+			       json_get(full, "median")->num);
+		pairs++;
+	}
+	ASSERT_LT(0, pairs);
+	json_free(b);
+}
+
 TEST(no_kernel_warnings_and_nothing_lost)
 {
 	REQUIRE_OK_SCENARIO();
