@@ -718,7 +718,23 @@ static void do_window(struct thr *t, bool open)
 			expect = -HEKI_ESITE;
 		else if (!open)
 			expect = all_open ? 0 : -HEKI_ENOTOPEN;
-	} else if (chk) {
+	} else if (!chk) {
+		/*
+		 * Beyond RAM (ROM is a memslot too): one page, and only on
+		 * the thread's own share of frames, so its count is exact.
+		 */
+		u64 d = ((t->idx + f->nparts - (a0 >> PAGE_SHIFT) % f->nparts) %
+			 f->nparts) << PAGE_SHIFT;
+
+		a1 = 1;
+		if (a0 + d < a0)
+			a2 = 1;		/* would wrap into RAM: refused instead */
+		else
+			a0 += d;
+		c = held_slot(t, a0);
+		if (!open && c && *c > 0)
+			expect = 0;
+	} else {
 		expect = chk;
 	}
 	if (a2 || a3)
