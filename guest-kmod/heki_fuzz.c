@@ -84,7 +84,7 @@
  *    so no text_poke() of the kernel's meets a full table;
  *  - until the host's violation log keeps each VM's records apart, the
  *    calls that make the host log a record are capped per phase
- *    (fuzz_log_budget, default 48; 0: no cap): the log is 256 records
+ *    (fuzz_log_budget, default 80; 0: no cap): the log is 256 records
  *    host-wide and the rig test matches the other checks' records in it.
  *    A call over the cap is sent with an argument the host refuses first.
  */
@@ -118,7 +118,7 @@ MODULE_PARM_DESC(fuzz_seed, "seed of the fuzz (0: a random one, printed with the
 static unsigned int fuzz_threads;
 module_param(fuzz_threads, uint, 0644);
 MODULE_PARM_DESC(fuzz_threads, "fuzz threads (0: one per online CPU, at most 8; 1 replays a seed exactly)");
-static unsigned int fuzz_log_budget = 48;
+static unsigned int fuzz_log_budget = 80;
 module_param(fuzz_log_budget, uint, 0644);
 MODULE_PARM_DESC(fuzz_log_budget, "calls per phase that may make the host log a record (0: no cap)");
 static unsigned int fuzz_store_limit = 1;
