@@ -55,8 +55,8 @@
  *    Entries are random and plausible (real kernel sites and text), always
  *    with one entry of an unknown kind, so the host adds nothing.  The
  *    fuzz's own sites are registered once, before the first lockdown:
- *    a TEXT range named at a gva above the kernel image and below the
- *    module area (never mapped, never executed) whose gpa is a block of
+ *    a TEXT range named at a gva past the end of kernel text (a name
+ *    only: the host never uses it as an address) whose gpa is a block of
  *    fuzz pages kept for the VM's life, with jump, call, tail, ftrace sites
  *    and function entries in it: the "sandbox";
  *  - PATCH on kernel text only ever writes the bytes that are there (read
@@ -84,7 +84,7 @@
  *    so no text_poke() of the kernel's meets a full table;
  *  - until the host's violation log keeps each VM's records apart, the
  *    calls that make the host log a record are capped per phase
- *    (fuzz_log_budget, default 80; 0: no cap): the log is 256 records
+ *    (fuzz_log_budget, default 64; 0: no cap): the log is 256 records
  *    host-wide and the rig test matches the other checks' records in it.
  *    A call over the cap is sent with an argument the host refuses first.
  */
@@ -118,7 +118,7 @@ MODULE_PARM_DESC(fuzz_seed, "seed of the fuzz (0: a random one, printed with the
 static unsigned int fuzz_threads;
 module_param(fuzz_threads, uint, 0644);
 MODULE_PARM_DESC(fuzz_threads, "fuzz threads (0: one per online CPU, at most 8; 1 replays a seed exactly)");
-static unsigned int fuzz_log_budget = 80;
+static unsigned int fuzz_log_budget = 64;
 module_param(fuzz_log_budget, uint, 0644);
 MODULE_PARM_DESC(fuzz_log_budget, "calls per phase that may make the host log a record (0: no cap)");
 static unsigned int fuzz_store_limit = 1;
@@ -178,6 +178,7 @@ struct sentinel {
 #define SB_STRIDE	64
 #define SB_FUNC_OFF	0x800
 #define SB_INT3_PAGE	MAX_THREADS
+#define SB_SPAN		SZ_1M	/* of gvas: the sandbox and the aliases of limit_ranges() */
 
 static const struct { u32 off, len, kind; } sb_layout[] = {
 	{ 0, 2, HEKI_SITE_JUMP }, { 4, 5, HEKI_SITE_JUMP },
@@ -202,7 +203,7 @@ static struct {
 	unsigned int ranges_added;
 } sb;
 
-static unsigned long stext, etext, kend;
+static unsigned long stext, etext;
 static int (*lookup_size_offset)(unsigned long addr, unsigned long *size,
 				 unsigned long *off);
 
@@ -1124,7 +1125,7 @@ static void do_patch(struct thr *t)
 	if (!heki_check_patch(a0, a1, a2, a3)) {
 		/* Only "not text" may pass: anywhere in text could be a site. */
 		if ((a0 + a1 > stext && a0 < etext) ||
-		    (a0 + a1 > sb.gva - PAGE_SIZE && a0 < sb.gva + (64ull << 20)) ||
+		    (a0 + a1 > sb.gva - PAGE_SIZE && a0 < sb.gva + SB_SPAN) ||
 		    !budget_take(t))
 			a1 = 0;
 	}
@@ -1571,11 +1572,14 @@ static void sandbox_setup(struct fz *f)
 	if (sb.registered || f->locked || !(f->features & HEKI_FEAT_AUTH))
 		return;
 	sb.register_ret = -ENODEV;
-	kend = heki_lookup("_end");
-	if (!stext || !kend)
-		return;
-	sb.gva = ALIGN((u64)kend, SZ_2M) + SZ_2M;
-	if (sb.gva + (64ull << 20) > MODULES_VADDR)
+	/*
+	 * Past the end of kernel text, where rodata and data are: a name
+	 * only (the host never reads the guest's page tables), above every
+	 * kernel site and function entry as the ascending order needs, and
+	 * whatever KASLR chose, below the module area.
+	 */
+	sb.gva = ALIGN((u64)etext, SZ_2M) + SZ_2M;
+	if (sb.gva + SB_SPAN > MODULES_VADDR)
 		return;
 	if (!sb.va) {
 		pg = alloc_pages(GFP_KERNEL | __GFP_ZERO, SB_ORDER);
@@ -2030,6 +2034,13 @@ int heki_fuzz_show(struct seq_file *m, void *unused)
 		   (s1->protected_frames == spre->protected_frames + kept || hook_calls) ?
 		   "ok" : "FAIL", rel, s1->protected_frames, spre->protected_frames,
 		   kept, sum->beyond_lost, hook_calls);
+	/*
+	 * The host's records of this run: the VM's violation counts it
+	 * spanned (each record carries its vm_seq), so a reader of the log
+	 * can tell the fuzz's records from the other checks'.
+	 */
+	seq_printf(m, "%sviolations info from=%llu to=%llu\n", p,
+		   spre->violations + 1, s1->violations);
 	seq_printf(m, "%sstill_locked_as_before %s locked=%llu auth=%llu\n", p,
 		   s1->locked == s0->locked && s1->auth == s0->auth ? "ok" : "FAIL",
 		   s1->locked, s1->auth);
