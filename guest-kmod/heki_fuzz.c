@@ -1101,7 +1101,6 @@ static void patch_sandbox(struct thr *t)
 
 static void do_patch(struct thr *t)
 {
-	struct fz *f = t->f;
 	unsigned int form = rnd(t) % 8;
 	u64 a0, a1, a2, a3;
 
@@ -1131,7 +1130,6 @@ static void do_patch(struct thr *t)
 	}
 	fz_call(t, HEKI_HC_PATCH, a0, a1, a2, a3,
 		heki_check_patch(a0, a1, a2, a3) ?: -HEKI_ESITE);
-	(void)f;
 }
 
 /* ------------------------------------------------------- view episodes */
@@ -1565,7 +1563,7 @@ static void sandbox_setup(struct fz *f)
 		"ftrace_caller", "ftrace_regs_caller",
 	};
 	struct heki_site *buf = (void *)f->ctl.arg;
-	unsigned int i, g, k, n = 0, nk = 0, ns = 0, nf = 0, sent = 0;
+	unsigned int i, g, k, n = 0, nk = 0, ns = 0, nf = 0;
 	struct page *pg;
 	long ret = 0;
 
@@ -1666,14 +1664,12 @@ static void sandbox_setup(struct fz *f)
 				sb.func[nk + i - ns].flags };
 		if (n == HEKI_SITES_BATCH_MAX || i + 1 == ns + (nf - nk)) {
 			ret = fz_call(&f->ctl, HEKI_HC_SITES, f->ctl.arg_pa, n, 0, 0, 0);
-			sent += n;
 			n = 0;
 		}
 	}
 	sb.register_ret = ret;
 	sb.registered = !ret;
 	sb.ranges_added = 0;
-	(void)sent;
 }
 
 /* A sentinel page per class and set, its pattern, its protection. */
