@@ -17,9 +17,9 @@
  * draws replay and the interleaving does not.
  *
  * While the threads run, the controlling task drives the host to its
- * limits once, each reached and reported: the window table full (64
- * frames), the INT3 table full (1,024), the patch-view nesting full (255),
- * the site ranges full (8, before lockdown) and the permission store full
+ * limits, each reached and reported: the window table full (64 frames),
+ * the INT3 table full (1,024), the patch-view nesting full (255), the site
+ * ranges full (8, before lockdown); after them, the permission store full
  * (65,536 ranges: -HEKI_E2BIG; fuzz_store_limit says in which phases).
  *
  * Passing means: every answer is 0 or an error the ABI documents for that
@@ -121,9 +121,14 @@ MODULE_PARM_DESC(fuzz_threads, "fuzz threads (0: one per online CPU, at most 8; 
 static unsigned int fuzz_log_budget = 64;
 module_param(fuzz_log_budget, uint, 0644);
 MODULE_PARM_DESC(fuzz_log_budget, "calls per phase that may make the host log a record (0: no cap)");
-static unsigned int fuzz_store_limit = 1;
+/*
+ * Off by default: filling the store takes 20-45 s of a smoke run under TCG
+ * today, most of it the host copying its whole store (1.5 MiB near the
+ * limit) for every PROTECT (issue 13, item 10).  make nightly sets 3.
+ */
+static unsigned int fuzz_store_limit;
 module_param(fuzz_store_limit, uint, 0644);
-MODULE_PARM_DESC(fuzz_store_limit, "fill the permission store to -HEKI_E2BIG: bit 0 before lockdown, bit 1 after");
+MODULE_PARM_DESC(fuzz_store_limit, "fill the permission store to -HEKI_E2BIG: bit 0 before lockdown, bit 1 after (default 0)");
 
 #define RWX		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 #define IMM		HEKI_ATTR_IMMUTABLE
