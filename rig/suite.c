@@ -483,6 +483,7 @@ static const struct self_check {
 	{ "stats", "stats.", NULL, NULL },
 	{ "lockdown", "lockdown.", judge_self_check, NULL },
 	/* From here on the kernel runs protected and locked down. */
+	{ "fuzz", "fuzz_locked.", judge_self_check, NULL },
 	{ "kernel_write", "kernel_write.", judge_self_check, NULL },
 	{ "keeps_working", "keeps_working.", judge_self_check, NULL },
 	{ "auth", "auth.", judge_self_check, NULL },
