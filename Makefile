@@ -84,7 +84,7 @@ $(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_sui
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lpfm -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/bochs.c rig/bochs.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 TOOLS := $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/rigrun
@@ -119,6 +119,12 @@ $(L1_IMAGE): $(KVM_KOS) $(L2_IMAGE) $(BIN)/heki-emit $(BIN)/heki-suite rig/l1-in
 
 all: $(KVM_KOS) $(GUEST_KOS) $(TOOLS) $(L1_IMAGE)
 
+# L0=bochs boots L1 through a BIOS: the same kernel and L1 image on a GRUB
+# CD (rig/mkiso.sh); built only for the goals that boot Bochs.
+BOCHS_ISO := $(IMG)/l1-bochs.iso
+$(BOCHS_ISO): $(L1_IMAGE) rig/mkiso.sh $(DEPS_MK)
+	rig/mkiso.sh $@ $(IMG)/iso.stage $(KIMAGE) $(L1_IMAGE)
+
 # ---- run ------------------------------------------------------------------
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
@@ -126,11 +132,11 @@ RIGRUN = $(BIN)/rigrun --suite $(SUITE) --l0 $(L0) --icount $(ICOUNT) \
 	--modes $(MODES) --timeout $(TIMEOUT) --kernel $(KIMAGE) \
 	--l1-image $(L1_IMAGE) --l2-image $(L2_IMAGE) --kmod-dir $(IMG)/l1.stage/lib/modules/heki \
 	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results \
-	--rig-dir $(CURDIR)/rig $(RUN_ARGS)
+	--rig-dir $(CURDIR)/rig --bochs-iso $(BOCHS_ISO) $(RUN_ARGS)
 
 # Every run also goes into results/history.jsonl and gets its charts and
 # index.html (plots/README.md); the status stays rigrun's.
-run: all
+run: all $(if $(filter bochs,$(L0)),$(BOCHS_ISO))
 	$(RIGRUN); rc=$$?; [ ! -d results/latest ] || { \
 		$(BIN)/heki-results history-append results "$$(readlink -f results/latest)"; \
 		$(BIN)/heki-plot results/latest --history results/history.jsonl >/dev/null && \

@@ -70,7 +70,7 @@ esac
 # not its boot chatter, which L1 would relay byte by byte through an
 # emulated UART (under TCG, interrupt load on L1 is what exposes the
 # emulator's nested-SVM races).
-append="console=ttyS0 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
+append="console=ttyS0,115200 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
 $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512}" \
 	-nodefaults -display none -no-reboot \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \
