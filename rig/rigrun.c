@@ -801,8 +801,9 @@ static void write_summary(void)
 	       l0_is("bochs") ? bochs_time_base : "wall clock");
 	jw_str(&w, "l0_cpu", cpu);
 	jw_str(&w, "l0_kernel", u.release);
-	jw_str(&w, l0_is("bochs") ? "l0_bochs" : "l0_qemu", qver);
+	jw_str(&w, "l0_qemu", l0_is("bochs") ? NULL : qver);
 	if (l0_is("bochs")) {
+		jw_str(&w, "l0_bochs", qver);
 		jw_str(&w, "l0_bochs_cpu", BOCHS_CPU_MODEL);
 		jw_int(&w, "l0_bochs_ips", R.o.bochs_ips);
 	}
