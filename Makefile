@@ -215,16 +215,18 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 
 # Whole-rig scenarios: a good run, the deterministic (icount) run, and two
 # stages broken on purpose.  Results go to build/test-results, not results/.
-RIG_SCENARIOS ?= smoke smoke-icount smoke-view no-guest-module hang-in-l2 bench-smoke bench-icount-twice attacks attack-kills-guest
+RIG_SCENARIOS ?= smoke smoke-icount smoke-view no-guest-module hang-in-l2 bench-smoke bench-icount-twice attacks attack-kills-guest bochs-smoke
+# Scenarios on L0 Bochs boot its CD.
+RIG_TEST_DEPS = all $(BIN)/rig_test $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS) $(PLOTS_TEST)
 	@KVM_DIR=$(abspath $(KVM_DIR)) tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
 
-rig-test: all $(BIN)/rig_test
+rig-test: $(RIG_TEST_DEPS)
 	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(RIG_TEST_CMDS)
 
-test: all $(UNIT_TESTS) $(PLOTS_TEST) $(BIN)/rig_test
+test: $(RIG_TEST_DEPS) $(UNIT_TESTS) $(PLOTS_TEST)
 	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
 
 clean:

@@ -88,8 +88,11 @@ int bochs_config(const struct bochs_cfg *c, char *buf, size_t len)
 		put("com%d: enabled=1, mode=file, dev=%s/%s\n", i + 1, c->dir, c->ports[i]);
 	put("log: %s/bochs-l0.log\n", c->dir);
 	put("panic: action=fatal\n");
-	/* cpu0: every VM entry would log an unknown MSR. */
-	put("error: action=report, cpu0=ignore\n");
+	/* cpuN: every VM entry would log an unknown MSR. */
+	put("error: action=report");
+	for (int i = 0; i < c->cpus; i++)
+		put(", cpu%d=ignore", i);
+	put("\n");
 	put("info: action=report\n");
 	put("debug: action=ignore\n");
 #undef put
