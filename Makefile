@@ -192,7 +192,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/tes
 
 # Each unit test links the pure C it tests; the host's is the same source
 # that goes into kvm.ko.
-UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
+UNIT_LIBS := rig/frame.c rig/json.c rig/bochs.c host/heki_store.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
 $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h bench/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -Ibench -o $@ $< $(UNIT_LIBS) -lm

@@ -177,7 +177,7 @@ int bochs_prepare(const struct bochs_cfg *c, const char **argv, char *err, size_
 
 	snprintf(img, sizeof(img), "%s/%s", c->dir, FLOPPY);
 	snprintf(src, sizeof(src), "%s/heki.cfg", c->dir);
-	snprintf(log, sizeof(log), "%s/bochs-floppy.log", c->dir);
+	snprintf(log, sizeof(log), "%s/bochs-setup.log", c->dir);
 	{
 		char *const fmt[] = { "mformat", "-i", img, "-f", "1440", "-C", "::", NULL };
 		char *const cp[] = { "mcopy", "-i", img, src, "::/heki.cfg", NULL };
@@ -191,13 +191,27 @@ int bochs_prepare(const struct bochs_cfg *c, const char **argv, char *err, size_
 
 	snprintf(cfg, sizeof(cfg), "%s/bochsrc", c->dir);
 	snprintf(rc, sizeof(rc), "%s/bochs.rc", c->dir);
-	argv[0] = BOCHS_BIN;
-	argv[1] = "-q";		/* no start menu */
-	argv[2] = "-f";
-	argv[3] = cfg;
-	argv[4] = "-rc";	/* the debugger's commands */
-	argv[5] = rc;
-	argv[6] = NULL;
+	{
+		/*
+		 * The rfb display listens on every interface, with no password:
+		 * in a network namespace of its own it is reachable by nobody.
+		 */
+		char *const probe[] = { "unshare", "-rn", "true", NULL };
+		int n = 0;
+
+		if (!run_tool(probe, log)) {
+			argv[n++] = "unshare";
+			argv[n++] = "-rn";
+			argv[n++] = "--";
+		}
+		argv[n++] = BOCHS_BIN;
+		argv[n++] = "-q";	/* no start menu */
+		argv[n++] = "-f";
+		argv[n++] = cfg;
+		argv[n++] = "-rc";	/* the debugger's commands */
+		argv[n++] = rc;
+		argv[n] = NULL;
+	}
 	return 0;
 }
 

@@ -41,7 +41,8 @@ int bochs_grub_cfg(const char *cmdline, char *buf, size_t len);
 /*
  * Writes bochsrc, bochs.rc (the built-in debugger's commands: continue,
  * then quit when the machine powers off) and the floppy boot-args.img in
- * c->dir; fills @argv (at least 8 entries) with Bochs' command line.
+ * c->dir; fills @argv (at least 12 entries) with Bochs' command line (in a
+ * network namespace of its own where unshare(1) can make one).
  * Returns 0, or -1 with the reason in @err.
  */
 int bochs_prepare(const struct bochs_cfg *c, const char **argv, char *err, size_t errlen);

@@ -477,7 +477,7 @@ static pid_t launch_qemu(void)
 static pid_t launch_bochs(void)
 {
 	static char kappend[2048], base[256], err[1024], l2_append[1024];
-	const char *argv[8];
+	const char *argv[12];
 	struct bochs_cfg c = {
 		.dir = R.dir, .iso = R.o.bochs_iso, .cmdline = kappend,
 		.cpus = R.o.bochs_cpus, .ips = R.o.bochs_ips, .mem_mb = R.o.l1_mem,
