@@ -13,7 +13,7 @@
 #define BOCHS_BIN "bochs-bin"
 #define BOCHS_CPU_MODEL "corei7_skylake_x"	/* VMX with EPT, VPID, VMFUNC */
 #define BOCHS_IPS_DEFAULT 100000000L
-/* Guest time at a fixed date: with clock sync=none runs repeat exactly. */
+/* A fixed date: with clock sync=none nothing in the guest reads the host clock. */
 #define BOCHS_TIME0 1767225600L			/* 2026-01-01T00:00:00Z */
 
 struct bochs_cfg {

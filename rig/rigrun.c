@@ -756,7 +756,7 @@ static void write_summary(void)
 	}
 	snprintf(bochs_time_base, sizeof(bochs_time_base),
 		 "instructions (Bochs, ips=%ld: 1 guest s = %ld instructions, "
-		 "clock sync=none: exact and repeatable)", R.o.bochs_ips, R.o.bochs_ips);
+		 "clock sync=none: guest time counts instructions)", R.o.bochs_ips, R.o.bochs_ips);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&R.started));
 
 	jw_init(&w, f);
