@@ -84,7 +84,7 @@ $(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_sui
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lpfm -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/bochs.c rig/bochs.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 # In L1 only: forwards the host's violation log to L0 as it happens, and a
@@ -127,6 +127,12 @@ $(L1_IMAGE): $(KVM_KOS) $(L2_IMAGE) $(BIN)/heki-emit $(BIN)/heki-suite $(BIN)/he
 
 all: $(KVM_KOS) $(GUEST_KOS) $(TOOLS) $(L1_IMAGE)
 
+# L0=bochs boots L1 through a BIOS: the same kernel and L1 image on a GRUB
+# CD (rig/mkiso.sh); built only for the goals that boot Bochs.
+BOCHS_ISO := $(IMG)/l1-bochs.iso
+$(BOCHS_ISO): $(L1_IMAGE) rig/mkiso.sh $(DEPS_MK)
+	rig/mkiso.sh $@ $(IMG)/iso.stage $(KIMAGE) $(L1_IMAGE)
+
 # ---- run ------------------------------------------------------------------
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
@@ -134,11 +140,11 @@ RIGRUN = $(BIN)/rigrun --suite $(SUITE) --l0 $(L0) --icount $(ICOUNT) \
 	--modes $(MODES) --timeout $(TIMEOUT) --kernel $(KIMAGE) \
 	--l1-image $(L1_IMAGE) --l2-image $(L2_IMAGE) --kmod-dir $(IMG)/l1.stage/lib/modules/heki \
 	--guest-kernel $(KVER) --git-rev $(GIT_REV) --results results \
-	--rig-dir $(CURDIR)/rig $(RUN_ARGS)
+	--rig-dir $(CURDIR)/rig --bochs-iso $(BOCHS_ISO) $(RUN_ARGS)
 
 # Every run also goes into results/history.jsonl and gets its charts and
 # index.html (plots/README.md); the status stays rigrun's.
-run: all
+run: all $(if $(filter bochs,$(L0)),$(BOCHS_ISO))
 	$(RIGRUN); rc=$$?; [ ! -d results/latest ] || { \
 		$(BIN)/heki-results history-append results "$$(readlink -f results/latest)"; \
 		$(BIN)/heki-plot results/latest --history results/history.jsonl >/dev/null && \
@@ -213,7 +219,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/tes
 
 # Each unit test links the pure C it tests; the host's is the same source
 # that goes into kvm.ko.
-UNIT_LIBS := rig/frame.c rig/json.c host/heki_store.c host/heki_log.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
+UNIT_LIBS := rig/frame.c rig/json.c rig/bochs.c host/heki_store.c host/heki_log.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
 $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h bench/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -Ibench -o $@ $< $(UNIT_LIBS) -lm
@@ -236,16 +242,18 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 
 # Whole-rig scenarios: a good run, the deterministic (icount) run, and two
 # stages broken on purpose.  Results go to build/test-results, not results/.
-RIG_SCENARIOS ?= smoke smoke-icount smoke-view no-guest-module hang-in-l2 bench-smoke bench-icount-twice attacks attack-kills-guest
+RIG_SCENARIOS ?= smoke smoke-icount smoke-view no-guest-module hang-in-l2 bench-smoke bench-icount-twice attacks attack-kills-guest bochs-smoke
+# Scenarios on L0 Bochs boot its CD.
+RIG_TEST_DEPS = all $(BIN)/rig_test $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS) $(PLOTS_TEST)
 	@KVM_DIR=$(abspath $(KVM_DIR)) tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
 
-rig-test: all $(BIN)/rig_test
+rig-test: $(RIG_TEST_DEPS)
 	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(RIG_TEST_CMDS)
 
-test: all $(UNIT_TESTS) $(PLOTS_TEST) $(BIN)/rig_test
+test: $(RIG_TEST_DEPS) $(UNIT_TESTS) $(PLOTS_TEST)
 	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
 
 clean:

@@ -20,10 +20,13 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "deps: $*"; }
 
 # gnuplot-nox draws the charts (heki-plot); chromium is only for the plots
-# test, which renders the page headless (and skips without it).
+# test, which renders the page headless (and skips without it).  L0=bochs
+# (the Intel rig): bochs with its BIOS images, and GRUB's CD maker with
+# xorriso and mtools (rig/mkiso.sh; mtools also writes the per-run floppy).
 PKGS="qemu-system-x86 busybox-static gnuplot-nox libpfm4-dev cpio kmod
       gcc make libc6-dev bc flex bison libelf-dev libssl-dev xz-utils
-      ca-certificates chromium"
+      ca-certificates chromium
+      bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools"
 
 log "apt-get update"
 $SUDO apt-get update -qq

@@ -61,6 +61,9 @@ l1)
 			add_module "$(basename "$f" .ko)" "$f"
 		done
 		cp "$file" "$kdir/$name.ko"
+		# Symbols stay (oopses name functions); DWARF is ~28 of the
+		# image's ~97 MB, which every boot loads and unpacks.
+		strip --strip-debug "$kdir/$name.ko"
 		echo "$name.ko" >>"$kdir"/load-order
 	}
 	for m in kvm kvm-amd kvm-intel; do

@@ -64,6 +64,11 @@ static const struct scenario {
 	{ "attack-kills-guest", "attacks",
 	  "--fault attack-kills-guest --attack cr4_smep_clear,cr0_wp_clear --attack-mode off,hypercall",
 	  "failed", "suite", "crash_guest requested by the harness", 0, 300, 0, 0 },
+	/*
+	 * The Intel half (kvm-intel.ko with EPT, VMFUNC) under L0 Bochs: the
+	 * smoke suite, every check.  Deterministic: one attempt.
+	 */
+	{ "bochs-smoke", "smoke", "--l0 bochs", "ok", NULL, NULL, 0, 1800, 0, 1 },
 };
 
 static char *slurp(const char *path);
@@ -164,6 +169,29 @@ TEST(rig_environment_recorded)
 	ASSERT_NE(NULL, ic);
 	ASSERT_EQ(JSON_BOOL, ic->type);
 	ASSERT_EQ(sc->icount, ic->boolean);
+}
+
+/*
+ * L0=bochs: L1 ran on the emulated Intel CPU with VMX, our kvm-intel.ko
+ * answered the guest, and the host offered VMFUNC EPTP switching.
+ */
+TEST(bochs_rig_is_intel_vmx)
+{
+	const struct json *feat;
+
+	if (strncmp(sc->name, "bochs", 5))
+		SKIP(return, "scenario %s does not run on L0 Bochs", sc->name);
+	ASSERT_NE(NULL, summary);
+	ASSERT_STREQ("bochs", str_at("rig.l0_accel") ?: "(missing)");
+	ASSERT_STREQ("vmx", str_at("rig.host_virt") ?: "(missing)");
+	ASSERT_STREQ("corei7_skylake_x", str_at("rig.l0_bochs_cpu") ?: "(missing)");
+	ASSERT_NE(NULL, strstr(str_at("rig.time_base") ?: "", "instructions (Bochs, ips="));
+	REQUIRE_OK_SCENARIO();
+	ASSERT_STREQ("intel-vmx", str_at("heki.host_vendor") ?: "(missing)");
+	feat = json_get(summary, "heki.host_features");
+	ASSERT_NE(NULL, feat);
+	ASSERT_TRUE(((unsigned long long)feat->num & HEKI_FEAT_VMFUNC) != 0);
+	ASSERT_STREQ("supported", str_at("heki.vmfunc.mode") ?: "(missing)");
 }
 
 TEST(console_logs_of_every_level_kept)
