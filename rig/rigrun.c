@@ -72,7 +72,7 @@ static const struct stage_def {
 	[ST_KVM_LOAD] = { "kvm-load", "L1 loading our KVM modules", "l1", "kvm-loaded", "KVM loaded", 90 },
 	[ST_L2_BOOT] = { "l2-boot", "L1 starting the L2 guest", "l2", "l2-up", "L2 up", 150 },
 	[ST_GUEST_MODULE] = { "guest-module", "L2 loading the Heki guest module", "l2", "suite", "suite started", 90 },
-	[ST_SUITE] = { "suite", "L2 running the suite", "l2", "suite-done", "suite done", 300 },
+	[ST_SUITE] = { "suite", "L2 running the suite", "l2", "suite-done", "suite done", 600 },
 	[ST_COLLECT] = { "collect", "L2 and L1 reporting and powering off", "l1", "l1-done", "collected", 120 },
 };
 

@@ -31,8 +31,8 @@ static const struct scenario {
 	int twice;			/* run it twice: the figures must repeat */
 	int attempts;			/* runs when TCG fails it; 0: RIG_ATTEMPTS */
 } scenarios[] = {
-	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 300, 0, 0 },
-	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 900, 0, 0 },
+	{ "smoke", "smoke", "", "ok", NULL, NULL, 0, 900, 0, 0 },
+	{ "smoke-icount", "smoke", "--icount 1", "ok", NULL, NULL, 1, 2400, 0, 0 },
 	/* The same checks with text_poke switching host views instead of windows. */
 	/*
 	 * Views flip the NPT root thousands of times a run: under TCG about a
@@ -41,12 +41,12 @@ static const struct scenario {
 	 * about one in twenty in hypercall mode.  Not reproduced off TCG (no
 	 * hardware here); the README says so.
 	 */
-	{ "smoke-view", "smoke", "--l2-append heki.kmod=mode=view+lockdown=0", "ok", NULL, NULL, 0, 300, 0, 5 },
+	{ "smoke-view", "smoke", "--l2-append heki.kmod=mode=view+lockdown=0", "ok", NULL, NULL, 0, 900, 0, 5 },
 	/*
 	 * L2 protects, locks down and reboots; the host drops its Heki state at
 	 * the VM reset, and the second boot runs the smoke suite in full.
 	 */
-	{ "reboot-under-lockdown", "smoke", "--fault reboot-once --stage-timeout l2-boot=300", "ok", NULL, NULL, 0, 500, 0, 0 },
+	{ "reboot-under-lockdown", "smoke", "--fault reboot-once --stage-timeout l2-boot=300", "ok", NULL, NULL, 0, 1200, 0, 0 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300, 0, 0 },
@@ -59,7 +59,7 @@ static const struct scenario {
 	{ "bench-icount-twice", "bench", "--icount 1 --l2-append heki.bench_iters=5", "ok",
 	  NULL, NULL, 1, 600, 1, 0 },
 	/* The whole attack matrix (it takes seconds): expected == observed everywhere. */
-	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 300, 0, 0 },
+	{ "attacks", "attacks", "", "ok", NULL, NULL, 0, 600, 0, 0 },
 	/* The first attack panics its guest: that cell is lost, a fresh guest does the rest. */
 	{ "attack-kills-guest", "attacks",
 	  "--fault attack-kills-guest --attack cr4_smep_clear,cr0_wp_clear --attack-mode off,hypercall",
