@@ -1170,26 +1170,53 @@ static const char *const heki_kvm_via_names[HEKI_KVM_VIA_NR] = {
  * A refusal is logged as kind "write" with its source; the same refusal
  * again within a second is counted, not logged.
  */
-bool heki_kvm_write_denied(struct kvm *kvm, gfn_t gfn, int offset,
-			   unsigned long len, int via)
+/*
+ * The first write-protected frame of [offset, offset + len) from @gfn (its
+ * attributes in *attrs), or ~0 if none (or no Heki state).  No logging.
+ */
+static gfn_t heki_kvm_write_blocked(struct kvm *kvm, struct heki_vm **vmp,
+				    gfn_t gfn, int offset, unsigned long len,
+				    long *attrs)
 {
 	gfn_t first = gfn + offset / PAGE_SIZE;
 	gfn_t last = gfn + ((unsigned long)offset + len - 1) / PAGE_SIZE;
 	struct heki_vm *vm;
+
+	if (hash_empty(heki_vms) || !len)
+		return ~0ull;
+	vm = heki_vm_peek(kvm);
+	if (!vm)
+		return ~0ull;
+	*vmp = vm;
+	for (gfn = first; gfn <= last; gfn++) {
+		*attrs = heki_effective_attrs(vm, gfn);
+		if (*attrs >= 0 && !(*attrs & HEKI_ATTR_WRITE))
+			return gfn;
+	}
+	return ~0ull;
+}
+
+bool heki_kvm_write_forbidden(struct kvm *kvm, gfn_t gfn, int offset,
+			      unsigned long len)
+{
+	struct heki_vm *vm;
+	long attrs;
+
+	return heki_kvm_write_blocked(kvm, &vm, gfn, offset, len, &attrs) != ~0ull;
+}
+
+bool heki_kvm_write_denied(struct kvm *kvm, gfn_t gfn, int offset,
+			   unsigned long len, int via)
+{
+	gfn_t first = gfn + offset / PAGE_SIZE;
+	struct heki_vm *vm = NULL;
 	long attrs = -1;
 	u64 key;
 
-	if (hash_empty(heki_vms) || !len || via < 0 || via >= HEKI_KVM_VIA_NR)
+	if (via < 0 || via >= HEKI_KVM_VIA_NR)
 		return false;
-	vm = heki_vm_peek(kvm);
-	if (!vm)
-		return false;
-	for (gfn = first; gfn <= last; gfn++) {
-		attrs = heki_effective_attrs(vm, gfn);
-		if (attrs >= 0 && !(attrs & HEKI_ATTR_WRITE))
-			break;
-	}
-	if (gfn > last)
+	gfn = heki_kvm_write_blocked(kvm, &vm, gfn, offset, len, &attrs);
+	if (gfn == ~0ull)
 		return false;
 
 	atomic64_inc(&vm->kvm_denials);

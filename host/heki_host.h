@@ -47,6 +47,13 @@ enum heki_kvm_via {
 };
 bool heki_kvm_write_denied(struct kvm *kvm, unsigned long long gfn, int offset,
 			   unsigned long len, int via);
+/*
+ * The same decision without a log record, for callers in scheduler
+ * context (steal time's preempted flag, written at vcpu_put with the
+ * runqueue locked), where waking the log's reader could deadlock.
+ */
+bool heki_kvm_write_forbidden(struct kvm *kvm, unsigned long long gfn,
+			      int offset, unsigned long len);
 /* The bits of CR @cr (0 or 4) the VM pinned (kvm-intel.ko keeps them intercepted). */
 unsigned long heki_cr_pinned(struct kvm_vcpu *vcpu, int cr);
 /*
