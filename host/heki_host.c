@@ -205,6 +205,7 @@ void heki_vm_destroy(struct kvm *kvm)
 static void heki_vm_reset(struct kvm *kvm, struct heki_vm *vm)
 {
 	struct heki_store old;
+	int idx;
 
 	heki_store_init(&old);
 	mutex_lock(&vm->store_mutex);
@@ -221,7 +222,10 @@ static void heki_vm_reset(struct kvm *kvm, struct heki_vm *vm)
 	memset(vm->cr_pinned, 0, sizeof(vm->cr_pinned));
 	spin_unlock(&heki_vms_lock);
 	heki_store_destroy(&old);
+	/* An ioctl, not vcpu_run: the memslots need the SRCU read side here. */
+	idx = srcu_read_lock(&kvm->srcu);
 	kvm_zap_gfn_range(kvm, 0, HEKI_MAX_GFN);
+	srcu_read_unlock(&kvm->srcu, idx);
 	atomic64_inc(&vm->resets);
 	atomic64_inc(&heki_resets);
 	pr_info_ratelimited("heki: VM %d reset by its VMM: Heki state dropped, the next boot starts unprotected\n",
