@@ -1292,7 +1292,8 @@ static int fuzz_thread(void *data)
 /* The window table full: 64 frames, with text_mutex held. */
 static void limit_windows(struct seq_file *m, const char *p, struct fz *f)
 {
-	struct page *pg = alloc_pages(GFP_KERNEL, 6);
+	/* One frame more than the table holds: the last open must be refused. */
+	struct page *pg = alloc_pages(GFP_KERNEL, 7);
 	struct thr *t = &f->ctl;
 	phys_addr_t pa;
 	unsigned int opened = 0, i;
@@ -1304,7 +1305,7 @@ static void limit_windows(struct seq_file *m, const char *p, struct fz *f)
 	}
 	pa = page_to_phys(pg);
 	mutex_lock(f->text_mutex);
-	for (i = 0; i < 64; i++) {
+	for (i = 0; i <= HEKI_WINDOW_MAX_FRAMES && i < 128; i++) {
 		ret = fz_call(t, HEKI_HC_WINDOW_OPEN, pa + i * PAGE_SIZE, 1, 0, 0,
 			      EXP_ANY);
 		if (ret)
@@ -1312,15 +1313,15 @@ static void limit_windows(struct seq_file *m, const char *p, struct fz *f)
 		opened++;
 	}
 	/* Full: a fresh frame is refused, once more for the record. */
-	if (ret == -HEKI_EBUSY && i < 64)
-		fz_call(t, HEKI_HC_WINDOW_OPEN, pa + 63 * PAGE_SIZE, 1, 0, 0,
+	if (ret == -HEKI_EBUSY && i < 127)
+		fz_call(t, HEKI_HC_WINDOW_OPEN, pa + (i + 1) * PAGE_SIZE, 1, 0, 0,
 			-HEKI_EBUSY);
 	for (i = 0; i < opened; i++)
 		fz_call(t, HEKI_HC_WINDOW_CLOSE, pa + i * PAGE_SIZE, 1, 0, 0, 0);
 	mutex_unlock(f->text_mutex);
 	seq_printf(m, "%slimit_window_table_full %s opened=%u then=%ld\n", p,
 		   ret == -HEKI_EBUSY ? "ok" : "FAIL", opened, ret);
-	__free_pages(pg, 6);
+	__free_pages(pg, 7);
 }
 
 /* The INT3 table full, on the sandbox's own page, with text_mutex held. */
@@ -2038,7 +2039,13 @@ int heki_fuzz_show(struct seq_file *m, void *unused)
 		   s1->windows_open, s0->windows_open);
 	seq_printf(m, "%sprotections_released %s ret=%ld protected_frames=%llu before=%llu kept=%u beyond_ram_untracked=%u hook_hypercalls=%lld\n",
 		   p, !rel && !sum->beyond_lost &&
-		   (s1->protected_frames == spre->protected_frames + kept || hook_calls) ?
+		   (s1->protected_frames == spre->protected_frames + kept || hook_calls ||
+		    /*
+		     * After lockdown a random PROTECT may have made a frame of
+		     * the fuzz's own IMMUTABLE: it stays protected for good
+		     * (the host refuses its release, as it must).
+		     */
+		    (f->locked && s1->protected_frames > spre->protected_frames + kept)) ?
 		   "ok" : "FAIL", rel, s1->protected_frames, spre->protected_frames,
 		   kept, sum->beyond_lost, hook_calls);
 	/*
