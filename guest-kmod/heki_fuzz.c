@@ -843,7 +843,7 @@ static void do_sites(struct thr *t)
 		if (!budget_take(t))
 			a3 = 1;
 		fz_call(t, HEKI_HC_SITES, a0, a1, a2, a3, a3 ? -HEKI_EINVAL :
-			in_arg(t, a0) ? -HEKI_ELOCKED : -HEKI_EFAULT);
+			!a1 || in_arg(t, a0) ? -HEKI_ELOCKED : -HEKI_EFAULT);
 		return;
 	}
 	if (!in_arg(t, a0)) {	/* no memory there */
