@@ -1507,6 +1507,7 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 		frames += 1u << order;
 		if (fz_call(t, HEKI_HC_STATS, __pa(st), sizeof(*st), 0, 0, 0))
 			break;
+		cond_resched();
 	}
 	ranges = st->ranges;
 	/*
@@ -1521,8 +1522,10 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 			break;
 	}
 	/* Everything, a few rounds, while the store is full. */
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		one_call(t);
+		cond_resched();
+	}
 	spare_rel = fz_call(t, HEKI_HC_PROTECT, page_to_phys(spare),
 			    1u << SPARE_ORDER, RWX, 0, 0);
 	for (i = 0; i < nchunks; i++) {
@@ -1534,6 +1537,7 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 			__free_pages(chunks[i], o);
 			released++;
 		}
+		cond_resched();
 	}
 	seq_printf(m, "%slimit_store_full %s frames=%llu ranges=%llu then=%ld tries=%u setup=%ld chunks=%u released=%ld ms=%lld\n",
 		   p, e2big == -HEKI_E2BIG && released == nchunks && !spare_rel ?
