@@ -1617,16 +1617,8 @@ static void sandbox_setup(struct fz *f)
 		u64 pg_gva = sb_page_gva(i);
 		u8 *pva = sb.va + i * PAGE_SIZE;
 
-		if (i == SB_INT3_PAGE) {
-			/*
-			 * Lone bytes only: one-byte NOPs in a function entry
-			 * of the page's length, so that every byte is an
-			 * instruction boundary for a host that allows an INT3
-			 * only there (issue 13, item 5).
-			 */
-			sb.func[nf++] = (struct heki_func){ pg_gva, PAGE_SIZE, 0 };
-			break;
-		}
+		if (i == SB_INT3_PAGE)
+			break;	/* lone bytes only */
 		for (g = 0; g < SB_GROUPS; g++)
 			for (k = 0; k < ARRAY_SIZE(sb_layout); k++) {
 				u64 gva = pg_gva + g * SB_STRIDE + sb_layout[k].off;
