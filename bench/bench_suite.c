@@ -181,19 +181,46 @@ static struct row_result results[NMODES][MAX_ROWS];
 static int nrows;
 static char row_names[MAX_ROWS][48];
 
-static unsigned int iterations(void)
+static char cmdline[1024];
+
+static const char *kernel_arg(const char *key)
 {
-	char cmd[1024] = "";
-	FILE *f = fopen("/proc/cmdline", "r");
+	FILE *f;
 	char *p;
 
-	if (f) {
-		if (!fgets(cmd, sizeof(cmd), f))
-			cmd[0] = '\0';
+	if (!cmdline[0] && (f = fopen("/proc/cmdline", "r"))) {
+		if (!fgets(cmdline, sizeof(cmdline), f))
+			cmdline[0] = '\0';
 		fclose(f);
 	}
-	p = strstr(cmd, "heki.bench_iters=");
-	return p ? (unsigned int)strtoul(p + 17, NULL, 10) ?: 1 : 200;
+	p = strstr(cmdline, key);
+	return p ? p + strlen(key) : NULL;
+}
+
+static unsigned int iterations(void)
+{
+	const char *p = kernel_arg("heki.bench_iters=");
+
+	return p ? (unsigned int)strtoul(p, NULL, 10) ?: 1 : 200;
+}
+
+/*
+ * heki.bench_rows=a+b+...: only those rows (all without it).  '+', as in
+ * heki.kmod=: the rig passes ',' to L2 as a space.
+ */
+static int row_selected(const char *row)
+{
+	const char *p = kernel_arg("heki.bench_rows=");
+	size_t n = strlen(row);
+
+	while (p && *p && *p != ' ' && *p != '\n') {
+		if (!strncmp(p, row, n) && (p[n] == '+' || p[n] == ' ' ||
+					    p[n] == '\n' || !p[n]))
+			return 1;
+		p += strcspn(p, "+ \n");
+		p = *p == '+' ? p + 1 : NULL;
+	}
+	return !p && !kernel_arg("heki.bench_rows=");
 }
 
 static unsigned long long *samples_buf;
@@ -394,7 +421,8 @@ static void list_kernel_rows(void)
 		line[strcspn(line, "\n")] = '\0';
 		for (tok = strtok_r(line + 5, " ", &save); tok && nrows < MAX_ROWS;
 		     tok = strtok_r(NULL, " ", &save))
-			snprintf(row_names[nrows++], sizeof(row_names[0]), "%s", tok);
+			if (row_selected(tok))
+				snprintf(row_names[nrows++], sizeof(row_names[0]), "%s", tok);
 	}
 	fclose(f);
 }
@@ -446,9 +474,10 @@ void suite_bench(struct suite_ctx *c)
 		n = 5000;
 	list_kernel_rows();
 	check(c, nrows > 0, "bench_lists_its_rows", "cannot read " BENCH_FILE);
+	total = nrows;
 	for (int i = 0; i < NUSER; i++)
-		snprintf(row_names[nrows + i], sizeof(row_names[0]), "%s", user_rows[i]);
-	total = nrows + NUSER;
+		if (row_selected(user_rows[i]))
+			snprintf(row_names[total++], sizeof(row_names[0]), "%s", user_rows[i]);
 	record_kv(&c->out, "bench.iterations", "%u", n);
 	if (!pmu_open())
 		record_kv(&c->out, "bench.counters", "perf events via libpfm4: cycles and instructions per operation (this process, user and kernel mode; kernel rows include their warm-up)");
@@ -472,7 +501,7 @@ void suite_bench(struct suite_ctx *c)
 		check(c, 1, name, NULL);
 		printf("# bench: mode %s, %u samples per row\n", modes[mi].name, n);
 		fflush(stdout);
-		for (int ri = 0; ri < nrows + NUSER; ri++) {
+		for (int ri = 0; ri < total; ri++) {
 			struct row_result *r = &results[mi][ri];
 			int err = ri < nrows ? run_kernel_row(row_names[ri], n, r) :
 					       run_user_row(row_names[ri], n, r);

@@ -50,6 +50,7 @@
 #include <asm/kvm_para.h>
 #include <asm/pvclock-abi.h>
 #include <asm/msr.h>
+#include <asm/insn.h>
 #include <asm/pgtable.h>
 #include <asm/special_insns.h>
 
@@ -615,6 +616,84 @@ static void heki_atk_window_rodata_write(struct atk *a)
 	write_through_patch_channels(a, target);
 }
 
+/* The store another vCPU makes while this one holds the window. */
+struct remote_store {
+	u64 *via, val;
+	unsigned long ip;
+	int faulted;
+};
+
+static void remote_store8(void *arg)
+{
+	struct remote_store *rs = arg;
+
+	rs->faulted = heki_atk_store8(rs->via, rs->val, &rs->ip);
+}
+
+/*
+ * The Heki RFC's own window, abused from elsewhere: while this vCPU holds
+ * a write window (or the patch view) on a kernel-text frame, as a
+ * legitimate text_poke() does for its few microseconds, another vCPU
+ * writes a different word of that frame through an alias.  A window is
+ * VM-wide, so the other vCPU's write lands; a view is the holding vCPU's
+ * only, and with authentication neither is granted for kernel text.
+ */
+static void heki_atk_window_race_other_vcpu(struct atk *a)
+{
+	u8 *target = text_target();
+	phys_addr_t pa;
+	struct page *page;
+	struct remote_store rs;
+	long opened, switched;
+	u64 *word, old;
+	void *alias;
+	int cpu, other;
+
+	if (!target || num_online_cpus() < 2) {
+		a->effect = -1;
+		say(a, "%s", target ? "needs_two_online_cpus" : "target_symbol_not_found");
+		return;
+	}
+	/* A word of the frame the text_poke does not touch: the next one. */
+	word = (u64 *)(((unsigned long)target & ~7ul) + 16);
+	pa = (phys_addr_t)atk_pfn(target) << PAGE_SHIFT;
+	a->gfn = atk_pfn(target);
+	page = atk_page(target);
+	alias = vmap(&page, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		a->effect = -1;
+		say(a, "vmap_failed");
+		return;
+	}
+	old = READ_ONCE(*word);
+	rs = (struct remote_store){ alias + offset_in_page(word), old ^ FLIP };
+	cpu = get_cpu();	/* the holder stays here; views are per vCPU */
+	other = cpumask_any_but(cpu_online_mask, cpu);
+	opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+	switched = kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH,
+				  (unsigned long)target, 0, 0);
+	smp_call_function_single(other, remote_store8, &rs, 1);
+	if (!switched)
+		kvm_hypercall4(HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0, 0);
+	if (!opened)
+		kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	put_cpu();
+	a->rip = rs.ip;
+	a->faulted = rs.faulted;
+	a->effect = READ_ONCE(*word) != old;
+	say(a, "holder_cpu=%d writer_cpu=%d window_open=%ld view_switch=%ld target=0x%lx",
+	    cpu, other, opened, switched, (unsigned long)word);
+	if (a->effect) {	/* undo, through a window where one is needed */
+		unsigned long ip;
+
+		opened = kvm_hypercall4(HEKI_HC_WINDOW_OPEN, pa, 1, 0, 0);
+		heki_atk_store8(rs.via, old, &ip);
+		if (!opened)
+			kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
+	}
+	vunmap(alias);
+}
+
 /* LKDTM's targets, in this module as LKDTM keeps them in its own. */
 static noinline void heki_atk_do_overwritten(void)
 {
@@ -704,28 +783,28 @@ static bool host_protects(void)
 }
 
 /*
- * Rewrites the 5 bytes at @site into @b as text_poke would: through the
+ * Rewrites the @len bytes at @site into @b as text_poke would: through the
  * host's own patch call where the kernel is protected, through a plain
  * alias write where it is not (or where the host refused).  Judged on the
  * bytes read back; whatever landed is put back.
  */
-static void patch_and_judge(struct atk *a, u8 *site, const u8 *b)
+static void patch_and_judge(struct atk *a, u8 *site, const u8 *b, unsigned int len)
 {
-	u8 orig[5];
+	u8 orig[8];
 	long ret = -1;
 
-	memcpy(orig, site, 5);
+	memcpy(orig, site, len);
 	a->gfn = atk_pfn(site);
 	if (host_protects()) {
-		ret = atk_patch((unsigned long)site, b, 5);
+		ret = atk_patch((unsigned long)site, b, len);
 		say(a, "host_patch=%ld", ret);
 	}
 	if (ret)
-		a->faulted = alias_store_bytes(a, site, b, 5);
-	a->effect = !memcmp(site, b, 5);
-	say(a, "site=%pS was=%5ph now=%5ph", site, orig, site);
-	if (a->effect && (ret || atk_patch((unsigned long)site, orig, 5)))
-		alias_store_bytes(a, site, orig, 5);
+		a->faulted = alias_store_bytes(a, site, b, len);
+	a->effect = !memcmp(site, b, len);
+	say(a, "site=%pS was=%*ph now=%*ph", site, len, orig, len, site);
+	if (a->effect && (ret || atk_patch((unsigned long)site, orig, len)))
+		alias_store_bytes(a, site, orig, len);
 }
 
 /* A CALL (0xe8) or JMP (0xe9) rel32 at @site to @dest. */
@@ -767,7 +846,7 @@ static void heki_atk_patch_call_retarget(struct atk *a)
 		return;
 	}
 	rel32_insn(call, 0xe8, site, stub);
-	patch_and_judge(a, site, call);
+	patch_and_judge(a, site, call, 5);
 }
 
 /*
@@ -787,7 +866,7 @@ static void heki_atk_patch_ftrace_return0(struct atk *a)
 		return;
 	}
 	rel32_insn(jmp, 0xe9, site, ret0);
-	patch_and_judge(a, site, jmp);
+	patch_and_judge(a, site, jmp, 5);
 }
 
 /*
@@ -807,7 +886,40 @@ static void heki_atk_patch_tramp_gadget(struct atk *a)
 		return;
 	}
 	rel32_insn(jmp, 0xe9, tramp, fn + 7);
-	patch_and_judge(a, tramp, jmp);
+	patch_and_judge(a, tramp, jmp, 5);
+}
+
+/*
+ * A kprobe's INT3 written into the middle of an instruction: an immediate
+ * or a displacement changes and nothing ever traps ("jne +10" becomes
+ * "jne -52").  The place: the second byte of the first multi-byte
+ * instruction after sysrq_handle_crash()'s ftrace site (the kernel's own
+ * decoder finds it), a function nothing runs.
+ */
+static void heki_atk_patch_int3_mid_insn(struct atk *a)
+{
+	int (*decode)(struct insn *insn, const void *kaddr, int buf_len,
+		      enum insn_mode m) = (void *)atk_kallsyms("insn_decode");
+	u8 *p = untraced_ftrace_site("sysrq_handle_crash"), *end, int3 = 0xcc;
+	struct insn insn;
+
+	if (!decode || !p) {
+		a->effect = -1;
+		say(a, "no_decoder_or_untraced_sysrq_handle_crash");
+		return;
+	}
+	for (p += 5, end = p + 64; p < end; p += insn.length)
+		if (decode(&insn, p, MAX_INSN_SIZE, INSN_MODE_64) < 0 ||
+		    !insn.length || insn.length > 1)
+			break;
+	if (p >= end || decode(&insn, p, MAX_INSN_SIZE, INSN_MODE_64) < 0 ||
+	    insn.length < 2) {
+		a->effect = -1;
+		say(a, "no_multibyte_instruction_found");
+		return;
+	}
+	say(a, "insn=%*ph", insn.length, p);
+	patch_and_judge(a, p + 1, &int3, 1);
 }
 
 /*

@@ -24,6 +24,8 @@
 #include <linux/vmalloc.h>
 #include <linux/jump_label.h>
 #include <linux/mutex.h>
+#include <linux/sort.h>
+#include <linux/swap.h>
 #include <asm/tsc.h>
 #include <asm/msr.h>
 
@@ -48,6 +50,10 @@ struct bench_ctx {
 	unsigned int param;
 	void *buf;
 	struct page **pages;
+	unsigned long npages;	/* pages[] in use, when not param */
+	struct page *block;
+	/* TSC cycles of the part the op timed itself; 0: the whole op. */
+	u64 lap;
 	char why[128];		/* why the row failed, when it can say */
 };
 
@@ -221,6 +227,248 @@ static int op_view_switch(struct bench_ctx *c)
 }
 
 /*
+ * Per-fault cost against the store's fragmentation.  Frame F, the second
+ * of a 2 MiB block of its own, is protected W|X: nothing a huge mapping
+ * would take from it (the host's huge-page check asks for W and X only;
+ * R|W|X exactly would release it), so every second-stage fault on F asks
+ * the store about F, its 2 MiB region and then its 1 GiB region.  Each op
+ * flips F to READ and back (two PROTECTs that keep the number of ranges:
+ * the host changes them in place, each zapping F) and times only the read
+ * of F that follows: one fault that maps F.  fault_store_1 adds F alone to
+ * the mode's own ranges; fault_store_64k first fills the store to its cap
+ * with single frames of its own (FAULT_CAP ranges in all).  Under ICOUNT=1
+ * the two figures must stay within 2x of each other.
+ */
+#define FAULT_CAP	65536		/* the host's HEKI_STORE_MAX_RANGES */
+#define FAULT_ON	(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define FAULT_OFF	HEKI_ATTR_READ
+/* Frames beyond the cap's worth, spent on gaps between unrestricted frames. */
+#define FAULT_EXTRA	4096
+/* Free pages the fill leaves to the rest of the guest. */
+#define FAULT_RESERVE	(64ul << (20 - PAGE_SHIFT))
+#define RWX		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+
+static phys_addr_t fault_frame(struct bench_ctx *c)
+{
+	return PFN_PHYS(page_to_pfn(c->block) + 1);
+}
+
+static int cmp_pfn(const void *a, const void *b)
+{
+	unsigned long x = page_to_pfn(*(struct page *const *)a);
+	unsigned long y = page_to_pfn(*(struct page *const *)b);
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Sends the batch; 1 when the store is full (-HEKI_E2BIG: the entries that
+ * still fit, one by one, are in), 0 when all went in, else the error.
+ */
+static long fault_flush(struct heki_range *batch, unsigned int *n)
+{
+	unsigned int i;
+	long ret = 0;
+
+	if (*n)
+		ret = heki_call(HEKI_HC_PROTECT_BATCH, __pa(batch), *n, 0, 0);
+	for (i = 0; ret == -HEKI_E2BIG && i < *n; i++)
+		if (heki_call(HEKI_HC_PROTECT, batch[i].gpa, batch[i].npages,
+			      batch[i].attrs, 0) == -HEKI_E2BIG)
+			break;
+	*n = 0;
+	return ret == -HEKI_E2BIG ? 1 : ret;
+}
+
+/*
+ * Fills the store to its cap.  Pages come from wherever the allocator has
+ * them; in ascending pfn order, the first ones are protected every other
+ * frame (odd frames left as gaps: unrestricted ranges a scan of the 1 GiB
+ * region would have to walk), the rest alternate W|X and READ by pfn, so
+ * that no two touching frames merge.  Stops at -HEKI_E2BIG.
+ */
+static int fault_fill(struct bench_ctx *c)
+{
+	/* Both handed to the host by physical address: not on the stack. */
+	struct heki_range *batch = (void *)__get_free_page(GFP_KERNEL);
+	struct heki_stats *st = kzalloc(sizeof(*st), GFP_KERNEL);
+	unsigned long room, max, low = 0, i;
+	unsigned int nb = 0;
+	long ret = -ENOMEM;
+
+	if (!batch || !st)
+		goto out;
+	ret = heki_stats(st);
+	if (ret) {
+		snprintf(c->why, sizeof(c->why), "setup: HEKI_HC_STATS failed: %ld", ret);
+		ret = -EIO;
+		goto out;
+	}
+	room = st->ranges < FAULT_CAP ? FAULT_CAP - st->ranges : 0;
+	max = room + FAULT_EXTRA;
+	c->pages = kvcalloc(max, sizeof(*c->pages), GFP_KERNEL);
+	ret = -ENOMEM;
+	if (!c->pages)
+		goto out;
+	ret = 0;
+	/*
+	 * Free pages only: reclaim or compaction for 270 MiB takes minutes
+	 * under TCG, and the guest must keep running.
+	 */
+	while (c->npages < max && nr_free_pages() > FAULT_RESERVE) {
+		struct page *p = alloc_page((GFP_KERNEL & ~__GFP_DIRECT_RECLAIM) |
+					    __GFP_NOWARN);
+
+		if (!p)
+			break;
+		c->pages[c->npages++] = p;
+		if (!(c->npages % 1024))
+			cond_resched();
+	}
+	sort(c->pages, c->npages, sizeof(*c->pages), cmp_pfn, NULL);
+	/* Gaps cost a frame a range: keep ~512 ranges to spare. */
+	if (c->npages > room + 512)
+		low = 2 * (c->npages - room - 512);
+	for (i = 0; ret == 0 && i < c->npages; i++) {
+		unsigned long pfn = page_to_pfn(c->pages[i]);
+
+		if (i < low && (pfn & 1))
+			continue;
+		batch[nb++] = (struct heki_range){ .gpa = PFN_PHYS(pfn), .npages = 1,
+						   .attrs = pfn & 1 ? FAULT_OFF : FAULT_ON };
+		if (nb == HEKI_BATCH_MAX)
+			ret = fault_flush(batch, &nb);
+		if (!(i % 4096))
+			cond_resched();
+	}
+	if (!ret)
+		ret = fault_flush(batch, &nb);
+	if (ret < 0) {
+		snprintf(c->why, sizeof(c->why), "setup: the host refused a batch: %ld", ret);
+		ret = -EIO;
+		goto out;
+	}
+	ret = heki_stats(st);
+	pr_info("bench fault_store_64k: %llu ranges, %lu pages of its own (%lu gapped)\n",
+		st->ranges, c->npages, low);
+	if (!ret && st->ranges < FAULT_CAP) {
+		snprintf(c->why, sizeof(c->why),
+			 "setup: the store reached %llu ranges of %u (%lu pages could be had)",
+			 st->ranges, FAULT_CAP, c->npages);
+		ret = -ENOMEM;
+	} else if (ret) {
+		snprintf(c->why, sizeof(c->why), "setup: HEKI_HC_STATS failed: %ld", ret);
+		ret = -EIO;
+	}
+out:
+	kfree(st);
+	free_page((unsigned long)batch);
+	return ret;
+}
+
+static int setup_fault(struct bench_ctx *c)
+{
+	long ret;
+
+	if (!(heki_host_features & HEKI_FEAT_PROTECT) ||
+	    (c->param > 1 && !(heki_host_features & HEKI_FEAT_BATCH)))
+		return -EOPNOTSUPP;
+	c->block = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 9);
+	if (!c->block) {
+		snprintf(c->why, sizeof(c->why), "setup: no 2 MiB block for the faulting frame");
+		return -ENOMEM;
+	}
+	/* F first: the fill must leave it its range. */
+	ret = heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_ON, 0);
+	if (ret) {
+		snprintf(c->why, sizeof(c->why), "setup: the host refused to protect F: %ld", ret);
+		__free_pages(c->block, 9);
+		c->block = NULL;
+		return -EIO;
+	}
+	return c->param > 1 ? fault_fill(c) : 0;
+}
+
+/*
+ * Releases the fill's frames, a batch entry per run of consecutive ones,
+ * and frees them.  A batch the host refuses (a run that split a range of
+ * a full store) is left for the @one_by_one pass, which releases each run
+ * alone; a frame the host still keeps then stays allocated.
+ */
+static void fault_release(struct bench_ctx *c, struct heki_range *batch,
+			  bool one_by_one)
+{
+	unsigned int per = one_by_one ? 1 : HEKI_BATCH_MAX, nb, k;
+	unsigned int first[HEKI_BATCH_MAX];
+	unsigned long i = 0, j, pfn;
+	long ret;
+
+	while (i < c->npages) {
+		for (nb = 0; nb < per && i < c->npages;) {
+			if (!c->pages[i]) {
+				i++;
+				continue;
+			}
+			pfn = page_to_pfn(c->pages[i]);
+			for (j = i + 1; j < c->npages && c->pages[j] &&
+			     page_to_pfn(c->pages[j]) == pfn + (j - i); j++)
+				;
+			first[nb] = i;
+			batch[nb++] = (struct heki_range){ .gpa = PFN_PHYS(pfn),
+							   .npages = j - i, .attrs = RWX };
+			i = j;
+		}
+		if (!nb)
+			break;
+		ret = nb == 1 ? heki_release(batch[0].gpa, batch[0].npages) :
+		      heki_call(HEKI_HC_PROTECT_BATCH, __pa(batch), nb, 0, 0);
+		for (k = 0; k < nb; k++)
+			for (j = first[k]; j < first[k] + batch[k].npages; j++) {
+				if (!ret)
+					__free_page(c->pages[j]);
+				if (!ret || one_by_one)
+					c->pages[j] = NULL;
+			}
+		cond_resched();
+	}
+}
+
+static void teardown_fault(struct bench_ctx *c)
+{
+	struct heki_range *batch = (void *)__get_free_page(GFP_KERNEL);
+
+	if (c->pages && batch) {
+		fault_release(c, batch, false);
+		fault_release(c, batch, true);
+	}
+	/* Without a batch page nothing was released: nothing is freed. */
+	free_page((unsigned long)batch);
+	kvfree(c->pages);
+	c->pages = NULL;
+	c->npages = 0;
+	if (c->block && !heki_release(fault_frame(c), 1))
+		__free_pages(c->block, 9);
+	c->block = NULL;
+}
+
+static int op_fault(struct bench_ctx *c)
+{
+	u64 *f = page_address(c->block + 1), t0;
+	long ret;
+
+	ret = heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_OFF, 0) ?:
+	      heki_call(HEKI_HC_PROTECT, fault_frame(c), 1, FAULT_ON, 0);
+	if (ret) {
+		snprintf(c->why, sizeof(c->why), "the host refused to flip F: %ld", ret);
+		return -EIO;
+	}
+	t0 = rdtsc_ordered();
+	READ_ONCE(*f);
+	c->lap = rdtsc_ordered() - t0;
+	return 0;
+}
+
+/*
  * One authenticated poke made by the host (HEKI_HC_PATCH): kstrdup()'s
  * ftrace site rewritten with the bytes it holds, so nothing changes while
  * the host does all its work (find the site among ~49,000, read it, check
@@ -299,6 +547,10 @@ static const struct heki_bench {
 	  "the host offers no views (they need NPT or EPT)" },
 	{ "view_switch_prot_16k", 16384, setup_protected, op_view_switch, teardown_protected,
 	  "the host offers no views (they need NPT or EPT)" },
+	{ "fault_store_1", 1, setup_fault, op_fault, teardown_fault,
+	  "the host cannot protect memory (needs NPT or EPT)" },
+	{ "fault_store_64k", FAULT_CAP, setup_fault, op_fault, teardown_fault,
+	  "the host cannot protect memory or take batches (needs NPT or EPT)" },
 	{ "patch_call", 0, setup_patch, op_patch, NULL,
 	  "needs the kernel protected (protect=1 registers the patch sites) and a host with HEKI_FEAT_AUTH" },
 	{ "vmfunc_roundtrip", 0, setup_vmfunc, op_vmfunc, NULL,
@@ -348,8 +600,9 @@ static int bench_run(const struct heki_bench *b, unsigned int n, unsigned int wa
 	for (i = 0; !err && i < n; i++) {
 		u64 t0 = rdtsc_ordered();
 
+		ctx.lap = 0;
 		err = b->op(&ctx);
-		last.samples[i] = cycles_to_ns(rdtsc_ordered() - t0);
+		last.samples[i] = cycles_to_ns(ctx.lap ?: rdtsc_ordered() - t0);
 		if (!(i % 64))
 			cond_resched();
 	}

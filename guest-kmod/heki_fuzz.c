@@ -1650,6 +1650,12 @@ static void sandbox_setup(struct fz *f)
 				pg_gva + SB_FUNC_OFF + 0x40 * k, 0x40,
 				k == 1 ? HEKI_FUNC_FTRACE : 0 };
 	}
+	/*
+	 * The INT3 page: one function of one-byte NOPs, so every byte starts
+	 * an instruction (the host places a kprobe's INT3 only where its
+	 * decoder, walking from a registered entry, finds one).
+	 */
+	sb.func[nf++] = (struct heki_func){ sb_page_gva(SB_INT3_PAGE), PAGE_SIZE, 0 };
 	sb.rules.range[0] = (struct heki_site){ stext, __pa_symbol(stext),
 		etext - stext, HEKI_SITE_TEXT, 0 };
 	sb.rules.range[1] = (struct heki_site){ MODULES_VADDR, 0,

@@ -1094,8 +1094,15 @@ static int auth_set(const char *val, const struct kernel_param *kp)
 	if (!ret)
 		WRITE_ONCE(auth_active, true);
 	mutex_unlock(heki_text_mutex);
-	if (ret)
+	if (ret == -HEKI_EBUSY) {
+		/* Someone else holds a window: the host refused and logged it. */
+		pr_warn("authentication refused: the host holds write windows this module did not open (HEKI_EBUSY)\n");
+		return -EBUSY;
+	}
+	if (ret) {
+		pr_warn("authentication refused by the host: %ld\n", ret);
 		return ret == -EBUSY ? -EBUSY : -EIO;
+	}
 	auth = true;
 	kprobes_no_optimization();
 	pr_info("patching authenticated from now on\n");

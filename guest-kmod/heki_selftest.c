@@ -19,6 +19,8 @@
 #include <linux/string.h>
 #include <linux/vmalloc.h>
 #include <linux/io.h>
+#include <linux/ktime.h>
+#include <linux/sched.h>
 #include <linux/uaccess.h>
 #include <asm/asm.h>
 #include <asm/special_insns.h>
@@ -592,6 +594,64 @@ static int heki_lockdown_show(struct seq_file *m, void *unused)
 	return 0;
 }
 
+/* Refused writes of the flood self-check (make nightly: 1,000,000). */
+static unsigned int flood_writes = 100000;
+module_param(flood_writes, uint, 0644);
+MODULE_PARM_DESC(flood_writes, "refused writes the flood self-check makes");
+
+/* What the checker "reports" after the flood: its record must reach L0. */
+#define FLOOD_REPORT_VALUE 0xf100dull
+
+/*
+ * A hostile guest floods the host's violation log: flood_writes refused
+ * writes to one read-only page, then a record of another kind (a checker
+ * report).  The guest sees every write refused and counted (HEKI_HC_STATS
+ * violations moved by exactly flood_writes); the rig checks that L0 got
+ * the earlier records, the report, and records + drops == the count.
+ */
+static int heki_flood_show(struct seq_file *m, void *unused)
+{
+	u64 *page = (u64 *)__get_free_page(GFP_KERNEL);
+	struct heki_stats before, after, reported;
+	unsigned int i, faulted = 0;
+	u64 t0, ns;
+	long ret;
+
+	if (!page)
+		return -ENOMEM;
+	fill(page, PAGE_SIZE);
+	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_READ, 0);
+	seq_printf(m, "flood_protect %s ret=%ld\n", OK(!ret), ret);
+	if (ret) {
+		free_page((unsigned long)page);
+		return 0;
+	}
+	stats_now(&before);
+	t0 = ktime_get_ns();
+	for (i = 0; i < flood_writes; i++) {
+		/* page[16]: not the slot the protect check writes (its gva differs). */
+		faulted += heki_write_nofault(&page[16], i);
+		if (!(i & 1023))
+			cond_resched();
+	}
+	ns = ktime_get_ns() - t0;
+	stats_now(&after);
+	seq_printf(m, "flood_refused %s writes=%u faulted=%u unchanged=%d vm_seq_first=%llu vm_seq_last=%llu ns=%llu gfn=0x%lx gva=0x%lx\n",
+		   OK(faulted == flood_writes && page[16] == PATTERN &&
+		      after.violations - before.violations == flood_writes),
+		   flood_writes, faulted, page[16] == PATTERN,
+		   before.violations + 1, after.violations, ns,
+		   __pa(page) >> PAGE_SHIFT, (unsigned long)&page[16]);
+	ret = heki_call(HEKI_HC_REPORT, HEKI_REPORT_FOP, FLOOD_REPORT_VALUE,
+			__pa(page), 0);
+	stats_now(&reported);
+	seq_printf(m, "report_after_flood %s ret=%ld vm_seq=%llu value=0x%llx object=0x%lx\n",
+		   OK(!ret && reported.violations == after.violations + 1), ret,
+		   reported.violations, FLOOD_REPORT_VALUE, (unsigned long)__pa(page));
+	release_and_free(m, "flood_page", (unsigned long)page, 0);
+	return 0;
+}
+
 const struct heki_selftest heki_selftests[] = {
 	{ "abi_check", heki_abi_check_show },
 	{ "cr_pin", heki_cr_pin_show },
@@ -607,6 +667,7 @@ const struct heki_selftest heki_selftests[] = {
 	{ "keeps_working", heki_keeps_working_show },
 	{ "auth", heki_auth_show },
 	{ "module_check", heki_module_check_show },
+	{ "flood", heki_flood_show },
 	{ "trace_target", heki_trace_target_show },
 };
 const unsigned int heki_nr_selftests = ARRAY_SIZE(heki_selftests);

@@ -18,8 +18,11 @@
  *                       ftrace_call / ftrace_regs_call patch points (CALL)
  *                       and ftrace_graph_call (TAIL)
  *   function entries    every kernel-text symbol (FUNC): what a CALL or JMP
- *                       written into a site may name; ftrace_caller and
- *                       ftrace_regs_caller flagged as ftrace entries
+ *                       written into a site may name, and where the host
+ *                       starts decoding to place a kprobe's INT3;
+ *                       ftrace_caller and ftrace_regs_caller flagged as
+ *                       ftrace entries
+ *   no-probe text       noinstr, entry and .kprobes.text (NOPROBE): no INT3
  *
  * Module code is not registered: modules unload, and their frames are not
  * IMMUTABLE, so their pokes keep using windows or the patch view.  Each
@@ -347,7 +350,14 @@ int heki_sites_register(void)
 	struct heki_jump_entry *je = (void *)heki_lookup("__stop___jump_table");
 	struct heki_static_call_site *ss = (void *)heki_lookup("__start_static_call_sites");
 	struct heki_static_call_site *se = (void *)heki_lookup("__stop_static_call_sites");
-	struct heki_site ranges[2];
+	/* Text no INT3 may enter: what kprobes themselves refuse to probe. */
+	static const char *const noprobe[][2] = {
+		{ "__noinstr_text_start", "__noinstr_text_end" },
+		{ "__entry_text_start", "__entry_text_end" },
+		{ "__kprobes_text_start", "__kprobes_text_end" },
+	};
+	struct heki_site ranges[2 + ARRAY_SIZE(noprobe)];
+	unsigned int nr = 2, i;
 	struct collect c = {};
 	long ret;
 
@@ -359,6 +369,12 @@ int heki_sites_register(void)
 					HEKI_SITE_TEXT, 0 };
 	ranges[1] = (struct heki_site){ MODULES_VADDR, 0, MODULES_END - MODULES_VADDR,
 					HEKI_SITE_TARGETS, 0 };
+	for (i = 0; i < ARRAY_SIZE(noprobe); i++) {
+		unsigned long b = heki_lookup(noprobe[i][0]), e = heki_lookup(noprobe[i][1]);
+
+		if (b && e > b)
+			ranges[nr++] = (struct heki_site){ b, 0, e - b, HEKI_SITE_NOPROBE, 0 };
+	}
 	nr_jump = nr_static = nr_tramp = nr_ftrace = nr_funcs = 0;
 	nr_unexpected = nr_overlaps = nr_skipped = 0;
 
@@ -367,19 +383,19 @@ int heki_sites_register(void)
 	 * ftrace has the most, a record per traceable function; modules
 	 * loading meanwhile add a few.
 	 */
-	c.max = 2 + (je > js ? je - js : 0) + (se > ss ? se - ss : 0) +
+	c.max = nr + (je > js ? je - js : 0) + (se > ss ? se - ss : 0) +
 		(heki_lookup("__static_call_text_end") -
 		 heki_lookup("__static_call_text_start")) / 4 +
 		count_ftrace() + 1024 + HEKI_FUNCS_MAX;
 	c.s = vmalloc(array_size(c.max, sizeof(*c.s)));
 	if (!c.s)
 		return register_status = -ENOMEM;
-	c.s[c.n++] = ranges[0];
-	c.s[c.n++] = ranges[1];
+	for (i = 0; i < nr; i++)
+		c.s[c.n++] = ranges[i];
 	collect_jump_labels(&c);
 	collect_static_calls(&c);
 	collect_ftrace(&c);
-	nr_sites = 2 + sort_and_dedupe(c.s + 2, c.n - 2);
+	nr_sites = nr + sort_and_dedupe(c.s + nr, c.n - nr);
 	c.n = nr_sites;
 	ret = collect_funcs(&c);	/* after the sites: their own ascending list */
 	if (ret < 0) {
@@ -388,7 +404,7 @@ int heki_sites_register(void)
 		return register_status = ret;
 	}
 	nr_funcs = ret;
-	check_current_bytes(ranges, 2, c.s + 2, nr_sites - 2, c.s + nr_sites, nr_funcs);
+	check_current_bytes(ranges, nr, c.s + nr, nr_sites - nr, c.s + nr_sites, nr_funcs);
 	ret = send_sites(c.s, nr_sites + nr_funcs);
 	vfree(c.s);
 	pr_info("sites: %u registered (%u jump labels, %u static calls, %u trampolines, %u ftrace) and %u function entries, %u holding unexpected bytes, %u overlapping, %u skipped: %ld\n",

@@ -250,7 +250,9 @@ struct heki_range {
 #define HEKI_SITE_FUNC		7	/* a function entry in kernel text (gpa 0, len its
 					   size, .target HEKI_FUNC_* flags): a CALL/JMP
 					   destination the sites above may name */
-#define HEKI_SITE_LAST		HEKI_SITE_FUNC
+#define HEKI_SITE_NOPROBE	8	/* a range of kernel text no INT3 may enter (gpa 0):
+					   noinstr and entry text, .kprobes.text */
+#define HEKI_SITE_LAST		HEKI_SITE_NOPROBE
 
 #define HEKI_FUNC_FTRACE	(1ull << 0)	/* an ftrace entry point */
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Heki host side: hypercalls, CR pinning, second-stage write/exec denial,
- * the violation log and the L1-visible debugfs files.
+ * Heki host side: hypercalls, CR pinning, second-stage write/exec denial
+ * and the L1-visible debugfs files; the violation log is heki_log*.c.
  *
  * Built into our kvm.ko (host/prepare-tree.sh); reached from KVM through
  * the hooks in patches/.  Everything a guest passes is checked before use
@@ -27,8 +27,10 @@
 #include "heki_store.h"
 #include "heki_window.h"
 #include "heki_patch.h"
+#include "heki_log.h"
 
 #include <asm/unaligned.h>
+#include <asm/insn.h>
 
 static u64 heki_host_nonce;
 static struct dentry *heki_debugfs_dir;
@@ -40,6 +42,7 @@ static atomic64_t heki_calls_user;	/* refused: made from CPL > 0 */
 static atomic64_t heki_violations;
 static atomic64_t heki_zaps;
 static atomic64_t heki_zapped_frames;
+static atomic64_t heki_resets;		/* VMs reset by their VMM (heki_vm_reset()) */
 
 /*
  * Per-VM state lives beside struct kvm, keyed by its address, rather than
@@ -85,7 +88,9 @@ struct heki_vm {
 	/* struct heki_stats, as far as the VM's own counters go. */
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
-	atomic64_t view_switches, patches;
+	atomic64_t view_switches, patches, resets;
+	/* Its violation log (heki_log_kvm.c); vm_seq is violations above. */
+	struct heki_vlog *log;
 	/*
 	 * Patch-view nesting per vCPU (by vcpu_idx); > 0: the vCPU runs on
 	 * its patch-view root.  Only the vCPU itself changes its entry.
@@ -136,6 +141,11 @@ static struct heki_vm *heki_vm_get(struct kvm *kvm)
 	if (!fresh)
 		return NULL;
 	fresh->kvm = kvm;
+	fresh->log = heki_vlog_create(kvm);
+	if (!fresh->log) {
+		kfree(fresh);
+		return NULL;
+	}
 	heki_store_init(&fresh->store);
 	spin_lock_init(&fresh->store_lock);
 	mutex_init(&fresh->store_mutex);
@@ -148,6 +158,8 @@ static struct heki_vm *heki_vm_get(struct kvm *kvm)
 		fresh = NULL;
 	}
 	spin_unlock(&heki_vms_lock);
+	if (fresh)
+		heki_vlog_discard(fresh->log);
 	kfree(fresh);
 	return vm;
 }
@@ -169,6 +181,7 @@ void heki_vm_destroy(struct kvm *kvm)
 	 * right after this hook, without a grace period of its own.
 	 */
 	synchronize_rcu();
+	heki_vlog_release(vm->log);
 	heki_store_destroy(&vm->store);
 	kvfree(vm->sites.site);
 	kvfree(vm->sites.func);
@@ -177,80 +190,69 @@ void heki_vm_destroy(struct kvm *kvm)
 }
 
 /*
- * Violation log: the last HEKI_LOG_SIZE refused guest actions, host-wide,
- * readable at /sys/kernel/debug/heki/violations while guests run.
+ * Heki state belongs to one boot of the guest, not to the VM object, which
+ * a VMM keeps across a reboot: QEMU's system reset puts every vCPU back
+ * into real mode through KVM_SET_SREGS(2) and runs the firmware again in
+ * the same VM.  A new boot must start unprotected (its firmware and early
+ * kernel write their own text; last boot's immutable frames would crash
+ * it), so vCPU 0 set to real mode by the VMM drops the VM's pins, ranges,
+ * windows, views, sites and lockdown.  Only the VMM can do this: a guest
+ * cannot issue the ioctl, and a guest-initiated reset (INIT, triple fault,
+ * reboot) reaches KVM_SET_SREGS only through its VMM.  State is reset in
+ * place under the VM's locks (counters and vm_seq go on), since vCPUs of
+ * the VM may still hold its pointer; every second-stage entry is zapped.
  */
-#define HEKI_LOG_SIZE 256
-
-struct heki_violation {
-	u64 seq;
-	pid_t vm_pid;		/* the VMM process (kvm->userspace_pid) */
-	/*
-	 * The VM's violation count with this one (what HEKI_HC_STATS shows):
-	 * a guest that read the count before and after an access can name
-	 * its records.  0 when the VM has no Heki state.
-	 */
-	u64 vm_seq;
-	int vcpu;
-	int cpl;
-	const char *mode;	/* guest CPU mode: "long64", "compat", ... */
-	const char *kind;	/* "cr0", "cr4", "write", "exec", "protect", "report", "patch" */
-	const char *via;	/* "npt" (a second-stage fault), "emulator", "hypercall", "guest-checker" */
-	u64 rip;
-	/*
-	 * cr*: old, new, pinned; write/exec: gpa, gva (~0 unknown), attrs;
-	 * protect: gpa, npages, attrs requested; report: HEKI_REPORT_*, value,
-	 * object; patch: gpa (0 unknown), gva, len << 8 | enum heki_patch_reason
-	 */
-	u64 a, b, c;
-};
-
-static struct heki_violation heki_log[HEKI_LOG_SIZE];
-static u64 heki_log_next;
-static DEFINE_SPINLOCK(heki_log_lock);
-
-static const char *heki_cpu_mode(struct kvm_vcpu *vcpu)
+static void heki_vm_reset(struct kvm *kvm, struct heki_vm *vm)
 {
-	if (is_64_bit_mode(vcpu))
-		return "long64";
-	if (is_long_mode(vcpu))
-		return "compat";
-	if (is_protmode(vcpu))
-		return "prot32";
-	return "real";
+	struct heki_store old;
+
+	heki_store_init(&old);
+	mutex_lock(&vm->store_mutex);
+	spin_lock(&vm->store_lock);
+	swap(vm->store, old);
+	memset(&vm->windows, 0, sizeof(vm->windows));
+	WRITE_ONCE(vm->locked, false);
+	WRITE_ONCE(vm->auth, false);
+	spin_unlock(&vm->store_lock);
+	heki_sites_reset(&vm->sites);
+	memset(vm->view_depth, 0, sizeof(vm->view_depth));
+	mutex_unlock(&vm->store_mutex);
+	spin_lock(&heki_vms_lock);
+	memset(vm->cr_pinned, 0, sizeof(vm->cr_pinned));
+	spin_unlock(&heki_vms_lock);
+	heki_store_destroy(&old);
+	kvm_zap_gfn_range(kvm, 0, HEKI_MAX_GFN);
+	atomic64_inc(&vm->resets);
+	atomic64_inc(&heki_resets);
+	pr_info_ratelimited("heki: VM %d reset by its VMM: Heki state dropped, the next boot starts unprotected\n",
+			    kvm->userspace_pid);
+}
+
+void heki_vcpu_sregs_set(struct kvm_vcpu *vcpu, unsigned long cr0)
+{
+	struct heki_vm *vm;
+
+	if (vcpu->vcpu_idx || (cr0 & X86_CR0_PE) || hash_empty(heki_vms))
+		return;
+	vm = heki_vm_peek(vcpu->kvm);
+	if (vm)
+		heki_vm_reset(vcpu->kvm, vm);
 }
 
 /*
- * One record.  @vcpu is the vCPU the refusal happened on, or NULL when KVM
- * acted outside a vCPU (then vcpu=-1 cpl=-1 mode=none rip=0).
+ * One refusal, numbered with the VM's violation count and offered to its
+ * log (heki_log_kvm.c).  @vcpu is the vCPU the refusal happened on, or
+ * NULL when KVM acted outside a vCPU (then vcpu=-1 cpl=-1 mode=none rip=0).
  */
 static void heki_log_record(struct kvm *kvm, struct kvm_vcpu *vcpu,
 			    const char *kind, const char *via, u64 a, u64 b,
 			    u64 c)
 {
 	struct heki_vm *vm = heki_vm_peek(kvm);
-	struct heki_violation *v;
-	const char *mode = vcpu ? heki_cpu_mode(vcpu) : "none";
-	int cpl = vcpu ? static_call(kvm_x86_get_cpl)(vcpu) : -1;
-	u64 rip = vcpu ? kvm_rip_read(vcpu) : 0;
 
-	spin_lock(&heki_log_lock);
-	v = &heki_log[heki_log_next % HEKI_LOG_SIZE];
-	*v = (struct heki_violation){
-		.seq = heki_log_next++,
-		.vm_pid = kvm->userspace_pid,
-		.vm_seq = vm ? atomic64_inc_return(&vm->violations) : 0,
-		.vcpu = vcpu ? vcpu->vcpu_id : -1,
-		.cpl = cpl,
-		.mode = mode,
-		.kind = kind,
-		.via = via,
-		.rip = rip,
-		.a = a,
-		.b = b,
-		.c = c,
-	};
-	spin_unlock(&heki_log_lock);
+	heki_vlog_record(vm ? vm->log : NULL, kvm, vcpu,
+			 vm ? atomic64_inc_return(&vm->violations) : 0,
+			 kind, via, a, b, c);
 	atomic64_inc(&heki_violations);
 }
 
@@ -457,19 +459,26 @@ static void heki_zap(struct kvm *kvm, struct heki_vm *vm, gfn_t first,
 }
 
 /*
- * Applies @n checked ranges in order to a copy of the store and swaps it in,
- * all or nothing.  After lockdown an entry that would weaken an immutable
- * frame (judged against the entries before it) refuses the whole request.
+ * Applies @n checked ranges in order, all or nothing.  After lockdown an
+ * entry that would weaken an immutable frame (judged against the entries
+ * before it) refuses the whole request.
+ *
+ * A guest chooses how often it calls and how fragmented its store is, so
+ * everything is decided on the live store first, in O(log n) per entry:
+ * refusals and requests that change nothing never copy it.  The only
+ * changing entry of a request that keeps the number of ranges is made in
+ * place under store_lock (O(log n) there); anything else is applied to a
+ * copy (O(n), allocated outside the spinlock) that is swapped in.
  */
 static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			      const struct heki_range *r, unsigned int n)
 {
 	const struct heki_range *bad = NULL;
-	struct heki_store_change *changed;
-	struct heki_store next;
-	unsigned int i;
+	struct heki_store_change *changed = NULL;
+	struct heki_store next, over;
+	unsigned int i, first = n;
 	long ret = 0;
-	int err;
+	int err = 0;
 
 	for (i = 0; i < n; i++) {
 		ret = heki_check_range(&r[i]);
@@ -479,40 +488,79 @@ static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			return ret;
 	}
 
-	changed = kcalloc(n, sizeof(*changed), GFP_KERNEL_ACCOUNT);
-	if (!changed)
-		return -HEKI_ENOMEM;
-
 	mutex_lock(&vm->store_mutex);
-	err = heki_store_clone(&next, &vm->store);
-	for (i = 0; !err && i < n; i++) {
-		gfn_t first = gpa_to_gfn(r[i].gpa);
+	/*
+	 * On the live store (only store_mutex holders change it).  Until an
+	 * entry changes something the live store is what the entries before
+	 * saw; after it, @over holds what they set (0: released), for the
+	 * weakening checks.
+	 */
+	heki_store_init(&over);
+	for (i = 0; i < n; i++) {
+		gfn_t gfn = gpa_to_gfn(r[i].gpa);
 		bool release = heki_attrs_release(r[i].attrs);
 
-		if (vm->locked && heki_store_weakens(&next, first, r[i].npages,
-						     release, r[i].attrs)) {
+		if (vm->locked &&
+		    heki_store_weakens_over(&vm->store, &over, gfn,
+					    r[i].npages, release, r[i].attrs)) {
 			bad = &r[i];
 			break;
 		}
-		if (release)
-			err = heki_store_clear(&next, first, r[i].npages,
+		if (first == n &&
+		    heki_store_changes(&vm->store, gfn, r[i].npages, release,
+				       (u32)r[i].attrs))
+			first = i;
+		if (first < n && vm->locked && i + 1 < n) {
+			err = heki_store_set(&over, gfn, r[i].npages,
+					     release ? 0 : (u32)r[i].attrs, NULL);
+			if (err)
+				break;
+		}
+	}
+	heki_store_destroy(&over);
+	if (err || bad || first == n)
+		goto unlock;
+
+	changed = kcalloc(n, sizeof(*changed), GFP_KERNEL_ACCOUNT);
+	if (!changed) {
+		err = HEKI_STORE_ENOMEM;
+		goto unlock;
+	}
+	if (first == n - 1) {
+		spin_lock(&vm->store_lock);
+		err = heki_store_update_inplace(&vm->store,
+						gpa_to_gfn(r[first].gpa),
+						r[first].npages,
+						heki_attrs_release(r[first].attrs),
+						(u32)r[first].attrs,
+						&changed[first]);
+		spin_unlock(&vm->store_lock);
+		if (err != HEKI_STORE_EAGAIN)
+			goto unlock;
+	}
+	err = heki_store_clone(&next, &vm->store);
+	for (i = first; !err && i < n; i++) {
+		gfn_t gfn = gpa_to_gfn(r[i].gpa);
+
+		if (heki_attrs_release(r[i].attrs))
+			err = heki_store_clear(&next, gfn, r[i].npages,
 					       &changed[i]);
 		else
-			err = heki_store_set(&next, first, r[i].npages,
+			err = heki_store_set(&next, gfn, r[i].npages,
 					     (u32)r[i].attrs, &changed[i]);
 	}
-	if (!err && !bad) {
+	if (!err) {
 		spin_lock(&vm->store_lock);
 		swap(vm->store, next);
 		spin_unlock(&vm->store_lock);
 	}
 	heki_store_destroy(&next);	/* the old state, or the failed copy */
+unlock:
 	mutex_unlock(&vm->store_mutex);
 
 	if (bad) {
 		heki_log_violation(vcpu, "protect", "hypercall", bad->gpa,
 				   bad->npages, bad->attrs);
-		kfree(changed);
 		return -HEKI_ELOCKED;
 	}
 	if (err) {
@@ -525,7 +573,7 @@ static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	 * read the old permissions either installed its SPTE before the zap
 	 * (and loses it) or retries after it (and sees the new ones).
 	 */
-	for (i = 0; i < n; i++)
+	for (i = first; i < n; i++)
 		if (!heki_store_change_empty(&changed[i]))
 			heki_zap(vcpu->kvm, vm, changed[i].first,
 				 changed[i].last_excl);
@@ -691,6 +739,9 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	}
 	spin_unlock(&vm->store_lock);
 	mutex_unlock(&vm->store_mutex);
+	/* Named in the log: whoever holds the windows is the cause. */
+	if (ret == -HEKI_EBUSY)
+		heki_log_patch(vcpu, HEKI_PR_LOCK_BUSY, 0, ~0ull, 0);
 	if (zap) {
 		kvm_zap_gfn_range(vcpu->kvm, 0, HEKI_MAX_GFN);
 		atomic64_inc(&vm->zaps);
@@ -787,6 +838,7 @@ static long heki_patch_error(enum heki_patch_reason why)
 	switch (why) {
 	case HEKI_PR_NOT_TEXT:
 	case HEKI_PR_NOT_SITE:
+	case HEKI_PR_INT3_PLACE:
 		return -HEKI_ESITE;
 	case HEKI_PR_INT3_FULL:
 		return -HEKI_EBUSY;
@@ -821,6 +873,55 @@ static int heki_host_write(struct kvm_vcpu *vcpu, gpa_t gpa, const u8 *data,
 	return 0;
 }
 
+/* heki_insn_len_fn with the kernel's own decoder (heki-insn/, our copy). */
+static int heki_insn_len(const u8 *p, unsigned int avail)
+{
+	struct insn insn;
+
+	if (insn_decode(&insn, p, min_t(unsigned int, avail, MAX_INSN_SIZE),
+			INSN_MODE_64) < 0)
+		return -1;
+	return insn.length;
+}
+
+/*
+ * A new INT3 outside any site (a kprobe): HEKI_PR_OK only at an instruction
+ * boundary of a registered function outside NOPROBE text, decoded from the
+ * function's entry over its current bytes.  Caller holds store_mutex.
+ */
+static enum heki_patch_reason heki_int3_place(struct kvm_vcpu *vcpu,
+					      struct heki_vm *vm, u64 gva)
+{
+	const struct heki_sites *s = &vm->sites;
+	const struct heki_site *text;
+	const struct heki_func *f;
+	unsigned int n;
+	long fi;
+	bool ok;
+	u8 *buf;
+
+	fi = heki_func_holding(s, gva);
+	if (heki_sites_noprobe(s, gva) || fi < 0 ||
+	    gva - s->func[fi].gva > HEKI_INT3_WALK_MAX)
+		return HEKI_PR_INT3_PLACE;
+	f = &s->func[fi];
+	/* Up to the INT3's own instruction, as far as the function goes. */
+	n = min_t(u64, f->len, gva - f->gva + MAX_INSN_SIZE);
+	text = heki_sites_text(s, f->gva, n);
+	if (!text)
+		return HEKI_PR_INT3_PLACE;
+	buf = kvmalloc(n, GFP_KERNEL_ACCOUNT);
+	if (!buf)
+		return HEKI_PR_INT3_PLACE;
+	ok = !kvm_vcpu_read_guest(vcpu, text->gpa + (f->gva - text->gva), buf, n);
+	if (ok) {
+		heki_int3_undo(s, f->gva, buf, n);
+		ok = heki_int3_on_boundary(s, f, gva, buf, n, heki_insn_len);
+	}
+	kvfree(buf);
+	return ok ? HEKI_PR_OK : HEKI_PR_INT3_PLACE;
+}
+
 /*
  * The host pokes kernel text for the guest, if the result is an encoding
  * the place may hold (heki_patch.h).  Reading the site, deciding, writing
@@ -843,6 +944,10 @@ static long heki_patch(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	put_unaligned_le64(a3, new + 8);
 	mutex_lock(&vm->store_mutex);
 	why = heki_patch_locate(&vm->sites, a0, a1, &plan);
+	/* A new lone INT3 (a kprobe): only at an instruction boundary. */
+	if (why == HEKI_PR_OK && plan.site < 0 && new[0] == 0xcc &&
+	    heki_int3_find(&vm->sites, a0) < 0)
+		why = heki_int3_place(vcpu, vm, a0);
 	if (why == HEKI_PR_OK) {
 		if (kvm_vcpu_read_guest(vcpu, plan.site >= 0 ? plan.site_gpa : plan.gpa,
 					cur, plan.site >= 0 ? plan.site_len : 1))
@@ -1361,6 +1466,8 @@ static void heki_vms_show(struct seq_file *m)
 		seq_printf(m, "vm_%d_view_switches %lld\nvm_%d_patches %lld\nvm_%d_auth %d\n",
 			   pid, atomic64_read(&vm->view_switches), pid,
 			   atomic64_read(&vm->patches), pid, READ_ONCE(vm->auth));
+		heki_vlog_status(m, vm->log, pid);
+		seq_printf(m, "vm_%d_resets %lld\n", pid, atomic64_read(&vm->resets));
 		seq_printf(m, "vm_%d_kvm_writes_refused %lld\nvm_%d_kvm_writes_refused_unlogged %lld\n",
 			   pid, atomic64_read(&vm->kvm_denials), pid,
 			   atomic64_read(&vm->kvm_denials_repeated));
@@ -1396,51 +1503,12 @@ static int heki_status_show(struct seq_file *m, void *unused)
 	seq_printf(m, "zaps %lld\n", atomic64_read(&heki_zaps));
 	seq_printf(m, "zapped_frames %lld\n",
 		   atomic64_read(&heki_zapped_frames));
+	heki_log_status(m);
+	seq_printf(m, "vm_resets %lld\n", atomic64_read(&heki_resets));
 	heki_vms_show(m);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heki_status);
-
-/*
- * One violation per line, oldest first:
- * "seq=N vm_pid=P vm_seq=S vcpu=V cpl=C mode=M kind=K via=W rip=R ... action=refused".
- */
-static int heki_violations_show(struct seq_file *m, void *unused)
-{
-	u64 first, i;
-
-	spin_lock(&heki_log_lock);
-	first = heki_log_next > HEKI_LOG_SIZE ? heki_log_next - HEKI_LOG_SIZE : 0;
-	for (i = first; i < heki_log_next; i++) {
-		struct heki_violation *v = &heki_log[i % HEKI_LOG_SIZE];
-
-		seq_printf(m, "seq=%llu vm_pid=%d vm_seq=%llu vcpu=%d cpl=%d mode=%s kind=%s via=%s rip=0x%llx ",
-			   v->seq, v->vm_pid, v->vm_seq, v->vcpu, v->cpl, v->mode,
-			   v->kind, v->via, v->rip);
-		if (v->kind[0] == 'c')
-			seq_printf(m, "old=0x%llx new=0x%llx pinned=0x%llx",
-				   v->a, v->b, v->c);
-		else if (v->kind[0] == 'r')
-			seq_printf(m, "what=%s value=0x%llx object=0x%llx",
-				   v->a == HEKI_REPORT_FOP ? "fop" :
-				   v->a == HEKI_REPORT_CRED ? "cred" : "unknown", v->b, v->c);
-		else if (!strcmp(v->kind, "patch"))
-			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx len=%llu why=%s",
-				   v->a >> PAGE_SHIFT, v->a, v->b, v->c >> 8,
-				   heki_patch_reason_name(v->c & 0xff));
-		else if (v->kind[0] == 'p')
-			seq_printf(m, "gfn=0x%llx gpa=0x%llx npages=%llu attrs=0x%llx",
-				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
-		else
-			seq_printf(m, "gfn=0x%llx gpa=0x%llx gva=0x%llx attrs=0x%llx",
-				   v->a >> PAGE_SHIFT, v->a, v->b, v->c);
-		/* A checker's report describes what happened; the rest was stopped. */
-		seq_printf(m, " action=%s\n", v->kind[0] == 'r' ? "reported" : "refused");
-	}
-	spin_unlock(&heki_log_lock);
-	return 0;
-}
-DEFINE_SHOW_ATTRIBUTE(heki_violations);
 
 void heki_host_init(void)
 {
@@ -1448,8 +1516,7 @@ void heki_host_init(void)
 	heki_debugfs_dir = debugfs_create_dir("heki", NULL);
 	debugfs_create_file("status", 0444, heki_debugfs_dir, NULL,
 			    &heki_status_fops);
-	debugfs_create_file("violations", 0444, heki_debugfs_dir, NULL,
-			    &heki_violations_fops);
+	heki_log_debugfs_init(heki_debugfs_dir);
 	pr_info("heki: host ABI %u.%u ready\n", HEKI_ABI_VERSION_MAJOR,
 		HEKI_ABI_VERSION_MINOR);
 }
@@ -1457,4 +1524,5 @@ void heki_host_init(void)
 void heki_host_exit(void)
 {
 	debugfs_remove_recursive(heki_debugfs_dir);
+	heki_log_exit();
 }

@@ -11,6 +11,11 @@ struct kvm_vcpu;
 void heki_host_init(void);
 void heki_host_exit(void);
 void heki_vm_destroy(struct kvm *kvm);
+/*
+ * The VMM sets a vCPU's special registers (KVM_SET_SREGS/SREGS2,
+ * sync_regs): vCPU 0 put back into real mode is a system reset.
+ */
+void heki_vcpu_sregs_set(struct kvm_vcpu *vcpu, unsigned long cr0);
 bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 			  unsigned long new);
 unsigned int heki_spte_access(struct kvm *kvm, unsigned long long gfn,

@@ -19,7 +19,7 @@
 #endif
 #include "heki_abi.h"
 
-/* TEXT and TARGETS ranges per VM: the kernel image and the module area. */
+/* TEXT, TARGETS and NOPROBE ranges per VM. */
 #define HEKI_SITE_RANGES_MAX	8
 
 struct heki_int3 {
@@ -41,7 +41,7 @@ struct heki_sites {
 	/* Function entries, ascending, distinct; capacity is the caller's. */
 	struct heki_func *func;
 	unsigned int nfunc, fcap;
-	struct heki_site range[HEKI_SITE_RANGES_MAX];	/* TEXT and TARGETS */
+	struct heki_site range[HEKI_SITE_RANGES_MAX];	/* TEXT, TARGETS, NOPROBE */
 	unsigned int nranges;
 	/* INT3s the host placed outside sites (kprobes); capacity HEKI_INT3_MAX. */
 	struct heki_int3 *int3;
@@ -59,12 +59,14 @@ enum heki_patch_reason {
 	HEKI_PR_WINDOW,		/* a write window on an immutable frame */
 	HEKI_PR_VIEW,		/* the patch view for an address outside the target ranges */
 	HEKI_PR_REGISTER,	/* sites registered after lockdown */
+	HEKI_PR_INT3_PLACE,	/* an INT3 not at a verified instruction boundary */
+	HEKI_PR_LOCK_BUSY,	/* authentication asked while write windows are open */
 	HEKI_PR_NR
 };
 
 static const char *const heki_patch_reason_names[HEKI_PR_NR] = {
 	"ok", "not-text", "not-site", "bytes", "int3", "int3-full", "window",
-	"view", "register",
+	"view", "register", "int3-place", "lock-busy",
 };
 
 static inline const char *heki_patch_reason_name(unsigned int r)
@@ -83,6 +85,7 @@ static inline long heki_check_site(const struct heki_site *s)
 			return -HEKI_EALIGN;
 		return s->target ? -HEKI_EINVAL : 0;
 	case HEKI_SITE_TARGETS:
+	case HEKI_SITE_NOPROBE:
 		return s->gpa || s->target ? -HEKI_EINVAL : 0;
 	case HEKI_SITE_JUMP:
 		if (s->gpa || !s->target || (s->len != 2 && s->len != 5))
@@ -172,7 +175,8 @@ static inline bool heki_sites_view_ok(const struct heki_sites *s, __u64 gva)
 
 static inline bool heki_site_is_range(__u32 kind)
 {
-	return kind == HEKI_SITE_TEXT || kind == HEKI_SITE_TARGETS;
+	return kind == HEKI_SITE_TEXT || kind == HEKI_SITE_TARGETS ||
+	       kind == HEKI_SITE_NOPROBE;
 }
 
 /* How many FUNC entries a batch holds (the caller grows func[] first). */
@@ -359,6 +363,88 @@ static inline long heki_int3_find(const struct heki_sites *s, __u64 gva)
 		if (s->int3[i].gva == gva)
 			return i;
 	return -1;
+}
+
+/*
+ * Where a kprobe's INT3 may go: at an instruction boundary of a registered
+ * function, outside NOPROBE text.  An INT3 inside an instruction would
+ * rewrite an immediate or a branch displacement without ever trapping
+ * ("jne +10" into "jne -52").  The host proves the boundary by decoding
+ * the function from its entry (heki_int3_on_boundary()), with the
+ * kernel's own decoder in kvm.ko and a stand-in in the unit tests.
+ */
+#define HEKI_INT3_WALK_MAX	65536	/* bytes decoded at most per INT3 */
+
+/* The registered function whose [gva, gva + len) holds @gva (index), or -1. */
+static inline long heki_func_holding(const struct heki_sites *s, __u64 gva)
+{
+	long lo = 0, hi = (long)s->nfunc - 1, best = -1;
+
+	while (lo <= hi) {
+		long mid = lo + (hi - lo) / 2;
+
+		if (s->func[mid].gva <= gva) {
+			best = mid;
+			lo = mid + 1;
+		} else {
+			hi = mid - 1;
+		}
+	}
+	return best >= 0 && gva - s->func[best].gva < s->func[best].len ? best : -1;
+}
+
+static inline bool heki_sites_noprobe(const struct heki_sites *s, __u64 gva)
+{
+	for (unsigned int i = 0; i < s->nranges; i++)
+		if (s->range[i].kind == HEKI_SITE_NOPROBE &&
+		    heki_range_holds(&s->range[i], gva, 1))
+			return true;
+	return false;
+}
+
+/* Puts back the byte under every INT3 the host placed in @buf (@n bytes at @base). */
+static inline void heki_int3_undo(const struct heki_sites *s, __u64 base,
+				  __u8 *buf, unsigned int n)
+{
+	for (unsigned int i = 0; i < s->nint3; i++)
+		if (s->int3[i].gva - base < n)
+			buf[s->int3[i].gva - base] = s->int3[i].orig;
+}
+
+/* The length of the instruction at @p (@avail bytes readable), or <= 0. */
+typedef int (*heki_insn_len_fn)(const __u8 *p, unsigned int avail);
+
+/*
+ * Whether @gva is an instruction boundary of function @f, whose bytes from
+ * its entry are @buf (@n of them, INT3s undone): decodes forward from the
+ * entry, a registered site counting as one instruction of its length (its
+ * bytes may be mid-way through text_poke_bp()), anything else measured
+ * by @insn_len.
+ */
+static inline bool heki_int3_on_boundary(const struct heki_sites *s,
+					 const struct heki_func *f, __u64 gva,
+					 const __u8 *buf, unsigned int n,
+					 heki_insn_len_fn insn_len)
+{
+	__u64 at = f->gva;
+
+	if (gva - f->gva > HEKI_INT3_WALK_MAX)
+		return false;
+	while (at < gva) {
+		long i = heki_sites_find(s, at);
+		int len;
+
+		if (i >= 0 && s->site[i].gva == at)
+			len = s->site[i].len;
+		else if (at - f->gva >= n)
+			return false;
+		else
+			len = insn_len(buf + (at - f->gva), n - (unsigned int)(at - f->gva));
+		if (len <= 0)
+			return false;
+		at += len;
+	}
+	return at == gva;
 }
 
 /* A HEKI_HC_PATCH request, decided. */

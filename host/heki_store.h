@@ -7,7 +7,11 @@
  * the store is a sorted array of disjoint half-open gfn ranges [start, end),
  * each carrying one set of HEKI_ATTR_* bits.  Neighbours that touch and have
  * equal attributes are merged after every change, so the array is always the
- * minimal description of the state and a lookup is one binary search.
+ * minimal description of the state and a lookup is one binary search.  A
+ * summary tree over the array (heki_store.c) answers the questions about a
+ * whole gfn interval (heki_store_any(), _any_lacking(), _weakens()) in
+ * O(log n) too, however many ranges the interval overlaps: they run on
+ * every second-stage fault, and a guest chooses how fragmented its store is.
  *
  * A frame not covered by any range is "unprotected": lookups report it as
  * not found and the host applies no Heki policy to it.  A range with
@@ -17,9 +21,14 @@
  * (tests/unit/test_heki_store.c).
  *
  * Locking: none inside.  The caller serialises every call that modifies a
- * store (set, clear, destroy) with the VM's lock held for writing; lookups,
- * heki_store_any() and walks may run concurrently with each other under a
- * read lock, but never with a modification (the array may be moved).
+ * store (set, clear, update_inplace, destroy) with the VM's lock held for
+ * writing; lookups, heki_store_any() and walks may run concurrently with
+ * each other under a read lock, but never with a modification (the array
+ * may be moved).
+ *
+ * Cost, n ranges: lookup, any, any_lacking, weakens, changes and
+ * update_inplace O(log n); set and clear O(log n + ranges replaced) when
+ * nothing changes, else O(n) (the array moves); clone O(n).
  */
 #ifndef HEKI_STORE_H
 #define HEKI_STORE_H
@@ -44,8 +53,9 @@
 /*
  * Upper bound on the number of ranges in one store.  Every request can add
  * at most two ranges, so without a cap a hostile guest alternating attrs
- * frame by frame could make the host allocate memory without bound.  At 24
- * bytes a range, the cap keeps one VM's store under 1.6 MiB.
+ * frame by frame could make the host allocate memory without bound.  At 28
+ * bytes a range (24 for the range, 4 for its summary tree nodes), the cap
+ * keeps one VM's store at 1.75 MiB at most.
  */
 #define HEKI_STORE_MAX_RANGES	65536
 
@@ -53,13 +63,15 @@
  * Store-local return codes.  They are NOT errno values and not the ABI's
  * HEKI_E* codes: the host maps them to HEKI_E* before answering a guest.
  * Arguments are checked in this order, and the first problem wins:
- * ENOPAGES, ERANGE, EATTR; then ETOOMANY and ENOMEM while applying.
+ * ENOPAGES, ERANGE, EATTR; then ETOOMANY and ENOMEM while applying (EAGAIN
+ * only from heki_store_update_inplace()).
  */
 #define HEKI_STORE_ENOMEM	(-1)	/* allocation failed */
 #define HEKI_STORE_ENOPAGES	(-2)	/* npages == 0 */
 #define HEKI_STORE_ERANGE	(-3)	/* start + npages wraps or > MAX_GFN */
 #define HEKI_STORE_EATTR	(-4)	/* attrs bits outside HEKI_ATTR_ALL */
 #define HEKI_STORE_ETOOMANY	(-5)	/* would exceed HEKI_STORE_MAX_RANGES */
+#define HEKI_STORE_EAGAIN	(-6)	/* cannot be done in place */
 
 struct heki_store_range {
 	__u64 start;		/* first gfn */
@@ -69,7 +81,8 @@ struct heki_store_range {
 
 /* Treat as opaque outside heki_store.c; use the accessors below. */
 struct heki_store {
-	struct heki_store_range *ranges;	/* sorted, disjoint, minimal */
+	/* sorted, disjoint, minimal; the summary tree follows the cap slots */
+	struct heki_store_range *ranges;
 	size_t nr;				/* ranges in use */
 	size_t cap;				/* ranges allocated */
 	__u64 pages;				/* sum of (end - start) */
@@ -113,6 +126,27 @@ int heki_store_clear(struct heki_store *s, __u64 start_gfn, __u64 npages,
 		     struct heki_store_change *changed);
 
 /*
+ * heki_store_set() (or, with @clear, heki_store_clear()) when the change
+ * keeps the number of ranges, so that nothing moves and nothing is
+ * allocated: e.g. new attrs for one whole range whose neighbours differ
+ * from both, or a range grown or shrunk at an edge.  O(log n), so the host
+ * makes it in place under its spinlock.  HEKI_STORE_EAGAIN, with the store
+ * untouched and @changed empty, for any other change (a no-op is not
+ * one: it returns 0).  Otherwise as heki_store_set()/_clear().
+ */
+int heki_store_update_inplace(struct heki_store *s, __u64 start_gfn,
+			      __u64 npages, bool clear, __u32 attrs,
+			      struct heki_store_change *changed);
+
+/*
+ * Whether heki_store_set() (heki_store_clear() with @clear) of these
+ * arguments would change anything.  O(log n).  True for arguments the call
+ * would refuse, so that a caller skipping no-ops still gets the error.
+ */
+bool heki_store_changes(const struct heki_store *s, __u64 start_gfn,
+			__u64 npages, bool clear, __u32 attrs);
+
+/*
  * True and *@attrs (if not NULL) set when @gfn is protected; false when it
  * is not.  O(log n).
  */
@@ -121,7 +155,7 @@ bool heki_store_lookup(const struct heki_store *s, __u64 gfn, __u32 *attrs);
 /*
  * True if any protected frame of [start_gfn, start_gfn + npages) has any of
  * the @mask bits.  A range that wraps is treated as ending at 2^64; npages
- * == 0 or mask == 0 gives false.  O(log n + ranges overlapped).
+ * == 0 or mask == 0 gives false.  O(log n), however many ranges overlap.
  */
 bool heki_store_any(const struct heki_store *s, __u64 start_gfn, __u64 npages,
 		    __u32 mask);
@@ -136,7 +170,7 @@ int heki_store_clone(struct heki_store *dst, const struct heki_store *src);
 /*
  * True if any protected frame of [start_gfn, start_gfn + npages) lacks any
  * of the @mask bits (the host asks "is anything here not writable or not
- * executable").  Same range rules as heki_store_any().
+ * executable").  Same range rules and cost as heki_store_any().
  */
 bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
 			    __u64 npages, __u32 mask);
@@ -145,10 +179,23 @@ bool heki_store_any_lacking(const struct heki_store *s, __u64 start_gfn,
  * True if giving every frame of [start_gfn, start_gfn + npages) @attrs (or
  * unprotecting them, when @release) would weaken an IMMUTABLE frame: grant
  * it READ, WRITE or EXEC it lacks, or drop IMMUTABLE.  After lockdown the
- * host refuses such requests.  Same range rules as heki_store_any().
+ * host refuses such requests.  Same range rules and cost as
+ * heki_store_any().
  */
 bool heki_store_weakens(const struct heki_store *s, __u64 start_gfn,
 			__u64 npages, bool release, __u32 attrs);
+
+/*
+ * heki_store_weakens() judged against @base overlaid with @over: frames
+ * @over covers have @over's attrs (attrs 0 stands for a frame released
+ * there: not immutable), the others @base's.  The host judges each entry
+ * of a batch this way against the live store overlaid with the entries
+ * before it, without copying the store.  O(m log n) for @over's m ranges
+ * inside the interval.
+ */
+bool heki_store_weakens_over(const struct heki_store *base,
+			     const struct heki_store *over, __u64 start_gfn,
+			     __u64 npages, bool release, __u32 attrs);
 
 /* Number of protected frames. */
 __u64 heki_store_pages(const struct heki_store *s);
@@ -173,6 +220,12 @@ int heki_store_for_each(const struct heki_store *s, heki_store_cb_t cb,
  * allocation failure leaves the store unchanged.
  */
 extern unsigned int heki_store_fail_nth_alloc;
+
+/*
+ * Userspace test hook: counts the steps the queries take (binary search
+ * probes, summary tree levels, overlay gaps), so tests can bound them.
+ */
+extern unsigned long heki_store_steps;
 #endif
 
 #endif /* HEKI_STORE_H */

@@ -23,6 +23,14 @@ done
 
 kvm="$tree"/arch/x86/kvm
 mkdir -p "$kvm"/heki
+
+# The kernel's own x86 instruction decoder, for the host's INT3 placement
+# check (heki_patch.c): a private copy in kvm.ko, its opcode tables
+# generated the way arch/x86/lib/Makefile does.
+mkdir -p "$kvm"/heki-insn
+cp "$ksrc"/arch/x86/lib/insn.c "$ksrc"/arch/x86/lib/inat.c "$kvm"/heki-insn/
+${AWK:-awk} -f "$ksrc"/arch/x86/tools/gen-insn-attr-x86.awk \
+	"$ksrc"/arch/x86/lib/x86-opcode-map.txt >"$kvm"/heki-insn/inat-tables.c
 for f in "$host"/*.c "$host"/*.h; do
 	ln -sf "$f" "$kvm"/heki/
 done
@@ -39,9 +47,11 @@ grep -q 'src)/../../../virt/kvm' "$kvm"/Kbuild ||
 cat >>"$kvm"/Kbuild <<'KBUILD'
 
 # Heki host (host/ in the testbed).  Our own files must build warning-free.
-kvm-y += heki/heki_host.o heki/heki_store.o
+kvm-y += heki/heki_host.o heki/heki_store.o heki/heki_log.o heki/heki_log_kvm.o heki-insn/insn.o heki-insn/inat.o
 CFLAGS_heki/heki_host.o += -Werror
 CFLAGS_heki/heki_store.o += -Werror
+CFLAGS_heki/heki_log.o += -Werror
+CFLAGS_heki/heki_log_kvm.o += -Werror
 # EPTP switching (HEKI_HC_VMFUNC) and CR0 pin interception are Intel-only:
 # they live in kvm-intel.ko.
 kvm-intel-y += heki/heki_vmfunc.o heki/heki_vmx.o

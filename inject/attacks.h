@@ -39,6 +39,7 @@ enum heki_outcome {
 #define WHY_SLAB "the pointer lives in writable slab memory, which page permissions cannot watch"
 #define WHY_NX "NPT has no kernel-only execute bit (MBEC is Intel-only), and heap and stack frames are not registered with the host"
 #define WHY_WINDOW "without authentication (auth=0, the Heki RFC v2 behaviour) any ring-0 caller may open a write window on kernel text"
+#define WHY_WINDOW_VM "the RFC's write window is VM-wide: for as long as text_poke holds it, every vCPU may write the frame (views are per vCPU, and authenticated patching grants no window on kernel text)"
 #define WHY_MODTEXT "module text is not immutable (modules load and unload after lockdown): windows and the patch view on it are granted to any ring-0 caller, authenticated or not"
 #define WHY_VMFUNC "any guest code can execute VMFUNC: the switch to the patch view has no exit, so the host can neither refuse nor log it, and module text is writable there"
 
@@ -82,6 +83,9 @@ enum heki_outcome {
 	X(patch_window_abuse, "view", "code-reuse gadget: window/view call + kernel write", \
 	  "text bytes read back", ATK_M, ATK_M, ATK_P, ATK_P, ATK_P,				\
 	  "from outside text_poke, open the host's write window (hypercall) or switch to the patch view (view, vmfunc) on a kernel-text frame and write it through a writable alias", WHY_WINDOW) \
+	X(window_race_other_vcpu, "view", "another vCPU's write during a legitimate window", \
+	  "text bytes read back", ATK_M, ATK_M, ATK_P, ATK_P, ATK_P,				\
+	  "while one vCPU holds a write window (or the patch view) on a kernel-text frame, as text_poke does, another vCPU writes another word of that frame through an alias", WHY_WINDOW_VM) \
 	X(window_rodata_write, "view", "code-reuse gadget: window call + kernel write", \
 	  "rodata bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "after lockdown, open the host's write window on the rodata frame of linux_proc_banner (immutable, not executable: text_poke never writes there) and write it through a writable alias", NULL) \
@@ -100,6 +104,9 @@ enum heki_outcome {
 	X(patch_tramp_gadget, "patch", "code-reuse gadget: the host's patch call", \
 	  "the site's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "send the static-call trampoline __SCT__x86_pmu_drain_pebs into the middle of cap_capable() (a gadget, not a function entry) through HEKI_HC_PATCH", NULL) \
+	X(patch_int3_mid_insn, "patch", "code-reuse gadget: the host's patch call", \
+	  "the byte read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "write an INT3 (a kprobe's byte) into the middle of an instruction of sysrq_handle_crash() through HEKI_HC_PATCH: an immediate or branch displacement changes and never traps; the host places INT3s only at instruction boundaries it decodes", NULL) \
 	X(kvm_wall_clock, "kvm", "PV MSR: KVM writes the wall clock", \
 	  "the slot's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "point MSR_KVM_WALL_CLOCK_NEW at a frame of module rodata: KVM writes the wall clock there with kvm_write_guest()", NULL) \

@@ -280,7 +280,7 @@ static void check_schema_version(struct vctx *v, const struct json *root)
 		problem(v, "schema_version", "%g is not supported (this tool reads version 1)", ver);
 }
 
-static const char *const l0_accels[] = { "tcg", "kvm", "none", NULL };
+static const char *const l0_accels[] = { "tcg", "kvm", "bochs", "none", NULL };
 
 /* The "rig" object bench.json and inject.json share. */
 static void check_rig(struct vctx *v, const struct json *root)

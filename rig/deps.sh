@@ -20,10 +20,13 @@ export DEBIAN_FRONTEND=noninteractive
 log() { echo "deps: $*"; }
 
 # gnuplot-nox draws the charts (heki-plot); chromium is only for the plots
-# test, which renders the page headless (and skips without it).
+# test, which renders the page headless (and skips without it).  L0=bochs
+# (the Intel rig): bochs with its BIOS images, and GRUB's CD maker with
+# xorriso and mtools (rig/mkiso.sh; mtools also writes the per-run floppy).
 PKGS="qemu-system-x86 busybox-static gnuplot-nox libpfm4-dev cpio kmod
       gcc make libc6-dev bc flex bison libelf-dev libssl-dev xz-utils
-      ca-certificates chromium"
+      ca-certificates chromium
+      bochs bochsbios vgabios grub-pc-bin grub-common xorriso mtools"
 
 log "apt-get update"
 $SUDO apt-get update -qq
@@ -66,15 +69,19 @@ fi
 
 # Only the parts of linux-source the build needs.
 SRC="$BUILD/linux-source/$SRCVER"
-if [ ! -f "$SRC/.extracted" ]; then
-	log "extracting arch/x86/kvm, virt/kvm and the kselftest harness from linux-source-6.1"
+# The stamp names the set: a set that grows is extracted again.
+if [ ! -f "$SRC/.extracted-2" ]; then
+	log "extracting arch/x86/kvm, virt/kvm, the x86 instruction decoder and the kselftest harness from linux-source-6.1"
 	rm -rf "$SRC"
 	mkdir -p "$SRC"
 	tar -xf /usr/src/linux-source-6.1.tar.xz -C "$SRC" --strip-components=1 \
 		linux-source-6.1/arch/x86/kvm linux-source-6.1/virt/kvm \
+		linux-source-6.1/arch/x86/lib/insn.c linux-source-6.1/arch/x86/lib/inat.c \
+		linux-source-6.1/arch/x86/lib/x86-opcode-map.txt \
+		linux-source-6.1/arch/x86/tools/gen-insn-attr-x86.awk \
 		linux-source-6.1/tools/testing/selftests/kselftest_harness.h \
 		linux-source-6.1/tools/testing/selftests/kselftest.h
-	touch "$SRC/.extracted"
+	touch "$SRC/.extracted-2"
 fi
 
 HDRS=/usr/src/linux-headers-$KVER

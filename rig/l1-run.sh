@@ -1,6 +1,7 @@
 #!/bin/sh
-# The L1 (host) job: load our KVM, report it, run the L2 guest, report the
-# host's Heki counters afterwards.  Runs as L1's init (l1-init) or, with
+# The L1 (host) job: load our KVM, report it, run the L2 guest (and a second,
+# tiny VM beside it), forward the host's violation log as it happens, report
+# the host's Heki counters afterwards.  Runs as L1's init (l1-init) or, with
 # L0=none, directly on a bare-metal host (rigrun sets the same variables).
 #
 # In: HEKI_RESULTS HEKI_SEQ L2_CONSOLE L2_RESULTS KMOD_DIR QEMU L2_KERNEL
@@ -50,7 +51,21 @@ while [ ! -c /dev/kvm ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 # checked too.  It changes nothing for guests that never use the prefix.
 [ "${HEKI_FEP:-1}" = 1 ] && echo 1 >/sys/module/kvm/parameters/force_emulation_prefix
 heki-emit -p host. l1 kv-lines </sys/kernel/debug/heki/status
+# The host's violation log, one record per refused guest action, to L0 as
+# it is logged (host/ABI.md, heki/stream).
+heki-logfwd /sys/kernel/debug/heki/stream &
+logfwd=$!
+i=0
+until grep -q '^log_stream_open 1' /sys/kernel/debug/heki/status || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+grep -q '^log_stream_open 1' /sys/kernel/debug/heki/status ||
+	fail kvm-load "heki-logfwd did not open /sys/kernel/debug/heki/stream"
 emit stage kvm-loaded
+
+# A second VM beside L2: one record before L2 runs, one after (heki-minivm).
+heki-minivm 0x5ec0d0b1 >/tmp/minivm.out 2>&1 &
+minivm=$!
+i=0
+until grep -q report= /tmp/minivm.out || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 
 # Two work-arounds for an L1 that runs under L0 TCG; on real hardware L2 gets
 # the host CPU unchanged:
@@ -70,19 +85,25 @@ esac
 # not its boot chatter, which L1 would relay byte by byte through an
 # emulated UART (under TCG, interrupt load on L1 is what exposes the
 # emulator's nested-SVM races).
-append="console=ttyS0 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
+append="console=ttyS0,115200 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
+# A guest reset ends the run (a crash shows), except where the scenario reboots on purpose.
+reboot=-no-reboot
+[ "${HEKI_FAULT:-}" = reboot-once ] && reboot=
 $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512}" \
-	-nodefaults -display none -no-reboot \
+	-nodefaults -display none $reboot \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \
 	-serial "$L2_CONSOLE" -serial "$L2_RESULTS"
 emit kv l1.qemu_exit=$?
 
+kill -USR1 $minivm
+wait $minivm
+rc=$?
+emit kv l1.minivm="$(cat /tmp/minivm.out) exit=$rc"
 heki-emit -p host_after. l1 kv-lines </sys/kernel/debug/heki/status
-# The host's violation log, one record per refused guest action.
-i=0
-while read -r violation; do
-	emit kv "violation.$i=$violation"
-	i=$((i + 1))
-done </sys/kernel/debug/heki/violations
+# Both VMs have ended: the forwarder sends what is left and each VM's final
+# "log" line (vmlog.<id>), then stops.
+kill -TERM $logfwd
+wait $logfwd
+emit kv l1.logfwd_exit=$?
 emit kv l1.kernel_warnings="$(( $(dmesg | grep -c -E "$warn_pattern") - warnings_before ))"
 emit stage l1-done

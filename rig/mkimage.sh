@@ -61,6 +61,9 @@ l1)
 			add_module "$(basename "$f" .ko)" "$f"
 		done
 		cp "$file" "$kdir/$name.ko"
+		# Symbols stay (oopses name functions); DWARF is ~28 of the
+		# image's ~97 MB, which every boot loads and unpacks.
+		strip --strip-debug "$kdir/$name.ko"
 		echo "$name.ko" >>"$kdir"/load-order
 	}
 	for m in kvm kvm-amd kvm-intel; do
@@ -80,6 +83,7 @@ l1)
 
 	cp "$l2_kernel" "$stage"/boot/vmlinuz-l2
 	cp "$l2_image" "$stage"/boot/l2.cpio.gz
+	install -m 0755 "$bin"/heki-logfwd "$bin"/heki-minivm "$stage"/bin/
 	install -m 0755 "$RIG"/l1-init "$stage"/init
 	install -m 0644 "$RIG"/l1-run.sh "$stage"/rig/l1-run.sh
 	# Uncompressed: gunzip of ~100 MiB under TCG costs more than the copy.

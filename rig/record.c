@@ -31,40 +31,48 @@ int record_open(struct record_out *o, const char *out, const char *src,
 	return 0;
 }
 
-/* Takes the next sequence number under an exclusive lock of the file. */
-static unsigned long next_seq(const char *path)
+/*
+ * Takes the next sequence number under an exclusive lock of the file and
+ * returns the file, still locked: the record must leave before another
+ * process of the level takes the number after it, or L0 would see the two
+ * out of order and count a loss.  -1 (and number 0) if there is no file.
+ */
+static int take_seq(const char *path, unsigned long *seq)
 {
-	unsigned long seq = 0;
 	char buf[32];
 	ssize_t n;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 
+	*seq = 0;
 	if (fd < 0)
-		return 0;
+		return -1;
 	flock(fd, LOCK_EX);
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n > 0) {
 		buf[n] = '\0';
-		seq = strtoul(buf, NULL, 10);
+		*seq = strtoul(buf, NULL, 10);
 	}
-	n = snprintf(buf, sizeof(buf), "%lu\n", seq + 1);
+	n = snprintf(buf, sizeof(buf), "%lu\n", *seq + 1);
 	if (pwrite(fd, buf, (size_t)n, 0) != n)
-		seq = 0;
-	close(fd);	/* drops the lock */
-	return seq;
+		*seq = 0;
+	return fd;
 }
 
 int record_emit(struct record_out *o, const char *type, const char *payload)
 {
 	char line[FRAME_LINE_MAX];
-	int n = frame_format(line, o->src, next_seq(o->seq_path), type, payload);
+	unsigned long seq;
+	int lock = take_seq(o->seq_path, &seq);
+	int n = frame_format(line, o->src, seq, type, payload), ret = 0;
 
-	if (n < 0)
-		return -EINVAL;
 	/* One write() per record: tty writes of one call are not interleaved. */
-	if (write(o->fd, line, (size_t)n) != n)
-		return -EIO;
-	return 0;
+	if (n < 0)
+		ret = -EINVAL;
+	else if (write(o->fd, line, (size_t)n) != n)
+		ret = -EIO;
+	if (lock >= 0)
+		close(lock);	/* drops the lock */
+	return ret;
 }
 
 int record_kv(struct record_out *o, const char *key, const char *fmt, ...)

@@ -32,6 +32,7 @@
 #include "inject_verdict.h"
 #include "suite.h"
 #include "json.h"
+#include "bochs.h"
 #include "../host/heki_abi.h"
 
 /* ------------------------------------------------------------ options */
@@ -40,6 +41,9 @@ struct opts {
 	const char *suite, *l0, *modes, *kernel, *l1_image, *l2_image;
 	const char *kmod_dir, *guest_kernel, *git_rev, *results, *fault;
 	const char *qemu, *rig_dir, *l2_cpu, *l2_append;
+	const char *bochs_iso;	/* L0=bochs: L1's GRUB CD */
+	int bochs_cpus;		/* L0=bochs: emulated CPUs (L1's vCPUs) */
+	long bochs_ips;		/* L0=bochs: instructions per guest second */
 	int continuation;	/* this run continues one whose guest died (depth) */
 	int icount, timeout, smp, l1_mem, l2_mem;
 	int icount_seed;	/* -seed under icount (default 1) */
@@ -51,7 +55,8 @@ struct opts {
 /*
  * The run is a sequence of stages; each ends when the level doing it sends
  * the stage record named in `until`.  Timeouts are for the 2-vCPU TCG rig;
- * ICOUNT=1 (single-threaded, instruction-counted) gets three times as long.
+ * ICOUNT=1 (single-threaded, instruction-counted) gets three times as long,
+ * L0=bochs (an interpreter, through a BIOS) BOCHS_TIMEOUT_SCALE times.
  */
 enum stage { ST_L0_BOOT, ST_KVM_LOAD, ST_L2_BOOT, ST_GUEST_MODULE, ST_SUITE,
 	     ST_COLLECT, ST_NR };
@@ -67,9 +72,12 @@ static const struct stage_def {
 	[ST_KVM_LOAD] = { "kvm-load", "L1 loading our KVM modules", "l1", "kvm-loaded", "KVM loaded", 90 },
 	[ST_L2_BOOT] = { "l2-boot", "L1 starting the L2 guest", "l2", "l2-up", "L2 up", 150 },
 	[ST_GUEST_MODULE] = { "guest-module", "L2 loading the Heki guest module", "l2", "suite", "suite started", 90 },
-	[ST_SUITE] = { "suite", "L2 running the suite", "l2", "suite-done", "suite done", 300 },
+	[ST_SUITE] = { "suite", "L2 running the suite", "l2", "suite-done", "suite done", 600 },
 	[ST_COLLECT] = { "collect", "L2 and L1 reporting and powering off", "l1", "l1-done", "collected", 120 },
 };
+
+/* Bochs' L0 boot (BIOS, GRUB, ~70 MB through int13) alone takes 2-9 min on a busy machine. */
+#define BOCHS_TIMEOUT_SCALE 6
 
 /* --------------------------------------------------------- run state */
 
@@ -107,6 +115,23 @@ static struct run {
 } R;
 
 static volatile sig_atomic_t got_signal;
+
+static bool l0_is(const char *accel)
+{
+	return !strcmp(R.l0_accel, accel);
+}
+
+/* Stage timeouts are for the TCG rig; slower L0s get a multiple. */
+static int timeout_scale(void)
+{
+	return R.o.icount ? 3 : l0_is("bochs") ? BOCHS_TIMEOUT_SCALE : 1;
+}
+
+/* L1's vCPUs: one under icount (see launch_qemu), Bochs' CPUs under Bochs. */
+static int l1_vcpus(void)
+{
+	return R.o.icount ? 1 : l0_is("bochs") ? R.o.bochs_cpus : R.o.smp;
+}
 
 static double now(void)
 {
@@ -323,6 +348,10 @@ static pid_t spawn(char *const argv[], const char *log)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
+		/* Nothing reads the terminal (Bochs' debugger would). */
+		fd = open("/dev/null", O_RDONLY);
+		if (fd >= 0)
+			dup2(fd, 0);
 		/* Own process group, so a kill reaches QEMU and its children. */
 		setpgid(0, 0);
 		execvp(argv[0], argv);
@@ -332,34 +361,58 @@ static pid_t spawn(char *const argv[], const char *log)
 	return pid;
 }
 
-static pid_t launch_qemu(void)
+/* The four serial ports of L1, in order: where L0 writes each. */
+static const char *const port_files[4] = { "console-l1.log", "console-l2.log",
+					   "results-l2.raw", "results-l1.raw" };
+
+/* L1's kernel command line: @base, then the run's heki.* words. */
+static void l1_cmdline(char *kappend, size_t len, const char *base)
 {
-	static char kappend[2048], mem[16], smp[16], seed[16], ser[4][PATH_MAX + 16];
 	char l2_append[512] = "";
-	const char *argv[MAX_ARGS];
-	const char *names[4] = { "console-l1.log", "console-l2.log",
-				 "results-l2.raw", "results-l1.raw" };
-	int n = 0;
-	bool kvm = !strcmp(R.l0_accel, "kvm");
 
 	/* One kernel-command-line word: spaces travel as commas. */
 	for (size_t i = 0; R.o.l2_append && R.o.l2_append[i] && i < sizeof(l2_append) - 1; i++)
 		l2_append[i] = R.o.l2_append[i] == ' ' ? ',' : R.o.l2_append[i];
 
-	snprintf(kappend, sizeof(kappend),
-		 "console=ttyS0 panic=-1 8250.nr_uarts=4 heki.suite=%s heki.modes=%s "
+	snprintf(kappend, len,
+		 "%s heki.suite=%s heki.modes=%s "
 		 "heki.smp=%d heki.mem=%d heki.icount=%d%s%s%s%s%s%s",
-		 R.o.suite, R.o.modes, R.o.smp, R.o.l2_mem, R.o.icount,
+		 base, R.o.suite, R.o.modes, R.o.smp, R.o.l2_mem, R.o.icount,
 		 R.o.fault ? " heki.fault=" : "", R.o.fault ?: "",
 		 R.o.l2_cpu ? " heki.l2cpu=" : "", R.o.l2_cpu ?: "",
 		 R.o.l2_append ? " heki.l2append=" : "", l2_append);
+}
+
+/* The exact L0 command, kept with the run for reproducing by hand. */
+static void save_command(const char *name, const char *const argv[])
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", R.dir, name);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	for (int i = 0; argv[i]; i++)
+		fprintf(f, "'%s'%s", argv[i], argv[i + 1] ? " " : "\n");
+	fclose(f);
+}
+
+static pid_t launch_qemu(void)
+{
+	static char kappend[2048], mem[16], smp[16], seed[16], ser[4][PATH_MAX + 16];
+	const char *argv[MAX_ARGS];
+	int n = 0;
+	bool kvm = !strcmp(R.l0_accel, "kvm");
+
+	l1_cmdline(kappend, sizeof(kappend), "console=ttyS0 panic=-1 8250.nr_uarts=4");
 	snprintf(mem, sizeof(mem), "%d", R.o.l1_mem);
 	/*
 	 * QEMU 7.2 with -icount never brings up a second vCPU (the kernel
 	 * hangs in "Booting SMP configuration"), so an icount L1 has one vCPU;
 	 * L2 keeps --smp vCPUs, scheduled by L1.
 	 */
-	snprintf(smp, sizeof(smp), "%d", R.o.icount ? 1 : R.o.smp);
+	snprintf(smp, sizeof(smp), "%d", l1_vcpus());
 	snprintf(seed, sizeof(seed), "%d", R.o.icount_seed);
 
 	argv[n++] = R.o.qemu;
@@ -406,26 +459,51 @@ static pid_t launch_qemu(void)
 	argv[n++] = "-append";
 	argv[n++] = kappend;
 	for (int i = 0; i < 4; i++) {
-		snprintf(ser[i], sizeof(ser[i]), "file:%s/%s", R.dir, names[i]);
+		snprintf(ser[i], sizeof(ser[i]), "file:%s/%s", R.dir, port_files[i]);
 		argv[n++] = "-serial";
 		argv[n++] = ser[i];
 	}
 	argv[n] = NULL;
-
-	/* Keep the exact command with the run, for reproducing by hand. */
-	{
-		char path[PATH_MAX + 32];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/qemu-l0.cmd", R.dir);
-		f = fopen(path, "w");
-		if (f) {
-			for (int i = 0; i < n; i++)
-				fprintf(f, "'%s'%s", argv[i], i + 1 < n ? " " : "\n");
-			fclose(f);
-		}
-	}
+	save_command("qemu-l0.cmd", argv);
 	return spawn((char *const *)argv, "qemu-l0.log");
+}
+
+/*
+ * L0=bochs: L1 boots through Bochs' BIOS and GRUB from a CD, its command
+ * line on a floppy.  Bochs' UARTs take real (guest) time per byte, so every
+ * port runs at 115200 baud; its TSC ticks at ips while CPUID says 3.5 GHz,
+ * hence tsc_early_khz.
+ */
+static pid_t launch_bochs(void)
+{
+	static char kappend[2048], base[256], err[1024], l2_append[1024];
+	const char *argv[12];
+	struct bochs_cfg c = {
+		.dir = R.dir, .iso = R.o.bochs_iso, .cmdline = kappend,
+		.cpus = R.o.bochs_cpus, .ips = R.o.bochs_ips, .mem_mb = R.o.l1_mem,
+	};
+
+	for (int i = 0; i < 4; i++)
+		c.ports[i] = port_files[i];
+	snprintf(base, sizeof(base), "console=ttyS0,115200 panic=-1 8250.nr_uarts=4 "
+		 "tsc_early_khz=%ld", R.o.bochs_ips / 1000);
+	/*
+	 * On this model L2's kernel prints "RETBleed: WARNING: Spectre v2
+	 * mitigation leaves CPU vulnerable" at boot (retpolines, no IBRS): not
+	 * a kernel WARN, but L2's warning count would take it for one.  With
+	 * retpolines RETBleed is unmitigated either way.
+	 */
+	snprintf(l2_append, sizeof(l2_append), "retbleed=off%s%s",
+		 R.o.l2_append ? " " : "", R.o.l2_append ?: "");
+	R.o.l2_append = l2_append;
+	l1_cmdline(kappend, sizeof(kappend), base);
+	if (bochs_prepare(&c, argv, err, sizeof(err))) {
+		fail("l0-boot", "%s", err);
+		return -1;
+	}
+	save_command("bochs-l0.cmd", argv);
+	/* Bochs' own log is bochs-l0.log (bochsrc); this is its stdout. */
+	return spawn((char *const *)argv, "bochs-l0.out");
 }
 
 /* L0=none: this machine is the host; run L1's job directly. */
@@ -551,6 +629,123 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 	jw_end(w);
 }
 
+/* Violation records of VM @id ("vm_id=<id>") that reached L0. */
+static long long vm_records(const struct source *l1, const char *id)
+{
+	size_t n = strlen(id);
+	long long count = 0;
+
+	for (const struct kv *v = l1->kvs; v; v = v->next) {
+		const char *p;
+
+		if (strncmp(v->key, "violation.", 10))
+			continue;
+		p = strstr(v->val, " vm_id=");
+		if (p && !strncmp(p + 7, id, n) && (p[7 + n] == ' ' || !p[7 + n]))
+			count++;
+	}
+	return count;
+}
+
+/* Unsigned field @key ("key=") of a line, or -1. */
+static long long line_field(const char *line, const char *key)
+{
+	const char *p = strstr(line, key);
+
+	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
+}
+
+/*
+ * Whether the host's log is fully accounted for: the forwarder ended
+ * well, saw every VM end, and for each VM the records that reached L0
+ * plus those the host dropped are its violation count.  A run without a
+ * forwarder (a level that failed earlier) is judged by its other failures.
+ */
+static bool vm_logs_add_up(const struct source *l1, char *why, size_t len)
+{
+	const char *fwd = kv_get(l1, "l1.logfwd_exit");
+
+	if (!fwd)
+		return true;
+	if (strcmp(fwd, "0") || strcmp(kv_get(l1, "logfwd.vms_open") ?: "", "0")) {
+		snprintf(why, len, "heki-logfwd exited %s with %s VM(s) not ended", fwd,
+			 kv_get(l1, "logfwd.vms_open") ?: "?");
+		return false;
+	}
+	for (const struct kv *k = l1->kvs; k; k = k->next) {
+		long long delivered, dropped, violations;
+
+		if (strncmp(k->key, "vmlog.", 6))
+			continue;
+		delivered = vm_records(l1, k->key + 6);
+		dropped = line_field(k->val, " dropped=");
+		violations = line_field(k->val, " violations=");
+		if (delivered + dropped != violations) {
+			snprintf(why, len, "VM %s: %lld records reached L0 + %lld dropped != %lld violations",
+				 k->key + 6, delivered, dropped, violations);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * heki.log: each VM's final accounting as the host's stream ended it
+ * ("vmlog.<id>" from heki-logfwd), with the records of that VM that
+ * reached L0: delivered + dropped must equal the VM's violation count.
+ * heki.log_forwarder: what the forwarder itself says.
+ */
+static void write_vm_logs(struct jw *w, const struct source *l1)
+{
+	jw_arr(w, "log");
+	for (const struct kv *k = l1->kvs; k; k = k->next) {
+		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
+		long long delivered = 0;
+		const char *id;
+
+		if (strncmp(k->key, "vmlog.", 6))
+			continue;
+		id = k->key + 6;
+		delivered = vm_records(l1, id);
+		snprintf(line, sizeof(line), "%s", k->val);
+		jw_obj(w, NULL);
+		jw_int(w, "delivered", delivered);
+		jw_obj(w, "kinds");
+		/* Per kind "offered/logged/dropped"; the totals go after. */
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(tok, '='), *sl;
+
+			if (!eq || !(sl = strchr(eq, '/')))
+				continue;
+			*eq = '\0';
+			jw_obj(w, tok);
+			jw_int(w, "offered", strtoll(eq + 1, NULL, 10));
+			jw_int(w, "logged", strtoll(sl + 1, NULL, 10));
+			jw_int(w, "dropped", strtoll(strchr(sl + 1, '/') ? strchr(sl + 1, '/') + 1 : "0", NULL, 10));
+			jw_end(w);
+		}
+		jw_end(w);
+		snprintf(line, sizeof(line), "%s", k->val);
+		save = NULL;
+		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+			char *eq = strchr(tok, '=');
+
+			if (!eq || strchr(eq, '/'))
+				continue;
+			*eq = '\0';
+			jw_int(w, tok, strtoll(eq + 1, NULL, 10));
+		}
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_obj(w, "log_forwarder");
+	jw_value(w, "records", kv_get(l1, "logfwd.records"));
+	jw_value(w, "vms_open", kv_get(l1, "logfwd.vms_open"));
+	jw_value(w, "exit", kv_get(l1, "l1.logfwd_exit"));
+	jw_str(w, "minivm", kv_get(l1, "l1.minivm"));
+	jw_end(w);
+}
+
 /*
  * After a failure: the first sign of a crashed kernel in a console log, so
  * the error says "L1 panicked" instead of only "QEMU exited".
@@ -635,6 +830,14 @@ static void judge(void)
 		     l1->lost + l2->lost);
 		return;
 	}
+	{
+		char why[256];
+
+		if (!vm_logs_add_up(l1, why, sizeof(why))) {
+			fail("collect", "the host's violation log: %s", why);
+			return;
+		}
+	}
 	/* A kernel that dies after reporting (at poweroff, say) is a failure too. */
 	for (int i = 0; i < 2; i++) {
 		char where[600];
@@ -652,6 +855,7 @@ static void write_summary(void)
 {
 	struct source *l1 = &R.src[0], *l2 = &R.src[1];
 	char path[PATH_MAX + 32], tmp[PATH_MAX + 32], cpu[256], qver[256], ts[64];
+	char bochs_time_base[160];
 	const char *feat = kv_get(l2, "heki.features");
 	const char *n1 = kv_get(l1, "host.host_nonce"), *n2 = kv_get(l2, "heki.host_nonce");
 	struct utsname u;
@@ -667,12 +871,17 @@ static void write_summary(void)
 	}
 	uname(&u);
 	cpu_model(cpu, sizeof(cpu));
-	{
+	if (l0_is("bochs")) {
+		bochs_version(qver, sizeof(qver));
+	} else {
 		char cmd[PATH_MAX + 32];
 
 		snprintf(cmd, sizeof(cmd), "'%s' --version 2>/dev/null", R.o.qemu);
 		command_output(cmd, qver, sizeof(qver));
 	}
+	snprintf(bochs_time_base, sizeof(bochs_time_base),
+		 "instructions (Bochs, ips=%ld: 1 guest s = %ld instructions, "
+		 "clock sync=none: guest time counts instructions)", R.o.bochs_ips, R.o.bochs_ips);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime(&R.started));
 
 	jw_init(&w, f);
@@ -705,24 +914,30 @@ static void write_summary(void)
 	jw_end(&w);
 
 	jw_obj(&w, "rig");
-	jw_str(&w, "shape", !strcmp(R.l0_accel, "none") ?
-	       "L1 bare metal -> L2" : "L0 qemu -> L1 host (our KVM) -> L2 guest");
+	jw_str(&w, "shape", l0_is("none") ? "L1 bare metal -> L2" :
+	       l0_is("bochs") ? "L0 bochs -> L1 host (our KVM) -> L2 guest" :
+	       "L0 qemu -> L1 host (our KVM) -> L2 guest");
 	jw_str(&w, "l0_accel", R.l0_accel);
 	jw_bool(&w, "icount", R.o.icount);
 	if (R.o.icount)
 		jw_int(&w, "icount_seed", R.o.icount_seed);
 	jw_str(&w, "time_base", R.o.icount ? "instructions (icount shift=0: 1 ns = 1 instruction)" :
 	       !strcmp(R.l0_accel, "tcg") ? "wall clock under TCG emulation: not hardware figures" :
-	       "wall clock");
+	       l0_is("bochs") ? bochs_time_base : "wall clock");
 	jw_str(&w, "l0_cpu", cpu);
 	jw_str(&w, "l0_kernel", u.release);
-	jw_str(&w, "l0_qemu", qver);
+	jw_str(&w, "l0_qemu", l0_is("bochs") ? NULL : qver);
+	if (l0_is("bochs")) {
+		jw_str(&w, "l0_bochs", qver);
+		jw_str(&w, "l0_bochs_cpu", BOCHS_CPU_MODEL);
+		jw_int(&w, "l0_bochs_ips", R.o.bochs_ips);
+	}
 	jw_str(&w, "host_kernel", kv_get(l1, "env.kernel"));
 	jw_str(&w, "host_cpu", kv_get(l1, "env.cpu"));
 	jw_str(&w, "host_virt", kv_get(l1, "env.virt"));
 	jw_str(&w, "guest_kernel", kv_get(l2, "env.kernel"));
 	jw_str(&w, "guest_kernel_built_for", R.o.guest_kernel);
-	jw_int(&w, "l1_vcpus", R.o.icount ? 1 : R.o.smp);
+	jw_int(&w, "l1_vcpus", l1_vcpus());
 	jw_int(&w, "l2_vcpus", R.o.smp);
 	jw_str(&w, "git_rev", R.o.git_rev);
 	jw_end(&w);
@@ -773,12 +988,14 @@ static void write_summary(void)
 			{ "module_check", "module_check." },
 			{ "module_unload", "module_unload." },
 			{ "bpf", "bpf." },
+			{ "flood", "flood." },
+			{ "reboot", "reboot." },
 		};
 
 		for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
 			write_kvs(&w, groups[i][0], l2, groups[i][1]);
 	}
-	/* The host's log, as L1 read it after L2 ended. */
+	/* The host's log, as L1 forwarded it while the VMs ran. */
 	jw_arr(&w, "violations");
 	for (const struct kv *k = l1->kvs; k; k = k->next) {
 		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
@@ -799,6 +1016,7 @@ static void write_summary(void)
 		jw_end(&w);
 	}
 	jw_end(&w);
+	write_vm_logs(&w, l1);
 	jw_end(&w);
 
 	jw_obj(&w, "suite_result");
@@ -835,7 +1053,12 @@ static void write_summary(void)
 	jw_str(&w, "console_l1", "console-l1.log");
 	jw_str(&w, "console_l2", "console-l2.log");
 	jw_str(&w, "records", "records.txt");
-	jw_str(&w, "qemu_l0_log", "qemu-l0.log");
+	if (l0_is("bochs")) {
+		jw_str(&w, "bochs_l0_log", "bochs-l0.log");
+		jw_str(&w, "bochs_l0_config", "bochsrc");
+	} else {
+		jw_str(&w, "qemu_l0_log", "qemu-l0.log");
+	}
 	jw_str(&w, "tap", "results.tap");
 	jw_str(&w, "junit", "junit.xml");
 	jw_end(&w);
@@ -1165,13 +1388,14 @@ static int usage(const char *msg)
 	fprintf(stderr,
 		"usage: rigrun --kernel VMLINUZ --l1-image CPIO --l2-image CPIO.GZ\n"
 		"              --kmod-dir DIR --guest-kernel KVER [--suite smoke]\n"
-		"              [--l0 auto|tcg|kvm|none] [--icount 0|1] [--icount-seed N]\n"
+		"              [--l0 auto|tcg|kvm|bochs|none] [--icount 0|1] [--icount-seed N]\n"
 		"              [--modes LIST]\n"
 		"              [--timeout SECONDS] [--smp N] [--git-rev REV]\n"
 		"              [--results DIR] [--fault NAME] [--qemu PATH]\n"
 		"              [--rig-dir DIR (where l1-run.sh is, for --l0 none)]\n"
 		"              [--stage-timeout STAGE=SECONDS]...\n"
 		"              [--l2-cpu QEMU_CPU] [--l2-append 'KERNEL ARGS']\n"
+		"              [--bochs-iso ISO] [--bochs-cpus N] [--bochs-ips N] (L0=bochs)\n"
 		"              [--attack ID[,ID...]] [--attack-mode MODE[,MODE...]] (suite attacks)\n"
 		"              [--attack-resume-after MODE:ID --continuation N] (set by rigrun itself)\n"
 		"       rigrun --list-attacks\n");
@@ -1308,7 +1532,8 @@ int main(int argc, char **argv)
 	*o = (struct opts){ .suite = "smoke", .l0 = "auto", .modes = "hypercall",
 			    .git_rev = "unknown", .results = "results",
 			    .qemu = "qemu-system-x86_64", .rig_dir = "rig", .smp = 2, .l1_mem = 2048,
-			    .l2_mem = 512, .icount_seed = 1 };
+			    .l2_mem = 512, .icount_seed = 1, .bochs_cpus = 1,
+			    .bochs_ips = BOCHS_IPS_DEFAULT };
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
@@ -1344,6 +1569,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--rig-dir")) o->rig_dir = v;
 		else if (!strcmp(a, "--l2-cpu")) o->l2_cpu = v;
 		else if (!strcmp(a, "--l2-append")) o->l2_append = v;
+		else if (!strcmp(a, "--bochs-iso")) o->bochs_iso = v;
+		else if (!strcmp(a, "--bochs-cpus")) o->bochs_cpus = parse_int(v, "--bochs-cpus", 1, 8);
+		else if (!strcmp(a, "--bochs-ips"))
+			o->bochs_ips = parse_int(v, "--bochs-ips", 1000000, 2000000000);
 		else if (!strcmp(a, "--attack")) attack = v;
 		else if (!strcmp(a, "--attack-resume-after")) resume_after = v;
 		else if (!strcmp(a, "--continuation")) o->continuation = parse_int(v, "--continuation", 0, 16);
@@ -1387,9 +1616,6 @@ int main(int argc, char **argv)
 	if ((attack || attack_mode || resume_after) &&
 	    add_attack_selection(o, attack, attack_mode, resume_after))
 		return 2;
-	/* The bench suite runs every benchmark in every mode: minutes, not seconds. */
-	if (!strcmp(o->suite, "bench") && !o->stage_timeout[ST_SUITE] && !o->timeout)
-		o->stage_timeout[ST_SUITE] = 900 * (o->icount ? 3 : 1);
 	if (strspn(o->modes, "abcdefghijklmnopqrstuvwxyz,") != strlen(o->modes)) {
 		fprintf(stderr, "rigrun: MODES is a comma-separated list of mode names, not '%s'\n",
 			o->modes);
@@ -1398,12 +1624,35 @@ int main(int argc, char **argv)
 
 	if (!strcmp(o->l0, "auto"))
 		R.l0_accel = cpu_has_hw_virt() && !access("/dev/kvm", R_OK | W_OK) ? "kvm" : "tcg";
-	else if (!strcmp(o->l0, "tcg") || !strcmp(o->l0, "kvm") || !strcmp(o->l0, "none"))
+	else if (!strcmp(o->l0, "tcg") || !strcmp(o->l0, "kvm") || !strcmp(o->l0, "none") ||
+		 !strcmp(o->l0, "bochs"))
 		R.l0_accel = o->l0;
 	else {
-		fprintf(stderr, "rigrun: L0 must be auto, tcg, kvm or none, not '%s'\n", o->l0);
+		fprintf(stderr, "rigrun: L0 must be auto, tcg, kvm, bochs or none, not '%s'\n", o->l0);
 		return 2;
 	}
+	if (l0_is("bochs")) {
+		const char *missing = bochs_missing();
+
+		if (missing) {
+			fprintf(stderr, "rigrun: L0=bochs: %s (packages bochs, bochsbios, vgabios, "
+					"mtools; `make deps` installs them)\n", missing);
+			return 2;
+		}
+		if (!o->bochs_iso || access(o->bochs_iso, R_OK)) {
+			fprintf(stderr, "rigrun: L0=bochs needs L1's boot CD (--bochs-iso, "
+					"built by `make run L0=bochs`): %s\n",
+				o->bochs_iso ? strerror(errno) : "not given");
+			return 2;
+		}
+		/* L2 gets as many vCPUs as L1 has, unless --smp says otherwise. */
+		if (!smp_given)
+			o->smp = o->bochs_cpus;
+	}
+	/* The bench suite runs every benchmark in every mode: minutes, not seconds. */
+	if (!strcmp(o->suite, "bench") && !o->stage_timeout[ST_SUITE] && !o->timeout)
+		o->stage_timeout[ST_SUITE] = 900 * timeout_scale();
+
 	if (!strcmp(R.l0_accel, "kvm") && !cpu_has_hw_virt()) {
 		fprintf(stderr, "rigrun: L0=kvm needs a CPU with vmx or svm in /proc/cpuinfo; "
 				"this one has neither (use L0=tcg)\n");
@@ -1463,7 +1712,8 @@ int main(int argc, char **argv)
 		 o->icount ? " (icount)" : "", o->modes, R.dir);
 	R.stage = ST_L0_BOOT;
 	R.stage_start[ST_L0_BOOT] = now();
-	R.child = !strcmp(R.l0_accel, "none") ? launch_bare_metal() : launch_qemu();
+	R.child = l0_is("none") ? launch_bare_metal() : l0_is("bochs") ? launch_bochs() :
+		  launch_qemu();
 	if (R.child < 0 && !R.failed)
 		fail(stages[R.stage].name, "cannot start: %s", strerror(errno));
 	last_beat = now();
@@ -1490,7 +1740,7 @@ int main(int argc, char **argv)
 			const char *l2q = kv_get(&R.src[0], "l1.qemu_exit");
 
 			fail(stages[R.stage].name, "%s exited (%s %d) while %s%s%s%s",
-			     !strcmp(R.l0_accel, "none") ? "the L1 job" : "L0 QEMU",
+			     l0_is("none") ? "the L1 job" : l0_is("bochs") ? "L0 Bochs" : "L0 QEMU",
 			     WIFEXITED(R.child_status) ? "status" : "signal",
 			     WIFEXITED(R.child_status) ? WEXITSTATUS(R.child_status) :
 			     WTERMSIG(R.child_status), stages[R.stage].doing,
@@ -1501,7 +1751,7 @@ int main(int argc, char **argv)
 		t = now();
 		limit = R.stage == ST_NR ? stages[ST_COLLECT].timeout :
 			o->stage_timeout[R.stage] ? o->stage_timeout[R.stage] :
-			o->timeout ? o->timeout : stages[R.stage].timeout * (o->icount ? 3 : 1);
+			o->timeout ? o->timeout : stages[R.stage].timeout * timeout_scale();
 		if (R.stage < ST_NR && t - R.stage_start[R.stage] > limit) {
 			/* Which check finished last tells where a suite stalled. */
 			const char *last = kv_get(&R.src[1], "check");

@@ -357,6 +357,76 @@ TEST_F(sites, int3_table_bounded)
 	EXPECT_EQ(HEKI_PR_INT3_FULL, request(&self->s, TEXT + 0x20000, &int3, 1, &orig));
 }
 
+/* A stand-in decoder: an instruction is as long as its first byte's low nibble. */
+static int fake_len(const __u8 *p, unsigned int avail)
+{
+	int n = p[0] & 0xf;
+
+	return n && (unsigned int)n <= avail ? n : -1;
+}
+
+/*
+ * A kprobe's INT3 only where an instruction starts: decoded from the
+ * function's entry, a registered site as one instruction, the byte under
+ * an INT3 already placed put back first.
+ */
+TEST_F(sites, int3_only_at_an_instruction_boundary)
+{
+	struct heki_site call = { FN + 0x10, 0, 5, HEKI_SITE_CALL, 0 };
+	/* 3-byte, 2-byte, 5-byte, 1, 1, 1 ... then the site at +0x10 */
+	__u8 buf[0x20] = { 0x03, 0xaa, 0xbb, 0x02, 0xbb, 0x05, 1, 2, 3, 4,
+			   0x01, 0x01, 0x01, 0x01, 0x01, 0x01,
+			   0xcc, 0x1f, 0x44, 0x00, 0x00,	/* site mid-text_poke_bp */
+			   0x02, 0x00 };
+	const struct heki_func *f;
+	long fi;
+
+	ASSERT_EQ(0, heki_sites_add(&self->s, &call, 1));
+	fi = heki_func_holding(&self->s, FN + 5);
+	ASSERT_EQ(0, fi);
+	f = &self->s.func[fi];
+	EXPECT_TRUE(heki_int3_on_boundary(&self->s, f, FN, buf, sizeof(buf), fake_len));
+	EXPECT_TRUE(heki_int3_on_boundary(&self->s, f, FN + 3, buf, sizeof(buf), fake_len));
+	EXPECT_TRUE(heki_int3_on_boundary(&self->s, f, FN + 5, buf, sizeof(buf), fake_len));
+	EXPECT_TRUE(heki_int3_on_boundary(&self->s, f, FN + 10, buf, sizeof(buf), fake_len));
+	EXPECT_TRUE(heki_int3_on_boundary(&self->s, f, FN + 0x15, buf, sizeof(buf), fake_len));
+	/* Inside an instruction: an immediate, a displacement, the site's tail. */
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + 1, buf, sizeof(buf), fake_len));
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + 4, buf, sizeof(buf), fake_len));
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + 7, buf, sizeof(buf), fake_len));
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + 0x11, buf, sizeof(buf), fake_len));
+	/* Past what could be read, or past the walk's bound. */
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + 0x17, buf, 0x16, fake_len));
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + HEKI_INT3_WALK_MAX + 1, buf,
+					   sizeof(buf), fake_len));
+	/* An INT3 the host placed reads as the byte it replaced. */
+	self->s.int3[self->s.nint3++] = (struct heki_int3){ FN + 5, 0x05 };
+	buf[5] = 0xcc;
+	EXPECT_FALSE(heki_int3_on_boundary(&self->s, f, FN + 10, buf, sizeof(buf), fake_len));
+	heki_int3_undo(&self->s, FN, buf, sizeof(buf));
+	EXPECT_EQ(0x05, buf[5]);
+	EXPECT_TRUE(heki_int3_on_boundary(&self->s, f, FN + 10, buf, sizeof(buf), fake_len));
+}
+
+TEST_F(sites, int3_needs_a_function_outside_noprobe_text)
+{
+	struct heki_site noprobe = { TEXT + 0x8000, 0, 0x1000, HEKI_SITE_NOPROBE, 0 };
+	struct heki_site bad = { TEXT + 0x8000, 0, 0x1000, HEKI_SITE_NOPROBE, 1 };
+
+	EXPECT_EQ(-1, heki_func_holding(&self->s, FN - 1));
+	EXPECT_EQ(0, heki_func_holding(&self->s, FN + 0xff));
+	EXPECT_EQ(-1, heki_func_holding(&self->s, FN + 0x100));	/* past its length */
+	EXPECT_EQ(2, heki_func_holding(&self->s, FTRACE_REGS + 1));
+	EXPECT_EQ(-HEKI_EINVAL, heki_sites_add(&self->s, &bad, 1));
+	EXPECT_FALSE(heki_sites_noprobe(&self->s, TEXT + 0x8000));
+	ASSERT_EQ(0, heki_sites_add(&self->s, &noprobe, 1));
+	EXPECT_TRUE(heki_sites_noprobe(&self->s, TEXT + 0x8000));
+	EXPECT_TRUE(heki_sites_noprobe(&self->s, TEXT + 0x8fff));
+	EXPECT_FALSE(heki_sites_noprobe(&self->s, TEXT + 0x9000));
+	EXPECT_FALSE(heki_sites_view_ok(&self->s, TEXT + 0x8000));
+	EXPECT_FALSE(heki_sites_target_ok(&self->s, TEXT + 0x8000, 0));
+}
+
 TEST_F(sites, gpa_follows_the_text_range)
 {
 	struct heki_patch_plan p;

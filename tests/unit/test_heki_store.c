@@ -3,7 +3,9 @@
  * Per-VM permission store (host/heki_store.c), the same code kvm.ko runs:
  * range edges, splitting, merging, the exact "changed" interval the host
  * zaps, every validation error, atomicity on the range cap and on allocation
- * failure, and a randomized check against a plain per-frame array.
+ * failure, in-place updates, and a randomized check of every query against
+ * a plain per-frame array.  The fault-path queries are bounded in steps
+ * (heki_store_steps): O(log n) on a store at its 65,536-range cap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +71,19 @@ static const char *invariant_error(const struct heki_store *s)
 		return "pages differs from the walk";
 	if (s->nr > s->cap || (s->cap && !s->ranges))
 		return "array bookkeeping broken";
+	/* Every range's summary leaf: what the interval queries see of it. */
+	for (size_t i = 0; i < s->nr; i++) {
+		const struct heki_store_range *r = &s->ranges[i];
+
+		for (__u32 bit = 1; bit <= HEKI_ATTR_IMMUTABLE; bit <<= 1) {
+			if (heki_store_any(s, r->start, 1, bit) !=
+			    !!(r->attrs & bit))
+				return "summary: any() wrong for a range";
+			if (heki_store_any_lacking(s, r->end - 1, 1, bit) !=
+			    !(r->attrs & bit))
+				return "summary: any_lacking() wrong for a range";
+		}
+	}
 	return NULL;
 }
 
@@ -481,7 +496,7 @@ TEST(return_codes_are_distinct_and_negative)
 {
 	int codes[] = { HEKI_STORE_ENOMEM, HEKI_STORE_ENOPAGES,
 			HEKI_STORE_ERANGE, HEKI_STORE_EATTR,
-			HEKI_STORE_ETOOMANY };
+			HEKI_STORE_ETOOMANY, HEKI_STORE_EAGAIN };
 	int n = sizeof(codes) / sizeof(codes[0]);
 
 	for (int i = 0; i < n; i++) {
@@ -778,13 +793,73 @@ static size_t ref_nranges(const __u32 *ref)
 	return n;
 }
 
+/* What heki_store_weakens() answers, frame by frame. */
+static bool ref_weakens(const __u32 *ref, __u64 start, __u64 npages,
+			bool release, __u32 attrs)
+{
+	const __u32 perms = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+
+	for (__u64 g = start; g < start + npages; g++) {
+		if (ref[g] == NONE || !(ref[g] & HEKI_ATTR_IMMUTABLE))
+			continue;
+		if (release || !(attrs & HEKI_ATTR_IMMUTABLE) ||
+		    (attrs & ~ref[g] & perms))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Every interval query on a random window, against the per-frame array:
+ * any, any_lacking (masks with a bit no range can have too), weakens and
+ * changes.  A stale summary leaf or node shows up here.
+ */
+static void check_queries(struct __test_metadata *_metadata,
+			  const struct heki_store *s, const __u32 *ref,
+			  __u64 base, __u64 *rng, int step)
+{
+	__u64 r = rnd(rng);
+	__u64 start = r % UNIVERSE;
+	/* Mostly short windows (a 2 MiB region's worth), sometimes long. */
+	__u64 room = UNIVERSE - start;
+	__u64 npages = 1 + (r >> 16) % ((r >> 60) ? (room < 8 ? room : 8) : room);
+	__u32 mask = (r >> 32) & 0x1f;
+	__u32 attrs = (r >> 40) & HEKI_ATTR_ALL;
+	bool release = (r >> 44) & 1, clear = (r >> 45) & 1;
+	bool any = false, lacking = false, changes = false;
+
+	for (__u64 g = start; g < start + npages; g++) {
+		if (ref[g] != NONE && (ref[g] & mask))
+			any = true;
+		if (ref[g] != NONE && mask && (ref[g] & mask) != mask)
+			lacking = true;
+		if (clear ? ref[g] != NONE : ref[g] != attrs)
+			changes = true;
+	}
+	ASSERT_EQ(any, heki_store_any(s, base + start, npages, mask))
+		TH_LOG("step %d: any [%llu, +%llu) mask %#x", step, start, npages, mask);
+	ASSERT_EQ(lacking, heki_store_any_lacking(s, base + start, npages, mask))
+		TH_LOG("step %d: any_lacking [%llu, +%llu) mask %#x", step, start,
+		       npages, mask);
+	ASSERT_EQ(ref_weakens(ref, start, npages, release, attrs),
+		  heki_store_weakens(s, base + start, npages, release, attrs))
+		TH_LOG("step %d: weakens [%llu, +%llu)", step, start, npages);
+	ASSERT_EQ(changes, heki_store_changes(s, base + start, npages, clear,
+					      attrs))
+		TH_LOG("step %d: changes [%llu, +%llu) clear %d attrs %#x", step,
+		       start, npages, clear, attrs);
+}
+
 TEST_F(model, random_ops)
 {
 	const __u64 base = variant->base;
+	__u32 before[UNIVERSE];
 
 	for (int step = 0; step < variant->steps; step++) {
 		__u64 r = rnd(&self->rng);
 		bool clear = r % 3 == 0;
+		/* Every fourth request tries in place first, as the host does. */
+		bool inplace = (r >> 4) % 4 == 0;
 		__u64 start = (r >> 8) % UNIVERSE;
 		__u64 room = UNIVERSE - start;
 		/* Mostly short requests, sometimes long ones. */
@@ -793,10 +868,12 @@ TEST_F(model, random_ops)
 		__u32 attrs = palette[(r >> 40) % variant->nattrs];
 		__u32 want = clear ? NONE : attrs;
 		__u64 first = 0, last = 0, pages = 0;
+		size_t nr_before = ref_nranges(self->ref);
 		bool any = false;
 		struct heki_store_change c;
 		int ret;
 
+		memcpy(before, self->ref, sizeof(before));
 		for (__u64 g = start; g < start + npages; g++) {
 			if (self->ref[g] != want) {
 				if (!any)
@@ -807,10 +884,30 @@ TEST_F(model, random_ops)
 			self->ref[g] = want;
 		}
 
-		if (clear)
+		ret = HEKI_STORE_EAGAIN;
+		if (inplace) {
+			ret = heki_store_update_inplace(&self->s, base + start,
+							npages, clear, attrs, &c);
+			/* In place exactly when the count of ranges stays. */
+			if (any && ref_nranges(self->ref) != nr_before) {
+				ASSERT_EQ(HEKI_STORE_EAGAIN, ret)
+					TH_LOG("step %d", step);
+				ASSERT_NO_CHANGE(c);
+				for (int g = 0; g < UNIVERSE; g++) {
+					ASSERT_EQ(before[g],
+						  attrs_at(&self->s, base + g))
+						TH_LOG("step %d: EAGAIN touched gfn %d",
+						       step, g);
+				}
+				ASSERT_EQ(nr_before, heki_store_nranges(&self->s));
+			} else {
+				ASSERT_EQ(0, ret) TH_LOG("step %d", step);
+			}
+		}
+		if (ret == HEKI_STORE_EAGAIN && clear)
 			ret = heki_store_clear(&self->s, base + start, npages,
 					       &c);
-		else
+		else if (ret == HEKI_STORE_EAGAIN)
 			ret = heki_store_set(&self->s, base + start, npages,
 					     attrs, &c);
 		ASSERT_EQ(0, ret) TH_LOG("step %d", step);
@@ -832,20 +929,63 @@ TEST_F(model, random_ops)
 			TH_LOG("step %d: not minimal", step);
 		ASSERT_INVARIANTS(&self->s);
 
-		/* heki_store_any() on a random window and mask. */
-		r = rnd(&self->rng);
-		start = r % UNIVERSE;
-		npages = 1 + (r >> 16) % (UNIVERSE - start);
-		__u32 mask = (r >> 32) & HEKI_ATTR_ALL;
-		bool expect = false;
+		for (int q = 0; q < 4; q++)
+			check_queries(_metadata, &self->s, self->ref, base,
+				      &self->rng, step);
+	}
+}
 
-		for (__u64 g = start; g < start + npages; g++) {
-			if (self->ref[g] != NONE && (self->ref[g] & mask))
-				expect = true;
+/*
+ * heki_store_weakens_over() against a per-frame overlay: random base and
+ * overlay stores (attrs 0 in the overlay stands for a released frame).
+ */
+TEST(weakens_over_model)
+{
+	__u32 base[UNIVERSE], over[UNIVERSE], seen[UNIVERSE];
+	const __u32 pal[] = { RX, RXI, HEKI_ATTR_READ | HEKI_ATTR_IMMUTABLE,
+			      HEKI_ATTR_ALL, 0, RW };
+	struct heki_store b, o;
+	__u64 rng = 0x5eed0004;
+
+	for (int round = 0; round < 60; round++) {
+		heki_store_init(&b);
+		heki_store_init(&o);
+		for (int g = 0; g < UNIVERSE; g++)
+			base[g] = over[g] = NONE;
+		for (int i = 0; i < 40; i++) {
+			__u64 r = rnd(&rng);
+			bool to_over = r & 1;
+			__u64 start = (r >> 8) % UNIVERSE;
+			__u64 n = 1 + (r >> 20) % (to_over ? 12 : 40);
+			__u32 a = pal[(r >> 40) % 6];
+
+			if (start + n > UNIVERSE)
+				n = UNIVERSE - start;
+			ASSERT_EQ(0, heki_store_set(to_over ? &o : &b, start, n,
+						    a, NULL));
+			for (__u64 g = start; g < start + n; g++)
+				(to_over ? over : base)[g] = a;
 		}
-		ASSERT_EQ(expect, heki_store_any(&self->s, base + start,
-						 npages, mask))
-			TH_LOG("step %d", step);
+		for (int g = 0; g < UNIVERSE; g++)
+			seen[g] = over[g] != NONE ? over[g] : base[g];
+		for (int q = 0; q < 200; q++) {
+			__u64 r = rnd(&rng);
+			__u64 start = r % UNIVERSE;
+			__u64 n = 1 + (r >> 16) % (UNIVERSE - start);
+			__u32 attrs = (r >> 40) & HEKI_ATTR_ALL;
+			bool release = (r >> 44) & 1;
+
+			ASSERT_EQ(ref_weakens(seen, start, n, release, attrs),
+				  heki_store_weakens_over(&b, &o, start, n,
+							  release, attrs))
+				TH_LOG("round %d: [%llu, +%llu) release %d attrs %#x",
+				       round, start, n, release, attrs);
+		}
+		/* An empty overlay leaves the base to judge everything. */
+		heki_store_destroy(&o);
+		ASSERT_EQ(heki_store_weakens(&b, 0, UNIVERSE, false, RW),
+			  heki_store_weakens_over(&b, &o, 0, UNIVERSE, false, RW));
+		heki_store_destroy(&b);
 	}
 }
 
@@ -868,6 +1008,24 @@ TEST(clone_is_independent)
 	ASSERT_EQ(HEKI_ATTR_READ, attrs);
 	ASSERT_FALSE(heki_store_lookup(&b, 12, NULL));
 	ASSERT_TRUE(heki_store_lookup(&b, 100, NULL));
+	/* The clone's interval queries see its own ranges, not a's. */
+	ASSERT_FALSE(heki_store_any_lacking(&b, 0, 100, HEKI_ATTR_WRITE));
+	ASSERT_TRUE(heki_store_any_lacking(&a, 0, 100, HEKI_ATTR_WRITE));
+	ASSERT_TRUE(heki_store_any(&b, 0, 1000, HEKI_ATTR_EXEC));
+	ASSERT_INVARIANTS(&a);
+	ASSERT_INVARIANTS(&b);
+	heki_store_destroy(&a);
+	heki_store_destroy(&b);
+	/* A clone of a big store keeps every summary (grown several times). */
+	heki_store_init(&a);
+	for (__u64 g = 0; g < 3000; g += 2) {
+		ASSERT_EQ(0, heki_store_set(&a, g, 1, g % 6 ? HEKI_ATTR_ALL : RO,
+					    NULL));
+	}
+	ASSERT_EQ(0, heki_store_clone(&b, &a));
+	ASSERT_INVARIANTS(&b);
+	ASSERT_TRUE(heki_store_any_lacking(&b, 0, 3000, HEKI_ATTR_WRITE));
+	ASSERT_FALSE(heki_store_any_lacking(&b, 1, 5, HEKI_ATTR_WRITE));
 	heki_store_destroy(&a);
 	heki_store_destroy(&b);
 }
@@ -893,6 +1051,198 @@ TEST(any_lacking_finds_restricted_frames)
 	ASSERT_EQ(0, heki_store_set(&s, 2000, 1, 0, NULL));
 	ASSERT_TRUE(heki_store_any_lacking(&s, 1536, 512, rwx));
 	heki_store_destroy(&s);
+}
+
+/*
+ * In place: what keeps the number of ranges is made without moving or
+ * allocating anything; everything else is EAGAIN and leaves the store be.
+ */
+TEST_F(store, update_in_place)
+{
+	struct snap sn;
+
+	ASSERT_EQ(0, heki_store_set(&self->s, 10, 5, RO, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 20, 5, RX, NULL));
+	ASSERT_EQ(0, heki_store_set(&self->s, 25, 5, RO, NULL));
+
+	/* New attrs for a whole isolated range: no allocation needed. */
+	heki_store_fail_nth_alloc = 1;
+	ASSERT_EQ(0, heki_store_update_inplace(&self->s, 10, 5, false, RXI,
+					       &self->c));
+	ASSERT_CHANGE(10, 15, self->c);
+	ASSERT_EQ(RXI, attrs_at(&self->s, 12));
+	ASSERT_EQ(3, heki_store_nranges(&self->s));
+	ASSERT_TRUE(heki_store_any(&self->s, 0, 16, HEKI_ATTR_IMMUTABLE));
+	/* Grown at an edge, shrunk at an edge (by set and by clear). */
+	ASSERT_EQ(0, heki_store_update_inplace(&self->s, 15, 2, false, RXI,
+					       &self->c));
+	ASSERT_CHANGE(15, 17, self->c);
+	ASSERT_EQ(0, heki_store_update_inplace(&self->s, 10, 1, true, 0,
+					       &self->c));
+	ASSERT_CHANGE(10, 11, self->c);
+	ASSERT_EQ(NONE, attrs_at(&self->s, 10));
+	/* Moves the border between two touching ranges. */
+	ASSERT_EQ(0, heki_store_update_inplace(&self->s, 23, 2, false, RO,
+					       &self->c));
+	ASSERT_CHANGE(23, 25, self->c);
+	ASSERT_EQ(RX, attrs_at(&self->s, 22));
+	ASSERT_EQ(RO, attrs_at(&self->s, 23));
+	ASSERT_EQ(3, heki_store_nranges(&self->s));
+	/* A no-op is done, and changes nothing. */
+	ASSERT_EQ(0, heki_store_update_inplace(&self->s, 26, 2, false, RO,
+					       &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_INVARIANTS(&self->s);
+
+	/* Splitting, merging, adding, removing: not in place. */
+	snap_take(&sn, &self->s);
+	ASSERT_EQ(HEKI_STORE_EAGAIN,
+		  heki_store_update_inplace(&self->s, 12, 1, false, RO, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_EQ(HEKI_STORE_EAGAIN,
+		  heki_store_update_inplace(&self->s, 20, 3, false, RO, &self->c));
+	ASSERT_EQ(HEKI_STORE_EAGAIN,
+		  heki_store_update_inplace(&self->s, 100, 1, false, RO, &self->c));
+	ASSERT_EQ(HEKI_STORE_EAGAIN,
+		  heki_store_update_inplace(&self->s, 11, 6, true, 0, &self->c));
+	ASSERT_EQ(HEKI_STORE_EAGAIN,
+		  heki_store_update_inplace(&self->s, 0, 1000, false, RW, &self->c));
+	ASSERT_NO_CHANGE(self->c);
+	ASSERT_TRUE(snap_same(&sn, &self->s));
+	snap_free(&sn);
+	/* Arguments are checked first, as by set and clear. */
+	ASSERT_EQ(HEKI_STORE_ENOPAGES,
+		  heki_store_update_inplace(&self->s, 12, 0, false, RO, NULL));
+	ASSERT_EQ(HEKI_STORE_EATTR,
+		  heki_store_update_inplace(&self->s, 12, 1, false, 1u << 4, NULL));
+	heki_store_fail_nth_alloc = 0;
+}
+
+/* ---------------------------------------------------------------------- */
+
+/*
+ * The fault path's cost does not grow with fragmentation: on a store at its
+ * 65,536-range cap, every query is O(log n) in steps (binary search probes,
+ * summary tree levels; every loop of the query code counts one per turn).
+ * The store is the worst case for a scan over the ranges overlapped:
+ * single frames with gaps, none lacking anything, all in one 1 GiB region,
+ * so "does any frame of this 1 GiB region lack W or X" must look at every
+ * range unless the summary answers it.
+ */
+#define STEP_BOUND(n)	(3 * (ilog2_ceil(n) + 2))
+
+static unsigned int ilog2_ceil(size_t n)
+{
+	unsigned int l = 0;
+
+	while (((size_t)1 << l) < n)
+		l++;
+	return l;
+}
+
+/* Steps one call of expr takes. */
+#define STEPS(expr) ({ heki_store_steps = 0; (void)(expr); heki_store_steps; })
+
+FIXTURE(cap) {
+	struct heki_store s, one;
+};
+
+FIXTURE_SETUP(cap)
+{
+	heki_store_init(&self->s);
+	heki_store_init(&self->one);
+	for (__u64 i = 0; i < MAX_NR; i++)
+		ASSERT_EQ(0, heki_store_set(&self->s, 2 * i, 1, HEKI_ATTR_ALL,
+					    NULL));
+	ASSERT_EQ(MAX_NR, heki_store_nranges(&self->s));
+	ASSERT_EQ(0, heki_store_set(&self->one, 1000, 1, HEKI_ATTR_ALL, NULL));
+}
+
+FIXTURE_TEARDOWN(cap)
+{
+	heki_store_destroy(&self->s);
+	heki_store_destroy(&self->one);
+}
+
+TEST_F(cap, fault_path_queries_are_logarithmic)
+{
+	const __u32 rwx = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+	const unsigned long bound = STEP_BOUND(MAX_NR);
+	unsigned long st;
+	__u32 a;
+
+	/* The counter counts: a lookup among 65,536 ranges probes ~16. */
+	st = STEPS(heki_store_lookup(&self->s, 777, &a));
+	ASSERT_GE(st, 16);
+	ASSERT_LE(st, bound);
+	ASSERT_LE(STEPS(heki_store_lookup(&self->s, 2 * MAX_NR - 2, &a)), bound);
+	ASSERT_LE(STEPS(heki_store_lookup(&self->s, 1ull << 39, &a)), bound);
+
+	/* heki_max_mapping_level()'s questions: 2 MiB, then 1 GiB. */
+	for (__u64 region = 0; region < 2 * MAX_NR; region += 512) {
+		st = STEPS(heki_store_any_lacking(&self->s, region, 512, rwx));
+		ASSERT_LE(st, bound) TH_LOG("2M region %llu: %lu steps", region, st);
+	}
+	ASSERT_FALSE(heki_store_any_lacking(&self->s, 0, 1u << 18, rwx));
+	st = STEPS(heki_store_any_lacking(&self->s, 0, 1u << 18, rwx));
+	ASSERT_LE(st, bound) TH_LOG("1G region: %lu steps for %d ranges", st, MAX_NR);
+	ASSERT_LE(STEPS(heki_store_any_lacking(&self->s, 0, MAX_GFN, rwx)), bound);
+	ASSERT_LE(STEPS(heki_store_any(&self->s, 0, MAX_GFN, HEKI_ATTR_IMMUTABLE)),
+		  bound);
+	/* Lockdown's question and the no-op check of a PROTECT. */
+	ASSERT_LE(STEPS(heki_store_weakens(&self->s, 1, MAX_GFN - 1, true, 0)),
+		  bound);
+	ASSERT_LE(STEPS(heki_store_changes(&self->s, 0, MAX_GFN, false, RO)),
+		  bound);
+	ASSERT_LE(STEPS(heki_store_changes(&self->s, 0, 1, false, HEKI_ATTR_ALL)),
+		  bound);
+
+	/* Within a small constant of the one-range store's steps. */
+	st = STEPS(heki_store_any_lacking(&self->one, 0, 1u << 18, rwx));
+	ASSERT_LE(STEPS(heki_store_any_lacking(&self->s, 0, 1u << 18, rwx)),
+		  st + bound);
+
+	/* A restricted frame in the middle is found, in as few steps. */
+	ASSERT_EQ(0, heki_store_update_inplace(&self->s, 2 * 40000, 1, false,
+					       RO, NULL));
+	ASSERT_TRUE(heki_store_any_lacking(&self->s, 0, 1u << 18, rwx));
+	ASSERT_LE(STEPS(heki_store_any_lacking(&self->s, 0, 1u << 18, rwx)), bound);
+	ASSERT_FALSE(heki_store_any_lacking(&self->s, 2 * 40000 + 1, 1u << 17, rwx));
+	ASSERT_TRUE(heki_store_any_lacking(&self->s, 2 * 40000, 1, rwx));
+}
+
+TEST_F(cap, in_place_update_is_logarithmic)
+{
+	const unsigned long bound = STEP_BOUND(MAX_NR);
+	struct heki_store over;
+	unsigned long st;
+
+	/* A flip of an isolated frame, at the cap, no allocation. */
+	heki_store_fail_nth_alloc = 1;
+	st = STEPS(heki_store_update_inplace(&self->s, 2 * 12345, 1, false,
+					     RXI, NULL));
+	ASSERT_LE(st, 2 * bound);
+	ASSERT_EQ(RXI, attrs_at(&self->s, 2 * 12345));
+	ASSERT_TRUE(heki_store_any(&self->s, 0, MAX_GFN, HEKI_ATTR_IMMUTABLE));
+	/* What cannot be done in place is refused as cheaply. */
+	ASSERT_LE(STEPS(heki_store_update_inplace(&self->s, 0, MAX_GFN, false,
+						  RO, NULL)), 2 * bound);
+	ASSERT_LE(STEPS(heki_store_update_inplace(&self->s, 1, 1, false, RO,
+						  NULL)), 2 * bound);
+	heki_store_fail_nth_alloc = 0;
+	ASSERT_EQ(MAX_NR, heki_store_nranges(&self->s));
+
+	/* A batch's overlay of a few ranges over the full store. */
+	heki_store_init(&over);
+	for (__u64 g = 100; g < 100 + 2 * 128; g += 2)
+		ASSERT_EQ(0, heki_store_set(&over, g, 1, RO, NULL));
+	st = STEPS(heki_store_weakens_over(&self->s, &over, 0, MAX_GFN, false,
+					   HEKI_ATTR_ALL));
+	ASSERT_LE(st, 130 * bound) TH_LOG("%lu steps", st);
+	ASSERT_TRUE(heki_store_weakens_over(&self->s, &over, 0, MAX_GFN, false,
+					    RW));
+	heki_store_destroy(&over);
+	ASSERT_INVARIANTS(&self->s);
 }
 
 /* What lockdown refuses: any change that gives an immutable frame more. */
