@@ -843,7 +843,7 @@ static void do_sites(struct thr *t)
 		if (!budget_take(t))
 			a3 = 1;
 		fz_call(t, HEKI_HC_SITES, a0, a1, a2, a3, a3 ? -HEKI_EINVAL :
-			in_arg(t, a0) ? -HEKI_ELOCKED : -HEKI_EFAULT);
+			!a1 || in_arg(t, a0) ? -HEKI_ELOCKED : -HEKI_EFAULT);
 		return;
 	}
 	if (!in_arg(t, a0)) {	/* no memory there */
@@ -1508,6 +1508,7 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 		frames += 1u << order;
 		if (fz_call(t, HEKI_HC_STATS, __pa(st), sizeof(*st), 0, 0, 0))
 			break;
+		cond_resched();
 	}
 	ranges = st->ranges;
 	/*
@@ -1522,8 +1523,10 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 			break;
 	}
 	/* Everything, a few rounds, while the store is full. */
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		one_call(t);
+		cond_resched();
+	}
 	spare_rel = fz_call(t, HEKI_HC_PROTECT, page_to_phys(spare),
 			    1u << SPARE_ORDER, RWX, 0, 0);
 	for (i = 0; i < nchunks; i++) {
@@ -1535,6 +1538,7 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 			__free_pages(chunks[i], o);
 			released++;
 		}
+		cond_resched();
 	}
 	seq_printf(m, "%slimit_store_full %s frames=%llu ranges=%llu then=%ld tries=%u setup=%ld chunks=%u released=%ld ms=%lld\n",
 		   p, e2big == -HEKI_E2BIG && released == nchunks && !spare_rel ?

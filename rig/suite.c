@@ -354,12 +354,16 @@ static void check_bpf(struct suite_ctx *c)
  * Before lockdown, unloading heki.ko releases every protection: unload it,
  * load it with protect=0 and ask the host how many frames are still
  * protected (none), then load it again as L2's init did (lockdown=0, the
- * same mode).
+ * same mode, the same fuzz parameters).
  */
 static void check_unload_releases(struct suite_ctx *c)
 {
 	long long before = read_key(DEBUGFS_HEKI "stats", "protected_frames"), after;
-	char why[160], mode[32] = "", params[96];
+	static const char *const fuzz_params[] = {
+		"fuzz_calls", "fuzz_seed", "fuzz_threads", "fuzz_log_budget",
+		"fuzz_store_limit",
+	};
+	char why[160], mode[32] = "", params[320];
 	long long flood;
 	long un, ld, re;
 	FILE *f;
@@ -385,6 +389,21 @@ static void check_unload_releases(struct suite_ctx *c)
 		fclose(f);
 	snprintf(params, sizeof(params), "lockdown=0 mode=%s flood_writes=%lld", mode,
 		 flood > 0 ? flood : 100000);
+	/* And the fuzz's parameters L2's init passed (heki.fuzz_*=). */
+	for (size_t i = 0; i < sizeof(fuzz_params) / sizeof(fuzz_params[0]); i++) {
+		char path[96], val[32] = "";
+		size_t len = strlen(params);
+
+		snprintf(path, sizeof(path), "/sys/module/heki/parameters/%s", fuzz_params[i]);
+		f = fopen(path, "r");
+		if (f && fgets(val, sizeof(val), f)) {
+			val[strcspn(val, "\n")] = '\0';
+			snprintf(params + len, sizeof(params) - len, " %s=%s",
+				 fuzz_params[i], val);
+		}
+		if (f)
+			fclose(f);
+	}
 	un = syscall(SYS_delete_module, "heki", O_NONBLOCK);
 	ld = load_module(HEKI_KO, "protect=0");
 	after = read_key(DEBUGFS_HEKI "stats", "protected_frames");
