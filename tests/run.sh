@@ -6,13 +6,18 @@
 # counted, counts as one failure: a crash never passes silently.
 set -u
 pass=0 fail=0 skip=0
+start=$(date +%s)
 log=$(mktemp)
 trap 'rm -f "$log" "$log.rc"' EXIT
 
 for t in "$@"; do
 	echo "# ==== $t"
+	t0=$(date +%s)
 	{ sh -c "$t" 2>&1; echo $? >"$log.rc"; } | tee "$log"
 	rc=$(cat "$log.rc")
+	now=$(date +%s)
+	# Wall time per command, so a slow CI run shows where the time went.
+	echo "# ==== took $((now - t0))s ($((now - start))s since make test started)"
 	totals=$(grep '^# Totals:' "$log" | tail -n 1)
 	if [ -z "$totals" ]; then
 		echo "not ok - $t ended (status $rc) without a totals line"
@@ -29,5 +34,6 @@ for t in "$@"; do
 		fail=$((fail + 1))
 	fi
 done
+echo "# make test: $(($(date +%s) - start))s of wall time"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
