@@ -95,7 +95,7 @@ int bench_report(const char *dir, const struct bench_env *env,
 	jw_int(&w, "schema_version", BENCH_SCHEMA_VERSION);
 	jw_run_env(&w, &env->run);
 	jw_str(&w, "time_unit", env->run.icount ?
-	       "instructions: guest TSC ns under icount shift=0, exact and repeatable" :
+	       "instructions: guest TSC cycles under icount shift=0, one per instruction L0 executes (L1's and L2's)" :
 	       strcmp(env->run.l0_accel, "tcg") ? "ns (guest TSC)" :
 	       "ns (guest TSC) of a TCG-emulated machine: not hardware figures");
 	jw_str(&w, "statistics", "per-operation samples after warm-up; nearest-rank percentiles; sample standard deviation; overhead_vs_off = median / median of the same row in mode off");

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -197,6 +198,35 @@ static const char *kernel_arg(const char *key)
 	return p ? p + strlen(key) : NULL;
 }
 
+/*
+ * Under L0 icount (heki.icount=1) the TSC ticks once per instruction L0
+ * executes, so TSC cycles are the exact figure; clock_gettime() and the
+ * kernel's tsc_khz would scale them by a calibrated, rounded frequency.
+ */
+static int under_icount(void)
+{
+	const char *p = kernel_arg("heki.icount=");
+
+	return p && *p == '1';
+}
+
+/* The time base of every sample: ns, or instructions under icount. */
+static unsigned long long now_ns(void)
+{
+	struct timespec t;
+
+	if (under_icount())
+		return __rdtsc();
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+/* A kernel row's sample, in TSC cycles, in the same time base. */
+static unsigned long long cycles_to_time(unsigned long long c, unsigned long khz)
+{
+	return under_icount() || !khz ? c : c * 1000000ull / khz;
+}
+
 static unsigned int iterations(void)
 {
 	const char *p = kernel_arg("heki.bench_iters=");
@@ -224,6 +254,8 @@ static int row_selected(const char *row)
 }
 
 static unsigned long long *samples_buf;
+/* The guest kernel's calibrated TSC rate: what kernel rows are scaled by. */
+static unsigned long guest_tsc_khz;
 
 /* Runs one kernel row; fills r.  Returns 0 or -1. */
 static int run_kernel_row(const char *row, unsigned int n, struct row_result *r)
@@ -231,6 +263,7 @@ static int run_kernel_row(const char *row, unsigned int n, struct row_result *r)
 	static char buf[5000 * 24 + 4096];
 	char cmd[96], *line, *save = NULL;
 	unsigned long long ex = 0, zp = 0, fl = 0, wi = 0, hc = 0, vs = 0;
+	unsigned long khz = 0;
 	int fd, got = 0;
 	ssize_t len, m;
 
@@ -264,6 +297,10 @@ static int run_kernel_row(const char *row, unsigned int n, struct row_result *r)
 				hc = strtoull(p + 12, NULL, 10);
 			if ((p = strstr(line, " view_switches=")))
 				vs = strtoull(p + 15, NULL, 10);
+			if ((p = strstr(line, " tsc_khz=")))
+				khz = strtoul(p + 9, NULL, 10);
+			if (khz)
+				guest_tsc_khz = khz;
 		} else if (!strncmp(line, "samples", 7)) {
 			char *p = line + 7, *end;
 
@@ -272,7 +309,7 @@ static int run_kernel_row(const char *row, unsigned int n, struct row_result *r)
 
 				if (end == p)
 					break;
-				samples_buf[got++] = v;
+				samples_buf[got++] = cycles_to_time(v, khz);
 				p = end;
 			}
 		}
@@ -291,13 +328,6 @@ static int run_kernel_row(const char *row, unsigned int n, struct row_result *r)
 	return 0;
 }
 
-static unsigned long long now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000000ull + t.tv_nsec;
-}
 
 static int op_module(void)
 {
@@ -527,6 +557,8 @@ void suite_bench(struct suite_ctx *c)
 	for (size_t mi = 0; mi < NMODES; mi++)
 		for (int ri = 0; ri < total; ri++)
 			emit(c, mi, ri);
+	if (guest_tsc_khz)
+		record_kv(&c->out, "env.tsc_khz", "%lu", guest_tsc_khz);
 
 	/* The documented cost of a poke under hypercall: one window, two calls. */
 	for (int ri = 0; ri < nrows; ri++)

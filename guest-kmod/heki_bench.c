@@ -568,11 +568,6 @@ static struct {
 } last;
 static DEFINE_MUTEX(bench_lock);
 
-static u64 cycles_to_ns(u64 c)
-{
-	return tsc_khz ? div_u64(c * 1000000ull, tsc_khz) : c;
-}
-
 static int bench_run(const struct heki_bench *b, unsigned int n, unsigned int warm)
 {
 	struct bench_ctx ctx = { .param = b->param };
@@ -602,7 +597,7 @@ static int bench_run(const struct heki_bench *b, unsigned int n, unsigned int wa
 
 		ctx.lap = 0;
 		err = b->op(&ctx);
-		last.samples[i] = cycles_to_ns(ctx.lap ?: rdtsc_ordered() - t0);
+		last.samples[i] = ctx.lap ?: rdtsc_ordered() - t0;
 		if (!(i % 64))
 			cond_resched();
 	}
@@ -651,7 +646,9 @@ static ssize_t bench_write(struct file *f, const char __user *ubuf, size_t len,
  * "bench NAME n=N exits=E zaps=Z tlb_flushes=F windows=W hypercalls=H
  * view_switches=V"
  * (host counter deltas over the sample loop, the closing HEKI_HC_STATS
- * included) and "samples t1 t2 ..." in ns of TSC time.
+ * included) and "samples t1 t2 ..." in TSC cycles: userland scales them by
+ * tsc_khz, or keeps them under icount, where a TSC cycle is an instruction
+ * and the kernel's calibrated tsc_khz would only add its rounding.
  */
 static int bench_show(struct seq_file *m, void *unused)
 {

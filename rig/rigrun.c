@@ -936,6 +936,8 @@ static void write_summary(void)
 	jw_str(&w, "host_cpu", kv_get(l1, "env.cpu"));
 	jw_str(&w, "host_virt", kv_get(l1, "env.virt"));
 	jw_str(&w, "guest_kernel", kv_get(l2, "env.kernel"));
+	/* The bench's ns are TSC cycles scaled by it (not under icount). */
+	jw_str(&w, "guest_tsc_khz", kv_get(l2, "env.tsc_khz"));
 	jw_str(&w, "guest_kernel_built_for", R.o.guest_kernel);
 	jw_int(&w, "l1_vcpus", l1_vcpus());
 	jw_int(&w, "l2_vcpus", R.o.smp);
