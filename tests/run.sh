@@ -11,7 +11,7 @@ start=$(date +%s)
 # TEST_BUDGET_MIN minutes skip, saying so, instead of losing the whole run
 # (a loaded machine runs the TCG rig 4-5 times slower than an idle one).
 # 0 turns the budget off.
-budget=${TEST_BUDGET_MIN:-65}
+budget=${TEST_BUDGET_MIN:-55}
 [ "$budget" -gt 0 ] && export RIG_TEST_DEADLINE=$((start + budget * 60))
 log=$(mktemp)
 trap 'rm -f "$log" "$log.rc"' EXIT
