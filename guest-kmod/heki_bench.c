@@ -336,10 +336,11 @@ static int fault_fill(struct bench_ctx *c)
 			continue;
 		batch[nb++] = (struct heki_range){ .gpa = PFN_PHYS(pfn), .npages = 1,
 						   .attrs = pfn & 1 ? FAULT_OFF : FAULT_ON };
-		if (nb == HEKI_BATCH_MAX)
+		/* A batch costs the host a store update and a zap: yield after each. */
+		if (nb == HEKI_BATCH_MAX) {
 			ret = fault_flush(batch, &nb);
-		if (!(i % 4096))
 			cond_resched();
+		}
 	}
 	if (!ret)
 		ret = fault_flush(batch, &nb);

@@ -85,7 +85,9 @@ esac
 # not its boot chatter, which L1 would relay byte by byte through an
 # emulated UART (under TCG, interrupt load on L1 is what exposes the
 # emulator's nested-SVM races).
-append="console=ttyS0,115200 loglevel=4 panic=-1 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall} heki.icount=${HEKI_ICOUNT:-0}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
+# Lockup and RCU stall detectors at 60 s, as in L1 (rigrun.c's
+# GUEST_WATCHDOGS): a starved vCPU thread is not a hung guest.
+append="console=ttyS0,115200 loglevel=4 panic=-1 watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60 heki.suite=${HEKI_SUITE:-smoke} heki.modes=${HEKI_MODES:-hypercall} heki.icount=${HEKI_ICOUNT:-0}${HEKI_FAULT:+ heki.fault=$HEKI_FAULT} $(echo "${HEKI_L2APPEND:-}" | tr , ' ')"
 # A guest reset ends the run (a crash shows), except where the scenario reboots on purpose.
 reboot=-no-reboot
 [ "${HEKI_FAULT:-}" = reboot-once ] && reboot=

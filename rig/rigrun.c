@@ -361,6 +361,16 @@ static pid_t spawn(char *const argv[], const char *log)
 	return pid;
 }
 
+/*
+ * Without icount a guest's clock follows the host's, so a vCPU thread the
+ * host does not run for 20 s (seen at load 15 on 2 cores: an L2 "soft
+ * lockup" of 26 s in a loop that yields every batch, an RCU kthread
+ * "starved" for 66 s) trips the kernel's 20-s lockup and 21-s RCU stall
+ * detectors.  Both at their maximum, 60 s: a real hang still reports,
+ * and the stage timeouts and stall dumps catch longer ones.
+ */
+#define GUEST_WATCHDOGS "watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=60"
+
 /* The four serial ports of L1, in order: where L0 writes each. */
 static const char *const port_files[4] = { "console-l1.log", "console-l2.log",
 					   "results-l2.raw", "results-l1.raw" };
@@ -405,7 +415,7 @@ static pid_t launch_qemu(void)
 	int n = 0;
 	bool kvm = !strcmp(R.l0_accel, "kvm");
 
-	l1_cmdline(kappend, sizeof(kappend), "console=ttyS0 panic=-1 8250.nr_uarts=4");
+	l1_cmdline(kappend, sizeof(kappend), "console=ttyS0 panic=-1 8250.nr_uarts=4 " GUEST_WATCHDOGS);
 	snprintf(mem, sizeof(mem), "%d", R.o.l1_mem);
 	/*
 	 * QEMU 7.2 with -icount never brings up a second vCPU (the kernel
