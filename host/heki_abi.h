@@ -382,5 +382,6 @@ struct heki_info {
 #define HEKI_EWRPROT	(HEKI_EBASE + 18)	/* output buffer in a write-protected frame */
 #define HEKI_ESITE	(HEKI_EBASE + 19)	/* not a registered patch site, or not patchable this way */
 #define HEKI_EPATCH	(HEKI_EBASE + 20)	/* the bytes are not an encoding the site may hold */
+#define HEKI_EDIRTYLOG	(HEKI_EBASE + 21)	/* the VMM logs dirty pages there (a migration) */
 
 #endif /* HEKI_ABI_H */

@@ -67,6 +67,11 @@ minivm=$!
 i=0
 until grep -q report= /tmp/minivm.out || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 
+# What a migrating VMM meets on frames a guest protected (heki-minivm).
+out=$(heki-minivm dirty-log 2>&1)
+rc=$?
+emit kv l1.dirty_log="$(echo "$out" | tr '\n' ';') exit=$rc"
+
 # Two work-arounds for an L1 that runs under L0 TCG; on real hardware L2 gets
 # the host CPU unchanged:
 # - the XSAVE size CPUID reports to L2 does not follow L2's XCR0, and L2's
@@ -91,11 +96,54 @@ append="console=ttyS0,115200 loglevel=4 panic=-1 watchdog_thresh=60 rcupdate.rcu
 # A guest reset ends the run (a crash shows), except where the scenario reboots on purpose.
 reboot=-no-reboot
 [ "${HEKI_FAULT:-}" = reboot-once ] && reboot=
+# L2's QEMU monitor, for the migration scenario: commands in, answers out.
+mkfifo /tmp/l2mon.in /tmp/l2mon.out
 $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512}" \
 	-nodefaults -display none $reboot \
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \
-	-serial "$L2_CONSOLE" -serial "$L2_RESULTS"
+	-serial "$L2_CONSOLE" -serial "$L2_RESULTS" -monitor pipe:/tmp/l2mon &
+l2=$!
+cat /tmp/l2mon.out >/tmp/l2mon.log &
+mon=$!
+
+# migrate-locked: once L2 has locked down, its VMM migrates it (live, to
+# nowhere), as an operator would; the VM goes on at the source after a
+# completed migration.  The host must not let Heki state leave silently
+# (host/ABI.md, "Migration").
+migrate_locked() {
+	until grep -q "^vm_${l2}_locked 1" /sys/kernel/debug/heki/status; do
+		kill -0 $l2 2>/dev/null || return
+		sleep 0.5
+	done
+	exec 3>/tmp/l2mon.in
+	# Converges whatever L2 dirties meanwhile (the suite goes on).
+	echo 'migrate_set_parameter downtime-limit 60000' >&3
+	echo 'migrate "exec:cat >/dev/null"' >&3
+	i=0
+	until grep -q -E 'Migration status: (completed|failed|cancelled)' /tmp/l2mon.log; do
+		if ! kill -0 $l2 2>/dev/null; then
+			emit kv l1.migrate="vmm-ended during migration"
+			return
+		fi
+		[ $i -ge 600 ] && { emit kv l1.migrate="no outcome after 300 s"; return; }
+		echo 'info migrate' >&3
+		sleep 0.5
+		i=$((i + 1))
+	done
+	status=$(grep -o -E 'Migration status: [a-z]+' /tmp/l2mon.log | tail -n 1)
+	emit kv l1.migrate="${status#Migration status: } locked_before=1"
+	# A migration that completed stops the source: it goes on here.
+	echo cont >&3
+}
+migrator=
+if [ "${HEKI_FAULT:-}" = migrate-locked ]; then
+	migrate_locked &
+	migrator=$!
+fi
+wait $l2
 emit kv l1.qemu_exit=$?
+[ -n "$migrator" ] && wait $migrator
+kill $mon 2>/dev/null
 
 kill -USR1 $minivm
 wait $minivm

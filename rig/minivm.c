@@ -16,6 +16,18 @@
  *
  * In the rig (l1-run.sh) it runs beside L2: its records come before and
  * after L2's flood, in a log of their own.
+ *
+ *   heki-minivm dirty-log
+ *
+ * What a migrating VMM meets (host/ABI.md, "Migration"): for dirty
+ * logging by bitmap and then by ring (KVM_CAP_DIRTY_LOG_RING), a VM with
+ * two memslots has one frame of the first made read-only by its guest;
+ * then the VMM asks for dirty logging on both slots, the guest protects a
+ * frame of the slot being logged, and the guest's protection is checked
+ * again (HEKI_HC_STATS into the frame: -HEKI_EWRPROT while it holds).
+ * Prints one line per way of logging and exits 0 when the host refused
+ * logging on the protected slot, allowed it on the other, refused the
+ * protection of a logged frame, and the VM ran on protected as before.
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -48,6 +60,13 @@ static int die(const char *what)
 	return 1;
 }
 
+/* Read-only, not executable: what the guest asks for its frame. */
+#ifndef HEKI_ATTR_READ
+#define MINIVM_RO 0
+#else
+#define MINIVM_RO HEKI_ATTR_READ
+#endif
+
 static int is_intel(void)
 {
 	unsigned int a, b, c, d;
@@ -56,13 +75,13 @@ static int is_intel(void)
 	return b == 0x756e6547;	/* "Genu" */
 }
 
-/* One HEKI_HC_REPORT from CODE_GPA; the call's return value, or -1. */
-static long report(int vcpu, struct kvm_run *run, unsigned long object)
+/* One Heki call from CODE_GPA; its return value, or -1. */
+static long hcall(int vcpu, struct kvm_run *run, unsigned long nr,
+		  unsigned long a0, unsigned long a1, unsigned long a2)
 {
 	struct kvm_regs regs = {
 		.rip = CODE_GPA, .rflags = 2,
-		.rax = HEKI_HC_REPORT, .rbx = HEKI_REPORT_FOP, .rcx = 1,
-		.rdx = object, .rsi = 0,
+		.rax = nr, .rbx = a0, .rcx = a1, .rdx = a2, .rsi = 0,
 	};
 
 	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
@@ -79,6 +98,119 @@ static long report(int vcpu, struct kvm_run *run, unsigned long object)
 	return (long)(int)regs.rax;
 }
 
+static long report(int vcpu, struct kvm_run *run, unsigned long object)
+{
+	return hcall(vcpu, run, HEKI_HC_REPORT, HEKI_REPORT_FOP, 1, object);
+}
+
+/* A VM of @nslots 64 KiB slots at 0, 64 KiB, ... and one real-mode vCPU. */
+struct minivm {
+	int vm, vcpu;
+	struct kvm_run *run;
+	unsigned char *mem;
+};
+
+static int minivm_make(int kvm, struct minivm *m, int nslots, int ring)
+{
+	struct kvm_userspace_memory_region region;
+	struct kvm_sregs sregs;
+
+	m->vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	if (m->vm < 0)
+		return die("KVM_CREATE_VM");
+	if (ring) {
+		/* 4,096 entries: above what KVM reserves (PML's 512 included). */
+		struct kvm_enable_cap cap = { .cap = KVM_CAP_DIRTY_LOG_RING,
+					      .args = { 4096 * sizeof(struct kvm_dirty_gfn) } };
+
+		if (ioctl(m->vm, KVM_ENABLE_CAP, &cap) < 0)
+			return die("KVM_ENABLE_CAP(KVM_CAP_DIRTY_LOG_RING)");
+	}
+	m->mem = mmap(NULL, (size_t)nslots * MEM_SIZE, PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m->mem == MAP_FAILED)
+		return die("mmap");
+	/* vmmcall (AMD) or vmcall (Intel); hlt */
+	memcpy(m->mem + CODE_GPA, is_intel() ? "\x0f\x01\xc1\xf4" : "\x0f\x01\xd9\xf4", 4);
+	for (int i = 0; i < nslots; i++) {
+		region = (struct kvm_userspace_memory_region){
+			.slot = i, .guest_phys_addr = (unsigned long)i * MEM_SIZE,
+			.memory_size = MEM_SIZE,
+			.userspace_addr = (unsigned long)m->mem + (unsigned long)i * MEM_SIZE,
+		};
+		if (ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+			return die("KVM_SET_USER_MEMORY_REGION");
+	}
+	m->vcpu = ioctl(m->vm, KVM_CREATE_VCPU, 0);
+	if (m->vcpu < 0)
+		return die("KVM_CREATE_VCPU");
+	m->run = mmap(NULL, ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0),
+		      PROT_READ | PROT_WRITE, MAP_SHARED, m->vcpu, 0);
+	if (m->run == MAP_FAILED)
+		return die("mmap kvm_run");
+	if (ioctl(m->vcpu, KVM_GET_SREGS, &sregs) < 0)
+		return die("KVM_GET_SREGS");
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	if (ioctl(m->vcpu, KVM_SET_SREGS, &sregs) < 0)
+		return die("KVM_SET_SREGS");
+	return 0;
+}
+
+/* Dirty logging on or off for @slot, as QEMU's migration turns it: 0 or an errno. */
+static int dirty_log(struct minivm *m, int slot, int on)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot, .flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		.guest_phys_addr = (unsigned long)slot * MEM_SIZE,
+		.memory_size = MEM_SIZE,
+		.userspace_addr = (unsigned long)m->mem + (unsigned long)slot * MEM_SIZE,
+	};
+
+	return ioctl(m->vm, KVM_SET_USER_MEMORY_REGION, &region) < 0 ? errno : 0;
+}
+
+#define PROT_GPA	0x2000			/* slot 0, the guest protects it first */
+#define LOGGED_GPA	(MEM_SIZE + 0x2000)	/* slot 1, protected while it is logged */
+
+/* One way of logging (bitmap or ring); prints its line, 0 when as expected. */
+static int dirty_log_check(int kvm, int ring)
+{
+	long prot, before, protect_logged, after, healthy;
+	int slot_prot, slot_free, off;
+	struct minivm m;
+
+	if (ring && ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING) <= 0) {
+		printf("ring: skip (KVM_CAP_DIRTY_LOG_RING not offered)\n");
+		return 0;
+	}
+	if (minivm_make(kvm, &m, 2, ring))
+		return 1;
+	prot = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, PROT_GPA, 1, MINIVM_RO);
+	before = hcall(m.vcpu, m.run, HEKI_HC_STATS, PROT_GPA, sizeof(struct heki_stats), 0);
+	/* What QEMU's migration does first: dirty logging on every slot. */
+	slot_prot = dirty_log(&m, 0, 1);
+	slot_free = dirty_log(&m, 1, 1);
+	protect_logged = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, LOGGED_GPA, 1, MINIVM_RO);
+	off = dirty_log(&m, 1, 0);
+	if (!slot_prot)
+		dirty_log(&m, 0, 0);
+	/* The VM runs on, its frame protected as before, the rest of it as before. */
+	after = hcall(m.vcpu, m.run, HEKI_HC_STATS, PROT_GPA, sizeof(struct heki_stats), 0);
+	healthy = hcall(m.vcpu, m.run, HEKI_HC_STATS, 0x3000, sizeof(struct heki_stats), 0);
+	printf("%s: protect=%ld stats_into_frame=%ld log_protected_slot=%s log_other_slot=%s "
+	       "protect_logged=%ld log_off=%s stats_into_frame_after=%ld stats_elsewhere=%ld\n",
+	       ring ? "ring" : "bitmap", prot, before,
+	       slot_prot ? strerror(slot_prot) : "enabled",
+	       slot_free ? strerror(slot_free) : "enabled", protect_logged,
+	       off ? strerror(off) : "ok", after, healthy);
+	close(m.vcpu);
+	close(m.vm);
+	return prot || before != -HEKI_EWRPROT || slot_prot != EPERM || slot_free ||
+	       protect_logged != -HEKI_EDIRTYLOG || off || after != -HEKI_EWRPROT ||
+	       healthy;
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -92,8 +224,19 @@ int main(int argc, char **argv)
 	sigset_t block, old;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: heki-minivm OBJECT\n");
+		fprintf(stderr, "usage: heki-minivm OBJECT | dirty-log\n");
 		return 2;
+	}
+	if (!strcmp(argv[1], "dirty-log")) {
+		int r;
+
+		kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (kvm < 0)
+			return die("/dev/kvm");
+		r = dirty_log_check(kvm, 0);
+		fflush(stdout);
+		r |= dirty_log_check(kvm, 1);
+		return r;
 	}
 	object = strtoul(argv[1], NULL, 0);
 	/* Signals wait until the VM is up and waiting for them. */

@@ -754,6 +754,11 @@ static void write_vm_logs(struct jw *w, const struct source *l1)
 	jw_value(w, "exit", kv_get(l1, "l1.logfwd_exit"));
 	jw_str(w, "minivm", kv_get(l1, "l1.minivm"));
 	jw_end(w);
+	/* What a migrating VMM met (heki-minivm dirty-log; --fault migrate-locked). */
+	jw_obj(w, "migration");
+	jw_str(w, "dirty_log", kv_get(l1, "l1.dirty_log"));
+	jw_str(w, "qemu", kv_get(l1, "l1.migrate"));
+	jw_end(w);
 }
 
 /*

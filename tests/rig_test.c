@@ -48,6 +48,13 @@ static const struct scenario {
 	 * the VM reset, and the second boot runs the smoke suite in full.
 	 */
 	{ "reboot-under-lockdown", "smoke", "--fault reboot-once --stage-timeout l2-boot=300", "ok", NULL, NULL, 0, 1200, 0, 0 },
+	/*
+	 * L2's VMM migrates it once it has locked down: the host refuses the
+	 * dirty logging, and QEMU 7.2 aborts on that (kvm_log_start()), so the
+	 * VM ends instead of leaving its protections behind.
+	 */
+	{ "migrate-under-lockdown", "smoke", "--fault migrate-locked", "failed", "suite",
+	  "L2's QEMU had exited with status 134", 0, 900, 0, 0 },
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300, 0, 0 },
@@ -766,6 +773,64 @@ TEST(reboot_starts_unprotected_and_protects_again)
 	ASSERT_LE(1.0, resets->type == JSON_STR ? strtod(resets->str, NULL) : resets->num);
 	/* And the second boot locked down again (the smoke suite's own check). */
 	ASSERT_EQ(0, strncmp(str_at("heki.lockdown.lockdown") ?: "", "ok ", 3));
+}
+
+/*
+ * Migration (host/ABI.md): a VMM that turns on dirty logging (by bitmap or
+ * by ring) for a memslot holding a frame its guest protected is refused
+ * with EPERM and the host logs it; a slot without one logs as before; the
+ * guest cannot protect a frame while its slot is logged; the VM runs on
+ * with its protection.  heki-minivm makes the VMs, in every run.
+ */
+TEST(dirty_logging_refused_on_protected_memory)
+{
+	static const char *const want[] = {
+		"bitmap: protect=0 stats_into_frame=-4018 log_protected_slot=Operation not permitted "
+		"log_other_slot=enabled protect_logged=-4021 log_off=ok stats_into_frame_after=-4018 "
+		"stats_elsewhere=0;",
+		"ring: ",
+		"exit=0",
+	};
+	const char *g;
+
+	ASSERT_NE(NULL, summary);
+	g = str_at("heki.migration.dirty_log");
+	if (!g && strcmp(sc->status, "ok"))
+		SKIP(return, "scenario %s stops before L1 reports it", sc->name);
+	ASSERT_NE(NULL, g);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ASSERT_NE(NULL, strstr(g, want[i])) TH_LOG("%s: no '%s'", g, want[i]);
+	if (!strstr(g, "ring: skip")) {
+		ASSERT_NE(NULL, strstr(g, "ring: protect=0 stats_into_frame=-4018 "
+					  "log_protected_slot=Operation not permitted "
+					  "log_other_slot=enabled protect_logged=-4021"))
+			TH_LOG("%s", g);
+	}
+	/* One refusal of each kind per way of logging, by the host's own log. */
+	ASSERT_LE(1, host_records("kind=migrate", "via=dirty-log", "gpa=0x2000"));
+	ASSERT_LE(1, host_records("kind=migrate", "via=hypercall", "gpa=0x12000"));
+}
+
+/*
+ * L2's QEMU migrated a locked-down L2: the host refused its dirty logging
+ * (logged, outside any vCPU), QEMU aborted, and nothing left unprotected.
+ */
+TEST(migration_of_a_locked_down_guest_refused)
+{
+	const struct json *log, *v;
+	int n = 0;
+
+	if (strcmp(sc->name, "migrate-under-lockdown"))
+		SKIP(return, "scenario %s migrates nothing", sc->name);
+	ASSERT_NE(NULL, summary);
+	ASSERT_STREQ("vmm-ended during migration", str_at("heki.migration.qemu") ?: "(missing)");
+	log = json_get(summary, "heki.violations");
+	ASSERT_NE(NULL, log);
+	for (v = log->child; v; v = v->next)
+		if (record_has(v, "kind=migrate") && record_has(v, "via=dirty-log") &&
+		    record_has(v, "vcpu=-1") && !record_has(v, "gpa=0x2000"))
+			n++;
+	ASSERT_LE(1, n) TH_LOG("no host record of L2's refused dirty logging");
 }
 
 /* The number after "n=" in guest line @g, or -1. */
