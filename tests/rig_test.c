@@ -792,14 +792,16 @@ TEST(dirty_logging_refused_on_protected_memory)
 		"exit=0",
 	};
 	const char *g;
+	size_t i;
 
 	ASSERT_NE(NULL, summary);
 	g = str_at("heki.migration.dirty_log");
 	if (!g && strcmp(sc->status, "ok"))
 		SKIP(return, "scenario %s stops before L1 reports it", sc->name);
 	ASSERT_NE(NULL, g);
-	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		ASSERT_NE(NULL, strstr(g, want[i])) TH_LOG("%s: no '%s'", g, want[i]);
+	}
 	if (!strstr(g, "ring: skip")) {
 		ASSERT_NE(NULL, strstr(g, "ring: protect=0 stats_into_frame=-4018 "
 					  "log_protected_slot=Operation not permitted "
