@@ -244,7 +244,7 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 # stages broken on purpose.  Results go to build/test-results, not results/.
 # Most telling first: under make test's time budget (tests/run.sh) the last
 # ones are the ones a slow machine skips.
-RIG_SCENARIOS ?= smoke attacks smoke-view reboot-under-lockdown bench-smoke no-guest-module hang-in-l2 attack-kills-guest smoke-icount bench-icount-twice
+RIG_SCENARIOS ?= smoke attacks smoke-view reboot-under-lockdown migrate-under-lockdown bench-smoke no-guest-module hang-in-l2 attack-kills-guest smoke-icount bench-icount-twice
 # Scenarios on L0 Bochs boot its CD.
 RIG_TEST_DEPS = all $(BIN)/rig_test $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")

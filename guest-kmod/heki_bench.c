@@ -198,7 +198,7 @@ static int setup_protected(struct bench_ctx *c)
 		if (!c->pages[i])
 			return -ENOMEM;
 		if (heki_call(HEKI_HC_PROTECT, PFN_PHYS(page_to_pfn(c->pages[i])),
-			      1 << PROT_CHUNK_ORDER, HEKI_ATTR_READ, 0))
+			      1 << PROT_CHUNK_ORDER, HEKI_ATTR_RO, 0))
 			return -EIO;
 	}
 	return 0;
@@ -241,12 +241,12 @@ static int op_view_switch(struct bench_ctx *c)
  */
 #define FAULT_CAP	65536		/* the host's HEKI_STORE_MAX_RANGES */
 #define FAULT_ON	(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
-#define FAULT_OFF	HEKI_ATTR_READ
+#define FAULT_OFF	HEKI_ATTR_RO
 /* Frames beyond the cap's worth, spent on gaps between unrestricted frames. */
 #define FAULT_EXTRA	4096
 /* Free pages the fill leaves to the rest of the guest. */
 #define FAULT_RESERVE	(64ul << (20 - PAGE_SHIFT))
-#define RWX		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define RWX		(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
 static phys_addr_t fault_frame(struct bench_ctx *c)
 {

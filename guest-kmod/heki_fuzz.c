@@ -130,7 +130,7 @@ static unsigned int fuzz_store_limit;
 module_param(fuzz_store_limit, uint, 0644);
 MODULE_PARM_DESC(fuzz_store_limit, "fill the permission store to -HEKI_E2BIG: bit 0 before lockdown, bit 1 after (default 0)");
 
-#define RWX		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define RWX		(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 #define IMM		HEKI_ATTR_IMMUTABLE
 #define PATTERN		0x5a5a5a5a5a5a5a5aull
 #define MAX_THREADS	8			/* sandbox pages: 7 threads and the controller */
@@ -152,12 +152,12 @@ MODULE_PARM_DESC(fuzz_store_limit, "fill the permission store to -HEKI_E2BIG: bi
  * the VM's life (kept allocated on purpose).
  */
 static const struct { const char *name; int attrs; } classes[] = {
-	{ "unprotected", -1 }, { "r", HEKI_ATTR_READ },
-	{ "rx", HEKI_ATTR_READ | HEKI_ATTR_EXEC },
-	{ "rw", HEKI_ATTR_READ | HEKI_ATTR_WRITE }, { "none", 0 },
-	{ "r_immutable", HEKI_ATTR_READ | IMM },
-	{ "rx_immutable", HEKI_ATTR_READ | HEKI_ATTR_EXEC | IMM },
-	{ "rw_immutable", HEKI_ATTR_READ | HEKI_ATTR_WRITE | IMM },
+	{ "unprotected", -1 }, { "r", HEKI_ATTR_RO },
+	{ "rx", HEKI_ATTR_EXEC },
+	{ "rw", HEKI_ATTR_WRITE }, { "none", 0 },
+	{ "r_immutable", IMM },
+	{ "rx_immutable", HEKI_ATTR_EXEC | IMM },
+	{ "rw_immutable", HEKI_ATTR_WRITE | IMM },
 };
 #define NCLASSES	ARRAY_SIZE(classes)
 #define NSENT		(2 * NCLASSES)
@@ -1496,7 +1496,7 @@ static void limit_store(struct seq_file *m, const char *p, struct fz *f)
 		 * frames), so they flush nothing.
 		 */
 		ret = fz_call(t, HEKI_HC_PROTECT, page_to_phys(pg), 1u << order,
-			      HEKI_ATTR_READ, 0, EXP_ANY);
+			      HEKI_ATTR_RO, 0, EXP_ANY);
 		for (i = 0; i < (1u << order) && !ret; i += 2 * n) {
 			n = min_t(unsigned int, HEKI_BATCH_MAX, ((1u << order) - i) / 2);
 			n = min_t(u64, n, (want - st->ranges + 1) / 2);

@@ -15,11 +15,11 @@ long heki_query(struct heki_info *info);
 long heki_stats(struct heki_stats *st);
 int heki_write_nofault(u64 *dst, u64 val);
 
-/* Release a range (READ|WRITE|EXEC); 0 or the host's error. */
+/* Release a range (WRITE|EXEC); 0 or the host's error. */
 static inline long heki_release(phys_addr_t pa, unsigned long npages)
 {
 	return heki_call(HEKI_HC_PROTECT, pa, npages,
-			 HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC, 0);
+			 HEKI_ATTR_WRITE | HEKI_ATTR_EXEC, 0);
 }
 
 /*

@@ -80,7 +80,7 @@ static const struct kernel_param_ops auth_ops = {
 module_param_cb(auth, &auth_ops, &auth, 0644);
 MODULE_PARM_DESC(auth, "authenticated patching after lockdown (default on; 0 is the Heki RFC v2 behaviour); can be turned on at run time, never off once taken");
 
-#define RWX (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define RWX (HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
 /* ------------------------------------------------------------ transports */
 
@@ -320,7 +320,7 @@ static u32 heki_pte_attrs(unsigned long addr)
 {
 	unsigned int level;
 	pte_t *pte = lookup_address(addr, &level);
-	u32 attrs = HEKI_ATTR_READ;
+	u32 attrs = HEKI_ATTR_RO;
 
 	if (!pte || !pte_present(*pte))
 		return RWX;	/* nothing to mirror */
@@ -766,15 +766,15 @@ struct kernel_part {
 
 /* The kernel image, as vmlinux.lds lays it out on x86-64. */
 static const struct kernel_part kernel_parts[] = {
-	{ "text", "_stext", "_etext", HEKI_ATTR_READ | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE },
+	{ "text", "_stext", "_etext", HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE },
 	/* ro_after_init lies inside rodata on x86-64 */
-	{ "rodata", "__start_rodata", "__end_rodata", HEKI_ATTR_READ | HEKI_ATTR_IMMUTABLE },
-	{ "data", "_sdata", "_edata", HEKI_ATTR_READ | HEKI_ATTR_WRITE },
+	{ "rodata", "__start_rodata", "__end_rodata", HEKI_ATTR_IMMUTABLE },
+	{ "data", "_sdata", "_edata", HEKI_ATTR_WRITE },
 	/*
 	 * .bss..decrypted sits inside bss; without SME/SEV its unused part
 	 * goes back to the page allocator at boot and may later hold code.
 	 */
-	{ "bss", "__bss_start", "__bss_stop", HEKI_ATTR_READ | HEKI_ATTR_WRITE,
+	{ "bss", "__bss_start", "__bss_stop", HEKI_ATTR_WRITE,
 	  "__start_bss_decrypted", "__end_bss_decrypted" },
 };
 
@@ -847,7 +847,7 @@ static long protect_kernel_image(struct load_summary *sum, struct heki_range *r,
 		first = PHYS_PFN(__pa(img->data));
 		last = PHYS_PFN(__pa(img->data + img->size - 1));
 		r[(*n)++] = (struct heki_range){ PFN_PHYS(first), last - first + 1,
-			HEKI_ATTR_READ | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE, 0 };
+			HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE, 0 };
 		pr_info("vdso   %s frames %#llx-%#llx executable\n", vdso_images[i],
 			first, last);
 	}
@@ -884,13 +884,13 @@ static unsigned int protect_modules(struct load_summary *sum,
 			continue;
 		if (n + 2 * size > max)	/* worst case: no merging */
 			break;
-		n += pages_to_ranges(base, text, HEKI_ATTR_READ | HEKI_ATTR_EXEC,
+		n += pages_to_ranges(base, text, HEKI_ATTR_EXEC,
 				     r + n, max - n);
 		n += pages_to_ranges(base + (text << PAGE_SHIFT), ro - text,
-				     HEKI_ATTR_READ, r + n, max - n);
+				     HEKI_ATTR_RO, r + n, max - n);
 		/* Data and bss: never executable, whatever a PTE says. */
 		n += pages_to_ranges(base + (ro << PAGE_SHIFT), size - ro,
-				     HEKI_ATTR_READ | HEKI_ATTR_WRITE, r + n, max - n);
+				     HEKI_ATTR_WRITE, r + n, max - n);
 		region_note(base, base + (size << PAGE_SHIFT));
 		sum->pages += size;
 		sum->modules++;
@@ -1075,6 +1075,7 @@ static int auth_set(const char *val, const struct kernel_param *kp)
 {
 	bool on;
 	long ret;
+	int open;
 
 	if (kstrtobool(val, &on))
 		return -EINVAL;
@@ -1089,11 +1090,17 @@ static int auth_set(const char *val, const struct kernel_param *kp)
 	if (!sites_registered)
 		return -EOPNOTSUPP;
 	mutex_lock(heki_text_mutex);
-	ret = atomic_read(&windows_open_now) ? -EBUSY :
-	      heki_call(HEKI_HC_LOCKDOWN, HEKI_LOCK_AUTH, 0, 0, 0);
+	open = atomic_read(&windows_open_now);
+	ret = open ? -EBUSY : heki_call(HEKI_HC_LOCKDOWN, HEKI_LOCK_AUTH, 0, 0, 0);
 	if (!ret)
 		WRITE_ONCE(auth_active, true);
 	mutex_unlock(heki_text_mutex);
+	if (open) {
+		/* Not asked: the host would refuse it while our windows are open. */
+		pr_warn("authentication not asked: %d write windows of this module are open\n",
+			open);
+		return -EBUSY;
+	}
 	if (ret == -HEKI_EBUSY) {
 		/* Someone else holds a window: the host refused and logged it. */
 		pr_warn("authentication refused: the host holds write windows this module did not open (HEKI_EBUSY)\n");
@@ -1101,7 +1108,7 @@ static int auth_set(const char *val, const struct kernel_param *kp)
 	}
 	if (ret) {
 		pr_warn("authentication refused by the host: %ld\n", ret);
-		return ret == -EBUSY ? -EBUSY : -EIO;
+		return -EIO;
 	}
 	auth = true;
 	kprobes_no_optimization();

@@ -28,7 +28,7 @@
 #include "heki_guest.h"
 
 #define OK(cond) ((cond) ? "ok" : "FAIL")
-#define RWX (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define RWX (HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 #define PATTERN 0xaaaaaaaaaaaaaaaaull
 
 static void fill(void *p, size_t bytes)
@@ -96,14 +96,16 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 		{ "pin_cr4_unpinnable_bit", HEKI_HC_PIN_CR, 4, X86_CR4_PAE, 0, 0, -HEKI_EBITS },
 		{ "pin_no_bits", HEKI_HC_PIN_CR, 0, 0, 0, 0, -HEKI_EBITS },
 		{ "pin_reserved_arg", HEKI_HC_PIN_CR, 4, X86_CR4_SMEP, 1, 0, -HEKI_EINVAL },
-		{ "protect_misaligned", HEKI_HC_PROTECT, 4096 + 1, 1, HEKI_ATTR_READ, 0, -HEKI_EALIGN },
-		{ "protect_no_pages", HEKI_HC_PROTECT, 4096, 0, HEKI_ATTR_READ, 0, -HEKI_ERANGE },
-		{ "protect_too_long", HEKI_HC_PROTECT, 4096, (1ul << 28) + 1, HEKI_ATTR_READ, 0, -HEKI_ERANGE },
-		{ "protect_past_max_frame", HEKI_HC_PROTECT, (1ul << 52) - 4096, 2, HEKI_ATTR_READ, 0, -HEKI_ERANGE },
-		{ "protect_wraps", HEKI_HC_PROTECT, ~0xffful, 2, HEKI_ATTR_READ, 0, -HEKI_ERANGE },
+		{ "protect_misaligned", HEKI_HC_PROTECT, 4096 + 1, 1, HEKI_ATTR_RO, 0, -HEKI_EALIGN },
+		{ "protect_no_pages", HEKI_HC_PROTECT, 4096, 0, HEKI_ATTR_RO, 0, -HEKI_ERANGE },
+		{ "protect_too_long", HEKI_HC_PROTECT, 4096, (1ul << 28) + 1, HEKI_ATTR_RO, 0, -HEKI_ERANGE },
+		{ "protect_past_max_frame", HEKI_HC_PROTECT, (1ul << 52) - 4096, 2, HEKI_ATTR_RO, 0, -HEKI_ERANGE },
+		{ "protect_wraps", HEKI_HC_PROTECT, ~0xffful, 2, HEKI_ATTR_RO, 0, -HEKI_ERANGE },
 		{ "protect_unknown_attr", HEKI_HC_PROTECT, 4096, 1, 1 << 4, 0, -HEKI_EATTR },
-		{ "protect_reserved_arg", HEKI_HC_PROTECT, 4096, 1, HEKI_ATTR_READ, 1, -HEKI_EINVAL },
-		{ "protect_outside_ram", HEKI_HC_PROTECT, 1ul << 45, 1, HEKI_ATTR_READ, 0, -HEKI_EFAULT },
+		/* Bit 0 was READ up to ABI 0.6 (never enforced): refused since 0.7. */
+		{ "protect_former_read_bit", HEKI_HC_PROTECT, 4096, 1, 1, 0, -HEKI_EATTR },
+		{ "protect_reserved_arg", HEKI_HC_PROTECT, 4096, 1, HEKI_ATTR_RO, 1, -HEKI_EINVAL },
+		{ "protect_outside_ram", HEKI_HC_PROTECT, 1ul << 45, 1, HEKI_ATTR_RO, 0, -HEKI_EFAULT },
 		{ "batch_empty", HEKI_HC_PROTECT_BATCH, 0, 0, 0, 0, -HEKI_EBATCH },
 		{ "batch_too_long", HEKI_HC_PROTECT_BATCH, 0, HEKI_BATCH_MAX + 1, 0, 0, -HEKI_EBATCH },
 		{ "batch_across_pages", HEKI_HC_PROTECT_BATCH, 4096 - 32, 2, 0, 0, -HEKI_EALIGN },
@@ -139,11 +141,11 @@ static int heki_abi_check_show(struct seq_file *m, void *unused)
 		return -ENOMEM;
 	pa = __pa(buf);
 	/* Batch entries the batch_* cases point at (a0 is an offset in buf). */
-	r[0] = (struct heki_range){ pa + 4096, 1, HEKI_ATTR_READ, 1 };
+	r[0] = (struct heki_range){ pa + 4096, 1, HEKI_ATTR_RO, 1 };
 	r[1] = (struct heki_range){ pa + 4096, 1, 1 << 4, 0 };
-	r[2] = (struct heki_range){ 1ull << 45, 1, HEKI_ATTR_READ, 0 };
+	r[2] = (struct heki_range){ 1ull << 45, 1, HEKI_ATTR_RO, 0 };
 	r[3] = (struct heki_range){ pa, 1, RWX, 0 };	/* valid: a release */
-	r[4] = (struct heki_range){ pa, 0, HEKI_ATTR_READ, 0 };
+	r[4] = (struct heki_range){ pa, 0, HEKI_ATTR_RO, 0 };
 
 	for (c = cases; c < cases + ARRAY_SIZE(cases); c++) {
 		unsigned long a0 = c->a0;
@@ -248,7 +250,7 @@ static int heki_protect_show(struct seq_file *m, void *unused)
 		return -ENOMEM;
 	fill(page, PAGE_SIZE);
 
-	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_READ, 0);
+	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_RO, 0);
 	seq_printf(m, "protect_read_only %s ret=%ld\n", OK(!ret), ret);
 
 	faulted = heki_write_nofault(&page[8], val);
@@ -291,7 +293,7 @@ static int heki_exec_show(struct seq_file *m, void *unused)
 	before = heki_nx_call();
 	seq_printf(m, "runs_before %s got=0x%x\n", OK(before == HEKI_NX_RAN),
 		   before);
-	ret = heki_call(HEKI_HC_PROTECT, pa, 1, HEKI_ATTR_READ, 0);
+	ret = heki_call(HEKI_HC_PROTECT, pa, 1, HEKI_ATTR_RO, 0);
 	seq_printf(m, "protect_no_exec %s ret=%ld\n", OK(!ret), ret);
 	during = heki_nx_call();
 	seq_printf(m, "exec_refused %s faulted=%d rip=0x%lx gfn=0x%lx\n",
@@ -302,7 +304,7 @@ static int heki_exec_show(struct seq_file *m, void *unused)
 	 * happened: R_X when the kernel is under protection, else released.
 	 */
 	rel = heki_kernel_is_protected() ?
-	      heki_call(HEKI_HC_PROTECT, pa, 1, HEKI_ATTR_READ | HEKI_ATTR_EXEC, 0) :
+	      heki_call(HEKI_HC_PROTECT, pa, 1, HEKI_ATTR_EXEC, 0) :
 	      heki_release(pa, 1);
 	after = heki_nx_call();
 	seq_printf(m, "runs_after_release %s ret=%ld got=0x%x\n",
@@ -333,9 +335,9 @@ static int heki_batch_show(struct seq_file *m, void *unused)
 	pa = __pa(p);
 	fill(p, 4 * PAGE_SIZE);
 	stats_now(&s0);
-	r[0] = (struct heki_range){ pa, 1, HEKI_ATTR_READ, 0 };
+	r[0] = (struct heki_range){ pa, 1, HEKI_ATTR_RO, 0 };
 	r[1] = (struct heki_range){ pa + PAGE_SIZE, 1,
-				    HEKI_ATTR_READ | HEKI_ATTR_EXEC, 0 };
+				    HEKI_ATTR_EXEC, 0 };
 	r[2] = (struct heki_range){ pa + 2 * PAGE_SIZE, 2, 0, 0 };	/* no access */
 	ret = heki_call(HEKI_HC_PROTECT_BATCH, __pa(r), 3, 0, 0);
 	stats_now(&s1);
@@ -400,7 +402,7 @@ static int heki_window_show(struct seq_file *m, void *unused)
 	}
 	fill(p, 2 * PAGE_SIZE);
 
-	ret = heki_call(HEKI_HC_PROTECT, pa, 2, HEKI_ATTR_READ, 0);
+	ret = heki_call(HEKI_HC_PROTECT, pa, 2, HEKI_ATTR_RO, 0);
 	seq_printf(m, "protect_read_only %s ret=%ld\n", OK(!ret), ret);
 	stats_now(&s0);
 
@@ -472,7 +474,7 @@ static int heki_emulated_write_show(struct seq_file *m, void *unused)
 	}
 	seq_printf(m, "emulated_write_lands_unprotected %s got=%d\n",
 		   OK(r == 0 && page[1] == 1), r);
-	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_READ, 0);
+	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_RO, 0);
 	r = heki_fep_write(&page[2], 2, &ip);
 	seq_printf(m, "emulated_write_refused %s ret=%ld got=%d unchanged=%d rip=0x%lx gva=0x%lx gfn=0x%lx\n",
 		   OK(!ret && r == 1 && page[2] == PATTERN), ret, r,
@@ -518,10 +520,10 @@ static int heki_lockdown_show(struct seq_file *m, void *unused)
 		u64 attrs;
 	} *w, weaken[] = {
 		{ "unprotect_kernel_text", text, RWX },
-		{ "make_kernel_text_writable", text, HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC | imm },
-		{ "drop_immutable_from_text", text, HEKI_ATTR_READ | HEKI_ATTR_EXEC },
-		{ "make_data_writable", 0, HEKI_ATTR_READ | HEKI_ATTR_WRITE | imm },
-		{ "make_data_executable", 0, HEKI_ATTR_READ | HEKI_ATTR_EXEC | imm },
+		{ "make_kernel_text_writable", text, HEKI_ATTR_WRITE | HEKI_ATTR_EXEC | imm },
+		{ "drop_immutable_from_text", text, HEKI_ATTR_EXEC },
+		{ "make_data_writable", 0, HEKI_ATTR_WRITE | imm },
+		{ "make_data_executable", 0, HEKI_ATTR_EXEC | imm },
 		{ "unprotect_data", 0, RWX },
 	};
 	phys_addr_t dpa;
@@ -538,10 +540,10 @@ static int heki_lockdown_show(struct seq_file *m, void *unused)
 	fill(data, PAGE_SIZE);
 
 	ret = heki_call(HEKI_HC_PROTECT, text, 1,
-			HEKI_ATTR_READ | HEKI_ATTR_EXEC | imm, 0);
+			HEKI_ATTR_EXEC | imm, 0);
 	seq_printf(m, "protect_text_immutable %s ret=%ld gfn=0x%llx\n", OK(!ret),
 		   ret, (u64)text >> PAGE_SHIFT);
-	ret = heki_call(HEKI_HC_PROTECT, dpa, 1, HEKI_ATTR_READ | imm, 0);
+	ret = heki_call(HEKI_HC_PROTECT, dpa, 1, imm, 0);
 	seq_printf(m, "protect_data_immutable %s ret=%ld gfn=0x%llx\n", OK(!ret),
 		   ret, (u64)dpa >> PAGE_SHIFT);
 
@@ -573,7 +575,7 @@ static int heki_lockdown_show(struct seq_file *m, void *unused)
 	seq_printf(m, "strengthen_immutable_allowed %s ret=%ld\n", OK(!ret), ret);
 
 	/* Non-immutable memory stays changeable. */
-	ret = heki_call(HEKI_HC_PROTECT, __pa(free), 1, HEKI_ATTR_READ, 0);
+	ret = heki_call(HEKI_HC_PROTECT, __pa(free), 1, HEKI_ATTR_RO, 0);
 	seq_printf(m, "protect_after_lockdown %s ret=%ld\n", OK(!ret), ret);
 	r[0] = (struct heki_range){ __pa(free), 1, RWX, 0 };
 	r[1] = (struct heki_range){ text, 1, RWX, 0 };
@@ -620,7 +622,7 @@ static int heki_flood_show(struct seq_file *m, void *unused)
 	if (!page)
 		return -ENOMEM;
 	fill(page, PAGE_SIZE);
-	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_READ, 0);
+	ret = heki_call(HEKI_HC_PROTECT, __pa(page), 1, HEKI_ATTR_RO, 0);
 	seq_printf(m, "flood_protect %s ret=%ld\n", OK(!ret), ret);
 	if (ret) {
 		free_page((unsigned long)page);

@@ -19,7 +19,7 @@
  * against a different major.
  */
 #define HEKI_ABI_VERSION_MAJOR 0
-#define HEKI_ABI_VERSION_MINOR 6
+#define HEKI_ABI_VERSION_MINOR 7
 #define HEKI_ABI_VERSION ((HEKI_ABI_VERSION_MAJOR << 16) | HEKI_ABI_VERSION_MINOR)
 
 /*
@@ -40,16 +40,18 @@
 #define HEKI_HC_QUERY		(HEKI_HC_BASE + 0x00)
 
 /*
- * Permission attributes of a guest-physical range (as in the Heki RFC v2:
- * READ/WRITE/EXEC/IMMUTABLE in bits 0-3).  IMMUTABLE ranges can never be
- * made more permissive once the guest has locked down.
+ * Permission attributes of a guest-physical range (bits 1-3 as in the Heki
+ * RFC v2).  IMMUTABLE ranges can never be made more permissive once the
+ * guest has locked down.  Bit 0 was READ up to ABI 0.6: accepted but never
+ * enforced (second-stage tables cannot deny reads of a present page), so
+ * since 0.7 it is refused (-HEKI_EATTR) like any unknown bit.  Every frame
+ * stays readable; HEKI_ATTR_RO (no bit) is a read-only, non-executable one.
  */
-#define HEKI_ATTR_READ		(1u << 0)
+#define HEKI_ATTR_RO		0u
 #define HEKI_ATTR_WRITE		(1u << 1)
 #define HEKI_ATTR_EXEC		(1u << 2)
 #define HEKI_ATTR_IMMUTABLE	(1u << 3)
-#define HEKI_ATTR_ALL		(HEKI_ATTR_READ | HEKI_ATTR_WRITE | \
-				 HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE)
+#define HEKI_ATTR_ALL		(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE)
 
 /*
  * HEKI_HC_PIN_CR(a0 = 0 or 4: the control register, a1 = bits to pin,
@@ -77,7 +79,9 @@
  * guest's own page tables say.  A denied access is not performed, the guest
  * gets a #PF (error code PRESENT|RSVD plus WRITE or INSTR, CR2 the linear
  * address) that the kernel's fault-tolerant accessors recover from, and the
- * host logs it.  Attributes READ|WRITE|EXEC release the range.
+ * host logs it.  Attributes WRITE|EXEC release the range.  A restricting
+ * request on memory the VMM logs dirty pages of (a migration under way)
+ * gets -HEKI_EDIRTYLOG: nothing would carry it to the destination.
  */
 #define HEKI_HC_PROTECT		(HEKI_HC_BASE + 0x02)
 

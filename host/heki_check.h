@@ -59,7 +59,7 @@ static inline long heki_check_protect(__u64 a0, __u64 a1, __u64 a2, __u64 a3)
 /* Attributes that release a range instead of restricting it. */
 static inline int heki_attrs_release(__u64 attrs)
 {
-	return attrs == (HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC);
+	return attrs == (HEKI_ATTR_WRITE | HEKI_ATTR_EXEC);
 }
 
 /* HEKI_HC_PROTECT_BATCH(array_gpa, count, 0, 0): the array itself. */

@@ -77,18 +77,12 @@ struct heki_vm {
 	bool auth;
 	/* Patch sites (HEKI_HC_SITES, HEKI_HC_PATCH): under store_mutex. */
 	struct heki_sites sites;
-	/*
-	 * The last refused KVM write (gfn << 3 | via, + 1) and when: a PV
-	 * area pointed at a protected frame is retried on every entry, and
-	 * repeats within a second are counted, not logged again.
-	 */
-	u64 kvm_denial_last;
-	unsigned long kvm_denial_jiffies;
-	atomic64_t kvm_denials, kvm_denials_repeated;
+	atomic64_t kvm_denials;		/* heki_kvm_write_denied() said no */
 	/* struct heki_stats, as far as the VM's own counters go. */
 	atomic64_t calls, refused, ranges_applied, windows_opened;
 	atomic64_t windows_closed, violations, zaps, zapped_frames;
 	atomic64_t view_switches, patches, resets;
+	atomic64_t dirty_log_refused;	/* heki_dirty_log_denied() said no */
 	/* Its violation log (heki_log_kvm.c); vm_seq is violations above. */
 	struct heki_vlog *log;
 	/*
@@ -402,6 +396,23 @@ static bool heki_in_ram(struct kvm_vcpu *vcpu, gfn_t first, u64 npages)
 	       kvm_vcpu_gfn_to_memslot(vcpu, first + npages - 1);
 }
 
+/*
+ * Whether the VMM logs dirty pages (KVM_MEM_LOG_DIRTY_PAGES, by bitmap or
+ * by ring) in a memslot overlapping [gfn, gfn + npages): a migration under
+ * way, which would not carry a new protection there to its destination.
+ * The caller holds kvm->srcu (a hypercall runs inside vcpu_run).
+ */
+static bool heki_dirty_logged(struct kvm_vcpu *vcpu, gfn_t gfn, u64 npages)
+{
+	struct kvm_memslot_iter iter;
+
+	kvm_for_each_memslot_in_gfn_range(&iter, kvm_vcpu_memslots(vcpu), gfn,
+					  gfn + npages)
+		if (iter.slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+			return true;
+	return false;
+}
+
 static long heki_query(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 		       u64 a0, u64 a1, u64 a2, u64 a3)
 {
@@ -490,6 +501,12 @@ static long heki_apply_ranges(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 			ret = -HEKI_EFAULT;
 		if (ret)
 			return ret;
+		if (!heki_attrs_release(r[i].attrs) &&
+		    heki_dirty_logged(vcpu, gpa_to_gfn(r[i].gpa), r[i].npages)) {
+			heki_log_violation(vcpu, "migrate", "hypercall", r[i].gpa,
+					   ~0ull, r[i].attrs);
+			return -HEKI_EDIRTYLOG;
+		}
 	}
 
 	mutex_lock(&vm->store_mutex);
@@ -1159,6 +1176,59 @@ int heki_max_mapping_level(struct kvm *kvm, gfn_t gfn, int max_level)
 	return max_level;
 }
 
+/* A frame of [gfn, gfn + n) the guest restricted or made immutable.  Under store_lock. */
+static bool heki_holds_state(struct heki_vm *vm, gfn_t gfn, u64 n)
+{
+	return heki_store_any_lacking(&vm->store, gfn, n, HEKI_RW_X) ||
+	       heki_store_any(&vm->store, gfn, n, HEKI_ATTR_IMMUTABLE);
+}
+
+/*
+ * Migration: a VMM migrates a VM by logging the pages the VM dirties
+ * (KVM_MEM_LOG_DIRTY_PAGES, with a bitmap or a dirty ring: both need the
+ * flag) while it copies guest RAM, and nothing carries Heki's state to
+ * the destination, whose guest would run on unprotected.  So dirty
+ * logging is refused for a memslot holding a frame the guest restricted
+ * (logged as kind "migrate" with the slot's first such frame; the VMM
+ * gets EPERM).  Slots without one (a VGA frame buffer) log as before.
+ * Called from kvm_arch_prepare_memory_region() under slots_lock for every
+ * slot change that leaves logging on.
+ */
+bool heki_dirty_log_denied(struct kvm *kvm, gfn_t base, unsigned long npages)
+{
+	struct heki_vm *vm;
+	u32 attrs = 0;
+	bool denied;
+
+	if (hash_empty(heki_vms) || !npages)
+		return false;
+	vm = heki_vm_peek(kvm);
+	if (!vm)
+		return false;
+	spin_lock(&vm->store_lock);
+	denied = heki_holds_state(vm, base, npages);
+	/* The slot's first such frame, for the record: O(log^2 n). */
+	while (denied && npages > 1) {
+		if (heki_holds_state(vm, base, npages / 2)) {
+			npages /= 2;
+		} else {
+			base += npages / 2;
+			npages -= npages / 2;
+		}
+	}
+	if (denied)
+		heki_store_lookup(&vm->store, base, &attrs);
+	spin_unlock(&vm->store_lock);
+	if (!denied)
+		return false;
+	atomic64_inc(&vm->dirty_log_refused);
+	heki_log_record(kvm, NULL, "migrate", "dirty-log", gfn_to_gpa(base),
+			~0ull, attrs);
+	pr_info_ratelimited("heki: VM %d: dirty logging (migration) refused: frame 0x%llx is protected, Heki state cannot migrate\n",
+			    kvm->userspace_pid, base);
+	return true;
+}
+
 static const char *const heki_kvm_via_names[HEKI_KVM_VIA_NR] = {
 	[HEKI_KVM_WRITE] = "kvm-write",
 	[HEKI_KVM_HVA_CACHE] = "kvm-hva-cache",
@@ -1171,8 +1241,7 @@ static const char *const heki_kvm_via_names[HEKI_KVM_VIA_NR] = {
  * patch 0004): a frame the guest made read-only is refused to KVM too, or
  * the PV MSRs, VMSAVE/VMCLEAR, clock pairing and the emulator would write
  * it for the guest.  [offset, offset + len) may run over several frames.
- * A refusal is logged as kind "write" with its source; the same refusal
- * again within a second is counted, not logged.
+ * A refusal is logged as kind "write" with its source.
  */
 /*
  * The first write-protected frame of [offset, offset + len) from @gfn (its
@@ -1215,7 +1284,6 @@ bool heki_kvm_write_denied(struct kvm *kvm, gfn_t gfn, int offset,
 	gfn_t first = gfn + offset / PAGE_SIZE;
 	struct heki_vm *vm = NULL;
 	long attrs = -1;
-	u64 key;
 
 	if (via < 0 || via >= HEKI_KVM_VIA_NR)
 		return false;
@@ -1223,15 +1291,12 @@ bool heki_kvm_write_denied(struct kvm *kvm, gfn_t gfn, int offset,
 	if (gfn == ~0ull)
 		return false;
 
+	/*
+	 * Every refusal is numbered (vm_seq) and offered to the log, whose
+	 * per-kind rate limit drops and counts the repeats of a PV area the
+	 * guest pointed at a protected frame (retried on every entry).
+	 */
 	atomic64_inc(&vm->kvm_denials);
-	key = (gfn << 3 | via) + 1;
-	if (READ_ONCE(vm->kvm_denial_last) == key &&
-	    time_before(jiffies, READ_ONCE(vm->kvm_denial_jiffies) + HZ)) {
-		atomic64_inc(&vm->kvm_denials_repeated);
-		return true;
-	}
-	WRITE_ONCE(vm->kvm_denial_last, key);
-	WRITE_ONCE(vm->kvm_denial_jiffies, jiffies);
 	heki_log_record(kvm, kvm_get_running_vcpu(), "write",
 			heki_kvm_via_names[via],
 			gfn_to_gpa(gfn) + (gfn == first ? offset % PAGE_SIZE : 0),
@@ -1498,10 +1563,11 @@ static void heki_vms_show(struct seq_file *m)
 			   pid, atomic64_read(&vm->view_switches), pid,
 			   atomic64_read(&vm->patches), pid, READ_ONCE(vm->auth));
 		heki_vlog_status(m, vm->log, pid);
-		seq_printf(m, "vm_%d_resets %lld\n", pid, atomic64_read(&vm->resets));
-		seq_printf(m, "vm_%d_kvm_writes_refused %lld\nvm_%d_kvm_writes_refused_unlogged %lld\n",
-			   pid, atomic64_read(&vm->kvm_denials), pid,
-			   atomic64_read(&vm->kvm_denials_repeated));
+		seq_printf(m, "vm_%d_resets %lld\nvm_%d_dirty_log_refused %lld\n", pid,
+			   atomic64_read(&vm->resets), pid,
+			   atomic64_read(&vm->dirty_log_refused));
+		seq_printf(m, "vm_%d_kvm_writes_refused %lld\n", pid,
+			   atomic64_read(&vm->kvm_denials));
 		seq_printf(m, "vm_%d_zaps %lld\nvm_%d_zapped_frames %lld\nvm_%d_tlb_flushes %llu\n",
 			   pid, atomic64_read(&vm->zaps), pid,
 			   atomic64_read(&vm->zapped_frames), pid,

@@ -16,6 +16,14 @@ void heki_vm_destroy(struct kvm *kvm);
  * sync_regs): vCPU 0 put back into real mode is a system reset.
  */
 void heki_vcpu_sregs_set(struct kvm_vcpu *vcpu, unsigned long cr0);
+/*
+ * The VMM turns dirty logging on (or keeps it on) for a memslot of
+ * @npages frames from @base: refused (and logged) while a frame there is
+ * protected, since nothing would carry the protection to a migration's
+ * destination.
+ */
+bool heki_dirty_log_denied(struct kvm *kvm, unsigned long long base,
+			   unsigned long npages);
 bool heki_cr_write_denied(struct kvm_vcpu *vcpu, int cr, unsigned long old,
 			  unsigned long new);
 unsigned int heki_spte_access(struct kvm *kvm, unsigned long long gfn,

@@ -94,7 +94,7 @@ static inline __u16 *heki_store_tree(const struct heki_store *s)
 	return (__u16 *)(s->ranges + s->cap);
 }
 
-#define HEKI_PERMS	(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define HEKI_PERMS	(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
 
 /*
  * What a range contributes to the tree: its attrs (bits 0-3), the attrs

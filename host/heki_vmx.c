@@ -34,8 +34,11 @@ void heki_vmx_pre_entry(struct kvm_vcpu *vcpu)
 	/* A nested guest's CR0 is its own (and vmcs02's mask L1's choice). */
 	if (is_guest_mode(vcpu))
 		return;
+	/* Cheap test first: only a pinnable bit the guest owns needs the VM's pins. */
+	if (likely(!(vcpu->arch.cr0_guest_owned_bits & HEKI_CR0_PINNABLE)))
+		return;
 	take = heki_cr_pinned(vcpu, 0) & vcpu->arch.cr0_guest_owned_bits;
-	if (likely(!take))
+	if (!take)
 		return;
 	kvm_read_cr0(vcpu);	/* the guest-owned bits' current values */
 	vcpu->arch.cr0_guest_owned_bits &= ~take;

@@ -31,15 +31,28 @@ if [ "${HEKI_REPLACE_KVM:-0}" = 1 ]; then
 		[ -d /sys/module/$m ] && { rmmod $m || fail kvm-load "cannot unload the running $m (VMs still running?)"; }
 	done
 fi
-for ko in $(cat "$KMOD_DIR"/load-order); do
-	case $ko in
-	kvm-amd.ko) [ $virt = svm ] || continue ;;
-	kvm-intel.ko) [ $virt = vmx ] || continue ;;
-	esac
-	name=$(basename "$ko" .ko | tr - _)
-	[ -d /sys/module/"$name" ] && continue
-	insmod "$KMOD_DIR/$ko" || fail kvm-load "insmod $ko failed: $(dmesg | tail -n 1)"
-done
+# Our KVM: kvm.ko with parameters "$@", then this CPU's vendor module.
+load_kvm() {
+	for ko in $(cat "$KMOD_DIR"/load-order); do
+		case $ko in
+		kvm-amd.ko) [ $virt = svm ] || continue ;;
+		kvm-intel.ko) [ $virt = vmx ] || continue ;;
+		esac
+		name=$(basename "$ko" .ko | tr - _)
+		[ -d /sys/module/"$name" ] && continue
+		args=
+		[ "$ko" = kvm.ko ] && args="$*"
+		# shellcheck disable=SC2086
+		insmod "$KMOD_DIR/$ko" $args || { echo "insmod $ko failed: $(dmesg | tail -n 1)"; return 1; }
+	done
+}
+unload_kvm() {
+	for m in kvm_amd kvm_intel kvm; do
+		[ -d /sys/module/$m ] && { rmmod $m || return 1; }
+	done
+	return 0
+}
+err=$(load_kvm) || fail kvm-load "$err"
 # devtmpfs creates the node asynchronously.
 i=0
 while [ ! -c /dev/kvm ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -67,10 +80,12 @@ minivm=$!
 i=0
 until grep -q report= /tmp/minivm.out || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 
-# What a migrating VMM meets on frames a guest protected (heki-minivm).
-out=$(heki-minivm dirty-log 2>&1)
+# The host as a VMM meets it (heki-minivm checks): dirty logging (migration)
+# of protected frames, KVM's refused writes counted, authentication refused
+# while a window is held, views.
+out=$(heki-minivm checks 2>&1)
 rc=$?
-emit kv l1.dirty_log="$(echo "$out" | tr '\n' ';') exit=$rc"
+emit kv l1.host_checks="$(echo "$out" | tr '\n' ';') exit=$rc"
 
 # Two work-arounds for an L1 that runs under L0 TCG; on real hardware L2 gets
 # the host CPU unchanged:
@@ -155,5 +170,15 @@ heki-emit -p host_after. l1 kv-lines </sys/kernel/debug/heki/status
 kill -TERM $logfwd
 wait $logfwd
 emit kv l1.logfwd_exit=$?
+# Views need the TDP MMU (host/ABI.md): with kvm.tdp_mmu=0 the host must
+# refuse them.  Every VM has ended; KVM is loaded as before afterwards.
+if unload_kvm && load_kvm tdp_mmu=0 >/dev/null; then
+	out=$(heki-minivm views 2>&1)
+	rc=$?
+	emit kv l1.views_tdp_mmu_off="$(cat /sys/module/kvm/parameters/tdp_mmu) $out exit=$rc"
+	unload_kvm && load_kvm >/dev/null
+else
+	emit kv l1.views_tdp_mmu_off="cannot reload kvm.ko: $(dmesg | tail -n 1)"
+fi
 emit kv l1.kernel_warnings="$(( $(dmesg | grep -c -E "$warn_pattern") - warnings_before ))"
 emit stage l1-done

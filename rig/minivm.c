@@ -17,7 +17,11 @@
  * In the rig (l1-run.sh) it runs beside L2: its records come before and
  * after L2's flood, in a log of their own.
  *
- *   heki-minivm dirty-log
+ *   heki-minivm checks | views
+ *
+ * "checks" runs every check below, one line each; "views" only the last
+ * (l1-run.sh runs it again with kvm.tdp_mmu=0).  Exit 0 when every one
+ * went as the host must have it.
  *
  * What a migrating VMM meets (host/ABI.md, "Migration"): for dirty
  * logging by bitmap and then by ring (KVM_CAP_DIRTY_LOG_RING), a VM with
@@ -25,9 +29,21 @@
  * then the VMM asks for dirty logging on both slots, the guest protects a
  * frame of the slot being logged, and the guest's protection is checked
  * again (HEKI_HC_STATS into the frame: -HEKI_EWRPROT while it holds).
- * Prints one line per way of logging and exits 0 when the host refused
- * logging on the protected slot, allowed it on the other, refused the
- * protection of a logged frame, and the VM ran on protected as before.
+ * One line per way of logging: as expected when the host refused logging
+ * on the protected slot, allowed it on the other, refused the protection
+ * of a logged frame, and the VM ran on protected as before.
+ *
+ * kvm-writes: the guest points the PV wall clock (MSR_KVM_WALL_CLOCK_NEW)
+ * at its read-only frame 5 times: KVM's write is refused each time, and
+ * each refusal is a violation the guest's HEKI_HC_STATS counts.
+ *
+ * auth-busy: after a lockdown without authentication, the guest holds a
+ * write window and asks for authentication: refused with -HEKI_EBUSY
+ * (the host logs why=lock-busy), granted once the window is closed.
+ *
+ * views: whether the host offers views (HEKI_FEAT_VIEW) and what entering
+ * and leaving the patch view answer; with kvm.tdp_mmu=0 both must be
+ * -HEKI_ENOSYS (a view is a TDP MMU root of its own).
  */
 #include <cpuid.h>
 #include <errno.h>
@@ -60,12 +76,6 @@ static int die(const char *what)
 	return 1;
 }
 
-/* Read-only, not executable: what the guest asks for its frame. */
-#ifndef HEKI_ATTR_READ
-#define MINIVM_RO 0
-#else
-#define MINIVM_RO HEKI_ATTR_READ
-#endif
 
 static int is_intel(void)
 {
@@ -103,6 +113,9 @@ static long report(int vcpu, struct kvm_run *run, unsigned long object)
 	return hcall(vcpu, run, HEKI_HC_REPORT, HEKI_REPORT_FOP, 1, object);
 }
 
+#define WRMSR_GPA	0x1100
+#define MSR_KVM_WALL_CLOCK_NEW	0x4b564d00
+
 /* A VM of @nslots 64 KiB slots at 0, 64 KiB, ... and one real-mode vCPU. */
 struct minivm {
 	int vm, vcpu;
@@ -132,6 +145,8 @@ static int minivm_make(int kvm, struct minivm *m, int nslots, int ring)
 		return die("mmap");
 	/* vmmcall (AMD) or vmcall (Intel); hlt */
 	memcpy(m->mem + CODE_GPA, is_intel() ? "\x0f\x01\xc1\xf4" : "\x0f\x01\xd9\xf4", 4);
+	/* wrmsr; hlt */
+	memcpy(m->mem + WRMSR_GPA, "\x0f\x30\xf4", 3);
 	for (int i = 0; i < nslots; i++) {
 		region = (struct kvm_userspace_memory_region){
 			.slot = i, .guest_phys_addr = (unsigned long)i * MEM_SIZE,
@@ -186,12 +201,12 @@ static int dirty_log_check(int kvm, int ring)
 	}
 	if (minivm_make(kvm, &m, 2, ring))
 		return 1;
-	prot = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, PROT_GPA, 1, MINIVM_RO);
+	prot = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, PROT_GPA, 1, HEKI_ATTR_RO);
 	before = hcall(m.vcpu, m.run, HEKI_HC_STATS, PROT_GPA, sizeof(struct heki_stats), 0);
 	/* What QEMU's migration does first: dirty logging on every slot. */
 	slot_prot = dirty_log(&m, 0, 1);
 	slot_free = dirty_log(&m, 1, 1);
-	protect_logged = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, LOGGED_GPA, 1, MINIVM_RO);
+	protect_logged = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, LOGGED_GPA, 1, HEKI_ATTR_RO);
 	off = dirty_log(&m, 1, 0);
 	if (!slot_prot)
 		dirty_log(&m, 0, 0);
@@ -211,6 +226,94 @@ static int dirty_log_check(int kvm, int ring)
 	       healthy;
 }
 
+/* One wrmsr from WRMSR_GPA; 0, or -1 if the VM did not reach its hlt. */
+static int wrmsr_once(struct minivm *m, unsigned int msr, unsigned long val)
+{
+	struct kvm_regs regs = {
+		.rip = WRMSR_GPA, .rflags = 2,
+		.rcx = msr, .rax = val & 0xffffffff, .rdx = val >> 32,
+	};
+
+	if (ioctl(m->vcpu, KVM_SET_REGS, &regs) < 0 || ioctl(m->vcpu, KVM_RUN, 0) < 0)
+		return die("wrmsr run");
+	return m->run->exit_reason == KVM_EXIT_HLT ? 0 : -1;
+}
+
+/* This VM's violation count, by HEKI_HC_STATS into @gpa; -1 on failure. */
+static long violations(struct minivm *m, unsigned long gpa)
+{
+	struct heki_stats st;
+
+	if (hcall(m->vcpu, m->run, HEKI_HC_STATS, gpa, sizeof(st), 0))
+		return -1;
+	memcpy(&st, m->mem + gpa, sizeof(st));
+	return (long)st.violations;
+}
+
+static int kvm_writes_check(int kvm)
+{
+	long prot, before, after;
+	int runs = 0, i;
+	struct minivm m;
+
+	if (minivm_make(kvm, &m, 1, 0))
+		return 1;
+	prot = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, PROT_GPA, 1, HEKI_ATTR_RO);
+	before = violations(&m, 0x3000);
+	for (i = 0; i < 5; i++)
+		runs += !wrmsr_once(&m, MSR_KVM_WALL_CLOCK_NEW, PROT_GPA);
+	after = violations(&m, 0x3000);
+	printf("kvm-writes: protect=%ld wall_clock_writes=%d counted=%ld\n", prot, runs,
+	       after - before);
+	close(m.vcpu);
+	close(m.vm);
+	return prot || runs != 5 || before < 0 || after - before != 5;
+}
+
+#define WINDOW_GPA	0x4000
+
+static int auth_busy_check(int kvm)
+{
+	long prot, lock, open, busy, close_, auth;
+	struct minivm m;
+
+	if (minivm_make(kvm, &m, 1, 0))
+		return 1;
+	/* Executable, not immutable: a window there outlives any lockdown. */
+	prot = hcall(m.vcpu, m.run, HEKI_HC_PROTECT, WINDOW_GPA, 1, HEKI_ATTR_EXEC);
+	lock = hcall(m.vcpu, m.run, HEKI_HC_LOCKDOWN, 0, 0, 0);
+	open = hcall(m.vcpu, m.run, HEKI_HC_WINDOW_OPEN, WINDOW_GPA, 1, 0);
+	busy = hcall(m.vcpu, m.run, HEKI_HC_LOCKDOWN, HEKI_LOCK_AUTH, 0, 0);
+	close_ = hcall(m.vcpu, m.run, HEKI_HC_WINDOW_CLOSE, WINDOW_GPA, 1, 0);
+	auth = hcall(m.vcpu, m.run, HEKI_HC_LOCKDOWN, HEKI_LOCK_AUTH, 0, 0);
+	printf("auth-busy: protect=%ld lock=%ld open=%ld auth_while_open=%ld close=%ld auth=%ld\n",
+	       prot, lock, open, busy, close_, auth);
+	close(m.vcpu);
+	close(m.vm);
+	return prot || lock || open || busy != -HEKI_EBUSY || close_ || auth;
+}
+
+/* Prints what views answer; 0 when they work as the host offers them. */
+static int views_check(int kvm)
+{
+	struct heki_info info;
+	long q, enter, leave;
+	int view;
+	struct minivm m;
+
+	if (minivm_make(kvm, &m, 1, 0))
+		return 1;
+	q = hcall(m.vcpu, m.run, HEKI_HC_QUERY, 0x3000, sizeof(info), 0);
+	memcpy(&info, m.mem + 0x3000, sizeof(info));
+	view = !q && (info.features & HEKI_FEAT_VIEW);
+	enter = hcall(m.vcpu, m.run, HEKI_HC_VIEW_SWITCH, HEKI_VIEW_PATCH, 0, 0);
+	leave = hcall(m.vcpu, m.run, HEKI_HC_VIEW_SWITCH, HEKI_VIEW_NORMAL, 0, 0);
+	printf("views: query=%ld feature=%d enter=%ld leave=%ld\n", q, view, enter, leave);
+	close(m.vcpu);
+	close(m.vm);
+	return q || (view ? enter || leave : enter != -HEKI_ENOSYS || leave != -HEKI_ENOSYS);
+}
+
 int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
@@ -224,18 +327,26 @@ int main(int argc, char **argv)
 	sigset_t block, old;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: heki-minivm OBJECT | dirty-log\n");
+		fprintf(stderr, "usage: heki-minivm OBJECT | checks | views\n");
 		return 2;
 	}
-	if (!strcmp(argv[1], "dirty-log")) {
-		int r;
+	if (!strcmp(argv[1], "checks") || !strcmp(argv[1], "views")) {
+		int r = 0;
 
 		kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 		if (kvm < 0)
 			return die("/dev/kvm");
-		r = dirty_log_check(kvm, 0);
-		fflush(stdout);
-		r |= dirty_log_check(kvm, 1);
+		if (!strcmp(argv[1], "checks")) {
+			r |= dirty_log_check(kvm, 0);
+			fflush(stdout);
+			r |= dirty_log_check(kvm, 1);
+			fflush(stdout);
+			r |= kvm_writes_check(kvm);
+			fflush(stdout);
+			r |= auth_busy_check(kvm);
+			fflush(stdout);
+		}
+		r |= views_check(kvm);
 		return r;
 	}
 	object = strtoul(argv[1], NULL, 0);

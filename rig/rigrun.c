@@ -754,10 +754,14 @@ static void write_vm_logs(struct jw *w, const struct source *l1)
 	jw_value(w, "exit", kv_get(l1, "l1.logfwd_exit"));
 	jw_str(w, "minivm", kv_get(l1, "l1.minivm"));
 	jw_end(w);
-	/* What a migrating VMM met (heki-minivm dirty-log; --fault migrate-locked). */
-	jw_obj(w, "migration");
-	jw_str(w, "dirty_log", kv_get(l1, "l1.dirty_log"));
-	jw_str(w, "qemu", kv_get(l1, "l1.migrate"));
+	/*
+	 * The host as a VMM meets it: heki-minivm's checks, views with
+	 * kvm.tdp_mmu=0, L2's migration (--fault migrate-locked).
+	 */
+	jw_obj(w, "vmm");
+	jw_str(w, "host_checks", kv_get(l1, "l1.host_checks"));
+	jw_str(w, "views_tdp_mmu_off", kv_get(l1, "l1.views_tdp_mmu_off"));
+	jw_str(w, "migrate", kv_get(l1, "l1.migrate"));
 	jw_end(w);
 }
 

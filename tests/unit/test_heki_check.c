@@ -77,20 +77,23 @@ FIXTURE_VARIANT(protect) {
 	long expect;
 };
 
-FIXTURE_VARIANT_ADD(protect, read_only_page) { 0x1000, 1, HEKI_ATTR_READ, 0, 0 };
-FIXTURE_VARIANT_ADD(protect, text_range) { 0x1000000, 3000, HEKI_ATTR_READ | HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, read_only_page) { 0x1000, 1, HEKI_ATTR_RO, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, text_range) { 0x1000000, 3000, HEKI_ATTR_EXEC | HEKI_ATTR_IMMUTABLE, 0, 0 };
 FIXTURE_VARIANT_ADD(protect, no_access) { 0, 1, 0, 0, 0 };
-FIXTURE_VARIANT_ADD(protect, max_pages) { 0, HEKI_PROTECT_MAX_PAGES, HEKI_ATTR_READ, 0, 0 };
-FIXTURE_VARIANT_ADD(protect, misaligned) { 0x1008, 1, HEKI_ATTR_READ, 0, -HEKI_EALIGN };
-FIXTURE_VARIANT_ADD(protect, zero_pages) { 0x1000, 0, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
-FIXTURE_VARIANT_ADD(protect, too_many_pages) { 0, HEKI_PROTECT_MAX_PAGES + 1, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
-FIXTURE_VARIANT_ADD(protect, huge_count) { 0x1000, ~0ull, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, max_pages) { 0, HEKI_PROTECT_MAX_PAGES, HEKI_ATTR_RO, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, misaligned) { 0x1008, 1, HEKI_ATTR_RO, 0, -HEKI_EALIGN };
+FIXTURE_VARIANT_ADD(protect, zero_pages) { 0x1000, 0, HEKI_ATTR_RO, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, too_many_pages) { 0, HEKI_PROTECT_MAX_PAGES + 1, HEKI_ATTR_RO, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, huge_count) { 0x1000, ~0ull, HEKI_ATTR_RO, 0, -HEKI_ERANGE };
 FIXTURE_VARIANT_ADD(protect, unknown_attr) { 0x1000, 1, 1ull << 4, 0, -HEKI_EATTR };
+/* Bit 0 was READ up to ABI 0.6, accepted and never enforced: refused since 0.7. */
+FIXTURE_VARIANT_ADD(protect, former_read_bit) { 0x1000, 1, 1, 0, -HEKI_EATTR };
+FIXTURE_VARIANT_ADD(protect, former_read_bit_with_exec) { 0x1000, 1, 1 | HEKI_ATTR_EXEC, 0, -HEKI_EATTR };
 FIXTURE_VARIANT_ADD(protect, high_attr) { 0x1000, 1, 1ull << 63, 0, -HEKI_EATTR };
-FIXTURE_VARIANT_ADD(protect, reserved_a3) { 0x1000, 1, HEKI_ATTR_READ, 7, -HEKI_EINVAL };
-FIXTURE_VARIANT_ADD(protect, ends_at_max_frame) { (HEKI_MAX_GFN - 1) << 12, 1, HEKI_ATTR_READ, 0, 0 };
-FIXTURE_VARIANT_ADD(protect, past_max_frame) { (HEKI_MAX_GFN - 1) << 12, 2, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
-FIXTURE_VARIANT_ADD(protect, wraps) { ~0xfffull, 2, HEKI_ATTR_READ, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, reserved_a3) { 0x1000, 1, HEKI_ATTR_RO, 7, -HEKI_EINVAL };
+FIXTURE_VARIANT_ADD(protect, ends_at_max_frame) { (HEKI_MAX_GFN - 1) << 12, 1, HEKI_ATTR_RO, 0, 0 };
+FIXTURE_VARIANT_ADD(protect, past_max_frame) { (HEKI_MAX_GFN - 1) << 12, 2, HEKI_ATTR_RO, 0, -HEKI_ERANGE };
+FIXTURE_VARIANT_ADD(protect, wraps) { ~0xfffull, 2, HEKI_ATTR_RO, 0, -HEKI_ERANGE };
 
 TEST_F(protect, checked)
 {
@@ -128,7 +131,7 @@ TEST_F(batch, checked)
 
 TEST(batch_entries_checked_like_protect)
 {
-	struct heki_range r = { 0x1000, 1, HEKI_ATTR_READ, 0 };
+	struct heki_range r = { 0x1000, 1, HEKI_ATTR_RO, 0 };
 
 	ASSERT_EQ(0, heki_check_range(&r));
 	r.reserved = 1;
@@ -183,9 +186,9 @@ TEST(lockdown_and_stats_checked)
 
 TEST(release_is_exactly_rwx)
 {
-	ASSERT_TRUE(heki_attrs_release(HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC));
+	ASSERT_TRUE(heki_attrs_release(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC));
 	ASSERT_FALSE(heki_attrs_release(HEKI_ATTR_ALL));
-	ASSERT_FALSE(heki_attrs_release(HEKI_ATTR_READ | HEKI_ATTR_WRITE));
+	ASSERT_FALSE(heki_attrs_release(HEKI_ATTR_WRITE));
 	ASSERT_FALSE(heki_attrs_release(0));
 }
 

@@ -13,9 +13,9 @@
 #include "kselftest_harness.h"
 #include "heki_store.h"
 
-#define RO	HEKI_ATTR_READ
-#define RW	(HEKI_ATTR_READ | HEKI_ATTR_WRITE)
-#define RX	(HEKI_ATTR_READ | HEKI_ATTR_EXEC)
+#define RO	HEKI_ATTR_RO
+#define RW	(HEKI_ATTR_WRITE)
+#define RX	(HEKI_ATTR_EXEC)
 #define RXI	(RX | HEKI_ATTR_IMMUTABLE)
 #define MAX_GFN	HEKI_STORE_MAX_GFN
 #define MAX_NR	HEKI_STORE_MAX_RANGES
@@ -321,8 +321,8 @@ FIXTURE_VARIANT_ADD(merge, swallow_then_touch) {
 	.op = { { 5, 2, RW }, { 0, 10, RO }, { 10, 5, RO } },
 	.nranges = 1, .pages = 15,
 };
-FIXTURE_VARIANT_ADD(merge, zero_between_read) {
-	.op = { { 0, 10, RO }, { 20, 10, RO }, { 10, 10, 0 } },
+FIXTURE_VARIANT_ADD(merge, zero_between_exec) {
+	.op = { { 0, 10, HEKI_ATTR_EXEC }, { 20, 10, HEKI_ATTR_EXEC }, { 10, 10, 0 } },
 	.nranges = 3, .pages = 30,
 };
 FIXTURE_VARIANT_ADD(merge, zero_merges_zero) {
@@ -797,7 +797,7 @@ static size_t ref_nranges(const __u32 *ref)
 static bool ref_weakens(const __u32 *ref, __u64 start, __u64 npages,
 			bool release, __u32 attrs)
 {
-	const __u32 perms = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+	const __u32 perms = HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
 
 	for (__u64 g = start; g < start + npages; g++) {
 		if (ref[g] == NONE || !(ref[g] & HEKI_ATTR_IMMUTABLE))
@@ -942,7 +942,7 @@ TEST_F(model, random_ops)
 TEST(weakens_over_model)
 {
 	__u32 base[UNIVERSE], over[UNIVERSE], seen[UNIVERSE];
-	const __u32 pal[] = { RX, RXI, HEKI_ATTR_READ | HEKI_ATTR_IMMUTABLE,
+	const __u32 pal[] = { RX, RXI, HEKI_ATTR_IMMUTABLE,
 			      HEKI_ATTR_ALL, 0, RW };
 	struct heki_store b, o;
 	__u64 rng = 0x5eed0004;
@@ -998,14 +998,14 @@ TEST(clone_is_independent)
 	ASSERT_EQ(0, heki_store_clone(&b, &a));
 	ASSERT_EQ(0, heki_store_nranges(&b));
 	heki_store_destroy(&b);
-	ASSERT_EQ(0, heki_store_set(&a, 10, 5, HEKI_ATTR_READ, NULL));
+	ASSERT_EQ(0, heki_store_set(&a, 10, 5, HEKI_ATTR_RO, NULL));
 	ASSERT_EQ(0, heki_store_set(&a, 100, 1, HEKI_ATTR_EXEC, NULL));
 	ASSERT_EQ(0, heki_store_clone(&b, &a));
 	ASSERT_EQ(heki_store_nranges(&a), heki_store_nranges(&b));
 	ASSERT_EQ(heki_store_pages(&a), heki_store_pages(&b));
 	ASSERT_EQ(0, heki_store_clear(&b, 10, 5, NULL));
 	ASSERT_TRUE(heki_store_lookup(&a, 12, &attrs));
-	ASSERT_EQ(HEKI_ATTR_READ, attrs);
+	ASSERT_EQ(HEKI_ATTR_RO, attrs);
 	ASSERT_FALSE(heki_store_lookup(&b, 12, NULL));
 	ASSERT_TRUE(heki_store_lookup(&b, 100, NULL));
 	/* The clone's interval queries see its own ranges, not a's. */
@@ -1037,14 +1037,14 @@ TEST(any_lacking_finds_restricted_frames)
 
 	heki_store_init(&s);
 	ASSERT_FALSE(heki_store_any_lacking(&s, 0, 1024, rwx));
-	ASSERT_EQ(0, heki_store_set(&s, 600, 1, HEKI_ATTR_READ, NULL));
+	ASSERT_EQ(0, heki_store_set(&s, 600, 1, HEKI_ATTR_RO, NULL));
 	ASSERT_EQ(0, heki_store_set(&s, 700, 10, HEKI_ATTR_ALL, NULL));
 	/* The 2 MiB region (512 frames) holding 600 has a restricted frame. */
 	ASSERT_TRUE(heki_store_any_lacking(&s, 512, 512, rwx));
 	ASSERT_FALSE(heki_store_any_lacking(&s, 0, 512, rwx));
 	ASSERT_FALSE(heki_store_any_lacking(&s, 601, 200, rwx));	/* 700.. grants all */
 	ASSERT_TRUE(heki_store_any_lacking(&s, 600, 1, HEKI_ATTR_WRITE));
-	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 1, HEKI_ATTR_READ));
+	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 1, HEKI_ATTR_RO));
 	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 0, rwx));
 	ASSERT_FALSE(heki_store_any_lacking(&s, 600, 1, 0));
 	/* attrs == 0 lacks everything: still restricted. */
@@ -1166,7 +1166,7 @@ FIXTURE_TEARDOWN(cap)
 
 TEST_F(cap, fault_path_queries_are_logarithmic)
 {
-	const __u32 rwx = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+	const __u32 rwx = HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
 	const unsigned long bound = STEP_BOUND(MAX_NR);
 	unsigned long st;
 	__u32 a;
@@ -1248,7 +1248,7 @@ TEST_F(cap, in_place_update_is_logarithmic)
 /* What lockdown refuses: any change that gives an immutable frame more. */
 TEST(weakening_an_immutable_frame)
 {
-	const __u32 R = HEKI_ATTR_READ, W = HEKI_ATTR_WRITE, X = HEKI_ATTR_EXEC;
+	const __u32 R = HEKI_ATTR_RO, W = HEKI_ATTR_WRITE, X = HEKI_ATTR_EXEC;
 	const __u32 I = HEKI_ATTR_IMMUTABLE;
 	struct heki_store s;
 
