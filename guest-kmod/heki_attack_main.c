@@ -719,8 +719,16 @@ static void huge_race_fault(void *arg)
 	atomic_set_release(&hr->done, 1);
 }
 
-/* How long the fault has to reach the host's level decision (the host waits 500 ms there). */
+/*
+ * How long the fault has to reach the host's level decision (the rig's host
+ * then waits 500 ms there), and the tries: L1 may run both vCPUs' threads
+ * on one CPU, and then the PROTECT comes only after the fault is done.  A
+ * try hit the window when the write landed, or when the PROTECT's zap had
+ * to wait for the fault (it holds mmu_lock while the host waits).
+ */
 #define HUGE_RACE_LEAD_MS 100
+#define HUGE_RACE_HIT_MS 100
+#define HUGE_RACE_TRIES 3
 
 /*
  * Issue 13 item 4.  The kernel makes frame 5 of a fresh 2 MiB block
@@ -732,19 +740,19 @@ static void huge_race_fault(void *arg)
  * rights (writable) over the read-only frame.  The attacker's store
  * carries HEKI_TEST_DELAY_TAG in R12, so a rig host (kvm.heki_test_delay_us)
  * holds the fault right after its level decision and the PROTECT lands in
- * that window every time.  Then the read-only frame is written.  Without
- * protection (off) nobody makes the frame read-only and the write lands.
+ * that window.  Then the read-only frame is written.  Without protection
+ * (off) nobody makes the frame read-only and the write lands.
  */
 static void heki_atk_huge_map_race(struct atk *a)
 {
 	const u64 rwx = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
-	struct huge_race hr = {};
-	bool protects = host_protects();
+	bool protects = host_protects(), hit = false;
+	struct huge_race hr;
 	struct page *block;
 	phys_addr_t pa, ppa;
 	long ret = 0, zap = 0, rel = 0;
-	u64 *p, t0, protect_ns;
-	int cpu, other;
+	u64 *p, t0, protect_ms = 0;
+	int cpu, other = -1, tries;
 
 	if (num_online_cpus() < 2) {
 		a->effect = -1;
@@ -761,31 +769,39 @@ static void heki_atk_huge_map_race(struct atk *a)
 	pa = (phys_addr_t)page_to_pfn(block) << PAGE_SHIFT;
 	ppa = pa + 5 * PAGE_SIZE;
 	p = page_address(block) + 5 * PAGE_SIZE;
-	hr.q = page_address(block) + 300 * PAGE_SIZE;
 	WRITE_ONCE(*p, 0x5a5a5a5a5a5a5a5aull);
 	a->gfn = ppa >> PAGE_SHIFT;
-	/* No second-stage entry left in the region: frame 300 faults afresh. */
-	if (protects) {
-		zap = kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, HEKI_ATTR_READ, 0);
-		zap = zap ?: kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, rwx, 0);
+	for (tries = 1; tries <= HUGE_RACE_TRIES; tries++) {
+		memset(&hr, 0, sizeof(hr));
+		hr.q = page_address(block) + 300 * PAGE_SIZE;
+		/* No second-stage entry left in the region (frame 5 released too). */
+		if (protects) {
+			zap = kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, HEKI_ATTR_READ, 0);
+			zap = zap ?: kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, rwx, 0);
+		}
+		cpu = get_cpu();
+		other = cpumask_any_but(cpu_online_mask, cpu);
+		smp_call_function_single(other, huge_race_fault, &hr, 0);
+		while (!atomic_read(&hr.started))
+			cpu_relax();
+		mdelay(HUGE_RACE_LEAD_MS);
+		t0 = ktime_get_ns();
+		if (protects)
+			ret = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, HEKI_ATTR_READ, 0);
+		protect_ms = (ktime_get_ns() - t0) / 1000000;
+		while (!atomic_read_acquire(&hr.done))
+			cpu_relax();
+		put_cpu();
+		a->detail[0] = '\0';
+		say(a, "tries=%d block_gfn=0x%llx zap=%ld protect=%ld protect_ms=%llu fault_cpu=%d fault_ms=%llu",
+		    tries, (u64)pa >> PAGE_SHIFT, zap, ret, protect_ms, other,
+		    hr.ns / 1000000);
+		write_and_judge(a, p, p);
+		hit = a->effect || protect_ms >= HUGE_RACE_HIT_MS;
+		if (hit || !protects)
+			break;
 	}
-	cpu = get_cpu();
-	other = cpumask_any_but(cpu_online_mask, cpu);
-	smp_call_function_single(other, huge_race_fault, &hr, 0);
-	while (!atomic_read(&hr.started))
-		cpu_relax();
-	mdelay(HUGE_RACE_LEAD_MS);
-	t0 = ktime_get_ns();
-	if (protects)
-		ret = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, HEKI_ATTR_READ, 0);
-	protect_ns = ktime_get_ns() - t0;
-	while (!atomic_read_acquire(&hr.done))
-		cpu_relax();
-	put_cpu();
-	say(a, "block_gfn=0x%llx zap=%ld protect=%ld protect_ms=%llu fault_cpu=%d fault_ms=%llu fault_faulted=%d",
-	    (u64)pa >> PAGE_SHIFT, zap, ret, protect_ns / 1000000, other,
-	    hr.ns / 1000000, hr.faulted);
-	write_and_judge(a, p, p);
+	say(a, "window_hit=%d", hit);
 	if (protects)
 		rel = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, rwx, 0);
 	if (rel) {	/* still read-only at the host: never hand it back */

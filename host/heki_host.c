@@ -68,6 +68,14 @@ static void heki_test_delay(const char *where, u64 gfn, int level)
 		return;
 	pr_info("heki: test delay %u us in %s gfn 0x%llx level %d\n", us,
 		where, gfn, level);
+	/*
+	 * Asleep where it may: a busy wait would keep the other vCPU's
+	 * thread, if L1 put it on this CPU, from ever entering the window.
+	 */
+	if (preemptible()) {
+		fsleep(us);
+		return;
+	}
 	mdelay(us / 1000);
 	udelay(us % 1000);
 }
