@@ -501,7 +501,8 @@ static int heki_vendor_show(struct seq_file *m, void *unused)
 struct lock_racer {
 	phys_addr_t pa;
 	long ret;
-	atomic_t go, done;
+	u64 ms;
+	atomic_t started, go, done;
 };
 
 /* How long the lockdown call has to reach the host (which waits 500 ms there). */
@@ -511,11 +512,15 @@ struct lock_racer {
 static void lock_racer_open(void *arg)
 {
 	struct lock_racer *r = arg;
+	u64 t0;
 
+	atomic_set(&r->started, 1);
 	while (!atomic_read(&r->go))
 		cpu_relax();
 	mdelay(LOCK_RACE_LEAD_MS);
+	t0 = ktime_get_ns();
 	r->ret = heki_call(HEKI_HC_WINDOW_OPEN, r->pa, 1, 0, 0);
+	r->ms = (ktime_get_ns() - t0) / 1000000;
 	atomic_set_release(&r->done, 1);
 }
 
@@ -551,6 +556,8 @@ static long lockdown_racing_window(struct seq_file *m, u64 *data)
 		migrate_disable();
 		other = cpumask_any_but(cpu_online_mask, smp_processor_id());
 		smp_call_function_single(other, lock_racer_open, &r, 0);
+		while (!atomic_read(&r.started))	/* IPIs arrive late under TCG */
+			cpu_relax();
 		atomic_set(&r.go, 1);
 		t0 = ktime_get_ns();
 		ret = heki_kernel_lockdown();	/* authenticated if auth=1 */
@@ -570,9 +577,9 @@ static long lockdown_racing_window(struct seq_file *m, u64 *data)
 		heki_write_nofault(&data[4], PATTERN);
 	if (survived)
 		heki_call(HEKI_HC_WINDOW_CLOSE, r.pa, 1, 0, 0);
-	seq_printf(m, "lockdown_window_race %s lockdown=%ld window=%ld tries=%u busy=%u window_refused=%d lock_ms=%llu window_cpu=%d write_faulted=%d gfn=0x%llx\n",
+	seq_printf(m, "lockdown_window_race %s lockdown=%ld window=%ld tries=%u busy=%u window_refused=%d lock_ms=%llu window_ms=%llu window_cpu=%d write_faulted=%d gfn=0x%llx\n",
 		   OK(!ret && !survived && faulted), ret, r.ret, tries, busy,
-		   r.ret == -HEKI_ESITE, lock_ms, other, faulted,
+		   r.ret == -HEKI_ESITE, lock_ms, r.ms, other, faulted,
 		   (u64)__pa(data) >> PAGE_SHIFT);
 	return ret;
 }

@@ -1205,9 +1205,12 @@ unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access,
 /*
  * A huge second-stage mapping would give the whole region one set of
  * permissions: map at the largest level whose region holds no restricted
- * frame.  The caller holds mmu_lock and took its mmu_seq snapshot before:
- * a PROTECT swaps the store before it zaps, so a fault either sees the new
- * store here or is stale and retried.
+ * frame.  The caller holds mmu_lock and installs its entry under it; a
+ * PROTECT swaps the store before its zap takes mmu_lock for writing, so
+ * this decision and its entry come wholly before the zap (which removes
+ * the entry) or wholly after it (and see the new store).  Deciding it
+ * before KVM's mmu_seq snapshot, outside mmu_lock, let a PROTECT and its
+ * zap fall in between (attack huge_map_race).
  */
 int heki_max_mapping_level(struct kvm *kvm, gfn_t gfn, int max_level)
 {
