@@ -44,6 +44,28 @@ SYM_FUNC_START(heki_atk_store8)
 	_ASM_EXTABLE(.Lstore, .Lstore_faulted)
 SYM_FUNC_END(heki_atk_store8)
 
+/*
+ * int heki_atk_store8_tagged(u64 *dst, u64 val, unsigned long *ip, u64 tag):
+ * heki_atk_store8 with @tag in R12 during the store (HEKI_TEST_DELAY_TAG:
+ * a host with its test delay set waits inside the fault this store takes).
+ */
+SYM_FUNC_START(heki_atk_store8_tagged)
+	push	%r12
+	mov	%rcx, %r12
+	lea	.Lstore_tagged(%rip), %rax
+	mov	%rax, (%rdx)
+	xor	%eax, %eax
+.Lstore_tagged:
+	mov	%rsi, (%rdi)
+	pop	%r12
+	RET
+.Lstore_tagged_faulted:
+	mov	$1, %eax
+	pop	%r12
+	RET
+	_ASM_EXTABLE(.Lstore_tagged, .Lstore_tagged_faulted)
+SYM_FUNC_END(heki_atk_store8_tagged)
+
 /* int heki_atk_write_cr4(unsigned long val, unsigned long *ip): 0 written, 1 faulted */
 SYM_FUNC_START(heki_atk_write_cr4)
 	lea	.Lcr4(%rip), %rax

@@ -40,6 +40,8 @@
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
+#include <linux/delay.h>
+#include <linux/ktime.h>
 #include <linux/cred.h>
 #include <linux/fs.h>
 #include <linux/file.h>
@@ -60,6 +62,7 @@
 /* heki_attack_asm.S */
 extern char heki_atk_gadget[], heki_atk_exec_window[];
 int heki_atk_store8(u64 *dst, u64 val, unsigned long *ip);
+int heki_atk_store8_tagged(u64 *dst, u64 val, unsigned long *ip, u64 tag);
 int heki_atk_write_cr4(unsigned long val, unsigned long *ip);
 int heki_atk_write_cr0(unsigned long val, unsigned long *ip);
 int heki_atk_vmfunc(unsigned long view);
@@ -692,6 +695,120 @@ static void heki_atk_window_race_other_vcpu(struct atk *a)
 			kvm_hypercall4(HEKI_HC_WINDOW_CLOSE, pa, 1, 0, 0);
 	}
 	vunmap(alias);
+}
+
+static bool host_protects(void);
+
+/* The attacker's fault on the other vCPU, in its IPI handler. */
+struct huge_race {
+	u64 *q;
+	int faulted;
+	u64 ns;
+	atomic_t started, done;
+};
+
+static void huge_race_fault(void *arg)
+{
+	struct huge_race *hr = arg;
+	unsigned long ip;
+	u64 t0 = ktime_get_ns();
+
+	atomic_set(&hr->started, 1);
+	hr->faulted = heki_atk_store8_tagged(hr->q, FLIP, &ip, HEKI_TEST_DELAY_TAG);
+	hr->ns = ktime_get_ns() - t0;
+	atomic_set_release(&hr->done, 1);
+}
+
+/*
+ * How long the fault has to reach the host's level decision (the rig's host
+ * then waits 500 ms there), and the tries: L1 may run both vCPUs' threads
+ * on one CPU, and then the PROTECT comes only after the fault is done.  A
+ * try hit the window when the write landed, or when the PROTECT's zap had
+ * to wait for the fault (it holds mmu_lock while the host waits).
+ */
+#define HUGE_RACE_LEAD_MS 100
+#define HUGE_RACE_HIT_MS 100
+#define HUGE_RACE_TRIES 3
+
+/*
+ * Issue 13 item 4.  The kernel makes frame 5 of a fresh 2 MiB block
+ * read-only (HEKI_HC_PROTECT, as set_memory_ro() on a new module's data
+ * would) while the attacker on another vCPU writes frame 300, whose
+ * second-stage entry was zapped just before.  A host that decides that
+ * fault's mapping level before KVM's mmu_seq snapshot, with the PROTECT's
+ * store swap and zap in between, installs a 2 MiB entry with frame 0's
+ * rights (writable) over the read-only frame.  The attacker's store
+ * carries HEKI_TEST_DELAY_TAG in R12, so a rig host (kvm.heki_test_delay_us)
+ * holds the fault right after its level decision and the PROTECT lands in
+ * that window.  Then the read-only frame is written.  Without protection
+ * (off) nobody makes the frame read-only and the write lands.
+ */
+static void heki_atk_huge_map_race(struct atk *a)
+{
+	const u64 rwx = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+	bool protects = host_protects(), hit = false;
+	struct huge_race hr;
+	struct page *block;
+	phys_addr_t pa, ppa;
+	long ret = 0, zap = 0, rel = 0;
+	u64 *p, t0, protect_ms = 0;
+	int cpu, other = -1, tries;
+
+	if (num_online_cpus() < 2) {
+		a->effect = -1;
+		say(a, "needs_two_online_cpus");
+		return;
+	}
+	/* Order 9: one naturally aligned 2 MiB region of guest-physical memory. */
+	block = alloc_pages(GFP_KERNEL | __GFP_NOWARN, 9);
+	if (!block) {
+		a->effect = -1;
+		say(a, "no_2MiB_block");
+		return;
+	}
+	pa = (phys_addr_t)page_to_pfn(block) << PAGE_SHIFT;
+	ppa = pa + 5 * PAGE_SIZE;
+	p = page_address(block) + 5 * PAGE_SIZE;
+	WRITE_ONCE(*p, 0x5a5a5a5a5a5a5a5aull);
+	a->gfn = ppa >> PAGE_SHIFT;
+	for (tries = 1; tries <= HUGE_RACE_TRIES; tries++) {
+		memset(&hr, 0, sizeof(hr));
+		hr.q = page_address(block) + 300 * PAGE_SIZE;
+		/* No second-stage entry left in the region (frame 5 released too). */
+		if (protects) {
+			zap = kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, HEKI_ATTR_READ, 0);
+			zap = zap ?: kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, rwx, 0);
+		}
+		cpu = get_cpu();
+		other = cpumask_any_but(cpu_online_mask, cpu);
+		smp_call_function_single(other, huge_race_fault, &hr, 0);
+		while (!atomic_read(&hr.started))
+			cpu_relax();
+		mdelay(HUGE_RACE_LEAD_MS);
+		t0 = ktime_get_ns();
+		if (protects)
+			ret = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, HEKI_ATTR_READ, 0);
+		protect_ms = (ktime_get_ns() - t0) / 1000000;
+		while (!atomic_read_acquire(&hr.done))
+			cpu_relax();
+		put_cpu();
+		a->detail[0] = '\0';
+		say(a, "tries=%d block_gfn=0x%llx zap=%ld protect=%ld protect_ms=%llu fault_cpu=%d fault_ms=%llu",
+		    tries, (u64)pa >> PAGE_SHIFT, zap, ret, protect_ms, other,
+		    hr.ns / 1000000);
+		write_and_judge(a, p, p);
+		hit = a->effect || protect_ms >= HUGE_RACE_HIT_MS;
+		if (hit || !protects)
+			break;
+	}
+	say(a, "window_hit=%d", hit);
+	if (protects)
+		rel = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, rwx, 0);
+	if (rel) {	/* still read-only at the host: never hand it back */
+		say(a, "release=%ld block_leaked", rel);
+		return;
+	}
+	__free_pages(block, 9);
 }
 
 /* LKDTM's targets, in this module as LKDTM keeps them in its own. */

@@ -388,4 +388,12 @@ struct heki_info {
 #define HEKI_EPATCH	(HEKI_EBASE + 20)	/* the bytes are not an encoding the site may hold */
 #define HEKI_EDIRTYLOG	(HEKI_EBASE + 21)	/* the VMM logs dirty pages there (a migration) */
 
+/*
+ * A test hook, not a call: a vCPU that takes a second-stage fault with this
+ * value in R12 makes the host wait inside that fault, and only on a host
+ * whose test-only knob kvm.heki_test_delay_us is set (host/README.md).
+ * The race attacks of inject/ use it to land in their window every time.
+ */
+#define HEKI_TEST_DELAY_TAG	0x594c4544494b4548ull	/* "HEKIDELY" */
+
 #endif /* HEKI_ABI_H */

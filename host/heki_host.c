@@ -16,6 +16,7 @@
 #include <linux/spinlock.h>
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
+#include <linux/delay.h>
 
 #include "x86.h"
 #include "kvm_cache_regs.h"
@@ -43,6 +44,53 @@ static atomic64_t heki_violations;
 static atomic64_t heki_zaps;
 static atomic64_t heki_zapped_frames;
 static atomic64_t heki_resets;		/* VMs reset by their VMM (heki_vm_reset()) */
+
+/*
+ * Test only: 0 by default, and then nothing changes.  The rig sets it so a
+ * guest test on two vCPUs lands inside a race window every time, even
+ * under an emulator: the host waits this long (at most 1 s) where a race
+ * must be lost safely.  A lockdown that takes effect waits between its
+ * checks and its state change (heki_lockdown()); a second-stage fault
+ * waits right after its huge-page limit is decided
+ * (heki_max_mapping_level()), only when the faulting vCPU holds
+ * HEKI_TEST_DELAY_TAG in R12: faults are too many to slow them all.
+ */
+static unsigned int heki_test_delay_us;
+module_param(heki_test_delay_us, uint, 0644);
+MODULE_PARM_DESC(heki_test_delay_us,
+		 "test only: microseconds the host waits inside two race windows (0: none)");
+
+static void heki_test_delay(const char *where, u64 gfn, int level)
+{
+	unsigned int us = min(READ_ONCE(heki_test_delay_us), 1000000u);
+
+	if (!us)
+		return;
+	pr_info("heki: test delay %u us in %s gfn 0x%llx level %d\n", us,
+		where, gfn, level);
+	/*
+	 * Asleep where it may: a busy wait would keep the other vCPU's
+	 * thread, if L1 put it on this CPU, from ever entering the window.
+	 */
+	if (preemptible()) {
+		fsleep(us);
+		return;
+	}
+	mdelay(us / 1000);
+	udelay(us % 1000);
+}
+
+/* The running vCPU asked for the fault-path delay (see above). */
+static bool heki_test_tagged(void)
+{
+	struct kvm_vcpu *vcpu;
+
+	if (likely(!READ_ONCE(heki_test_delay_us)))
+		return false;
+	vcpu = kvm_get_running_vcpu();
+	return vcpu && kvm_register_read_raw(vcpu, VCPU_REGS_R12) ==
+		       HEKI_TEST_DELAY_TAG;
+}
 
 /*
  * Per-VM state lives beside struct kvm, keyed by its address, rather than
@@ -641,20 +689,18 @@ static void heki_log_patch(struct kvm_vcpu *vcpu, enum heki_patch_reason why,
 }
 
 /*
- * Whether a frame of [gfn, gfn + n) is one the VM may not open a window
- * on.  After any lockdown: an IMMUTABLE frame without EXEC (const rodata,
+ * Whether a frame of [gfn, gfn + n) is one a locked-down VM (@auth: with
+ * authentication) may not open a window on.  After any lockdown: an IMMUTABLE frame without EXEC (const rodata,
  * ro_after_init: text_poke() writes code only, and lockdown means
  * immutable for data in every mode).  After an authenticated one also any
  * IMMUTABLE frame (kernel text: HEKI_HC_PATCH only) and any restricted
  * frame without EXEC (module rodata).  Caller holds store_lock.
  */
-static bool heki_window_forbidden(struct heki_vm *vm, gfn_t gfn, u64 n)
+static bool heki_frames_forbidden(struct heki_vm *vm, gfn_t gfn, u64 n,
+				  bool auth)
 {
-	bool auth = READ_ONCE(vm->auth);
 	u32 a;
 
-	if (!vm->locked)
-		return false;
 	while (n--) {
 		if (!heki_store_lookup(&vm->store, gfn++, &a))
 			continue;
@@ -663,6 +709,31 @@ static bool heki_window_forbidden(struct heki_vm *vm, gfn_t gfn, u64 n)
 		if (auth && ((a & HEKI_ATTR_IMMUTABLE) || !(a & HEKI_ATTR_EXEC)))
 			return true;
 	}
+	return false;
+}
+
+/* The same for a locked VM under its own rules; false before lockdown. */
+static bool heki_window_forbidden(struct heki_vm *vm, gfn_t gfn, u64 n)
+{
+	return vm->locked && heki_frames_forbidden(vm, gfn, n, READ_ONCE(vm->auth));
+}
+
+/*
+ * Whether an open window would outlive the rules of a lockdown (@auth:
+ * authenticated): with authentication any window (heki.ko takes it under
+ * text_mutex, with no poke in flight), without it one on a frame the
+ * lockdown forbids windows on.  Caller holds store_lock.
+ */
+static bool heki_windows_outlive(struct heki_vm *vm, bool auth)
+{
+	unsigned int i;
+
+	if (auth)
+		return vm->windows.frames;
+	for (i = 0; i < HEKI_WINDOW_MAX_FRAMES && vm->windows.frames; i++)
+		if (vm->windows.slot[i].count &&
+		    heki_frames_forbidden(vm, vm->windows.slot[i].gfn, 1, false))
+			return true;
 	return false;
 }
 
@@ -748,10 +819,12 @@ static long heki_lockdown(struct kvm_vcpu *vcpu, struct heki_vm *vm,
 	spin_lock(&vm->store_lock);
 	if (vm->locked && (!auth || vm->auth)) {
 		ret = -HEKI_ELOCKED;
-	} else if (auth && vm->windows.frames) {
+	} else if (heki_windows_outlive(vm, auth)) {
 		/* A window open now would outlive the rule that forbids it. */
 		ret = -HEKI_EBUSY;
 	} else {
+		/* A window call now waits for store_lock, then meets the rules. */
+		heki_test_delay("lockdown", 0, 0);
 		WRITE_ONCE(vm->locked, true);
 		if (auth) {
 			WRITE_ONCE(vm->auth, true);
@@ -1149,9 +1222,12 @@ unsigned int heki_spte_access(struct kvm *kvm, gfn_t gfn, unsigned int access,
 /*
  * A huge second-stage mapping would give the whole region one set of
  * permissions: map at the largest level whose region holds no restricted
- * frame.  The caller holds mmu_lock and took its mmu_seq snapshot before:
- * a PROTECT swaps the store before it zaps, so a fault either sees the new
- * store here or is stale and retried.
+ * frame.  The caller holds mmu_lock and installs its entry under it; a
+ * PROTECT swaps the store before its zap takes mmu_lock for writing, so
+ * this decision and its entry come wholly before the zap (which removes
+ * the entry) or wholly after it (and see the new store).  Deciding it
+ * before KVM's mmu_seq snapshot, outside mmu_lock, let a PROTECT and its
+ * zap fall in between (attack huge_map_race).
  */
 int heki_max_mapping_level(struct kvm *kvm, gfn_t gfn, int max_level)
 {
@@ -1173,6 +1249,9 @@ int heki_max_mapping_level(struct kvm *kvm, gfn_t gfn, int max_level)
 					KVM_PAGES_PER_HPAGE(PG_LEVEL_1G), HEKI_RW_X))
 		max_level = PG_LEVEL_2M;
 	spin_unlock(&vm->store_lock);
+	/* Still under mmu_lock: a PROTECT's zap waits for this fault. */
+	if (heki_test_tagged())
+		heki_test_delay("max-mapping-level", gfn, max_level);
 	return max_level;
 }
 

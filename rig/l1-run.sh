@@ -63,6 +63,11 @@ while [ ! -c /dev/kvm ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 # ud2;"kvm"), so the rig can prove that writes KVM's emulator makes are
 # checked too.  It changes nothing for guests that never use the prefix.
 [ "${HEKI_FEP:-1}" = 1 ] && echo 1 >/sys/module/kvm/parameters/force_emulation_prefix
+# Test hook: the host waits this long inside two race windows (lockdown;
+# a second-stage fault whose vCPU asks for it in R12), so the race tests
+# (inject's huge_map_race, smoke's lockdown_window_race) land in them every
+# time under an emulator.  0 turns it off.
+echo "${HEKI_TEST_DELAY_US:-500000}" >/sys/module/kvm/parameters/heki_test_delay_us
 heki-emit -p host. l1 kv-lines </sys/kernel/debug/heki/status
 # The host's violation log, one record per refused guest action, to L0 as
 # it is logged (host/ABI.md, heki/stream).
@@ -118,6 +123,8 @@ $QEMU -enable-kvm -cpu "$l2_cpu" -M pc -smp "${HEKI_SMP:-2}" -m "${HEKI_MEM:-512
 	-kernel "$L2_KERNEL" -initrd "$L2_INITRD" -append "$append" \
 	-serial "$L2_CONSOLE" -serial "$L2_RESULTS" -monitor pipe:/tmp/l2mon &
 l2=$!
+# The host's records name their VM by its VMM's pid: this one is L2's.
+emit kv l1.l2_qemu_pid=$l2
 cat /tmp/l2mon.out >/tmp/l2mon.log &
 mon=$!
 

@@ -759,6 +759,8 @@ static void write_vm_logs(struct jw *w, const struct source *l1)
 	 * kvm.tdp_mmu=0, L2's migration (--fault migrate-locked).
 	 */
 	jw_obj(w, "vmm");
+	/* vm_pid of L2's records; heki-minivm's VMs have others. */
+	jw_value(w, "l2_qemu_pid", kv_get(l1, "l1.l2_qemu_pid"));
 	jw_str(w, "host_checks", kv_get(l1, "l1.host_checks"));
 	jw_str(w, "views_tdp_mmu_off", kv_get(l1, "l1.views_tdp_mmu_off"));
 	jw_str(w, "migrate", kv_get(l1, "l1.migrate"));
