@@ -745,7 +745,7 @@ static void huge_race_fault(void *arg)
  */
 static void heki_atk_huge_map_race(struct atk *a)
 {
-	const u64 rwx = HEKI_ATTR_READ | HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
+	const u64 rwx = HEKI_ATTR_WRITE | HEKI_ATTR_EXEC;
 	bool protects = host_protects(), hit = false;
 	struct huge_race hr;
 	struct page *block;
@@ -776,7 +776,7 @@ static void heki_atk_huge_map_race(struct atk *a)
 		hr.q = page_address(block) + 300 * PAGE_SIZE;
 		/* No second-stage entry left in the region (frame 5 released too). */
 		if (protects) {
-			zap = kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, HEKI_ATTR_READ, 0);
+			zap = kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, HEKI_ATTR_RO, 0);
 			zap = zap ?: kvm_hypercall4(HEKI_HC_PROTECT, pa, 512, rwx, 0);
 		}
 		cpu = get_cpu();
@@ -787,7 +787,7 @@ static void heki_atk_huge_map_race(struct atk *a)
 		mdelay(HUGE_RACE_LEAD_MS);
 		t0 = ktime_get_ns();
 		if (protects)
-			ret = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, HEKI_ATTR_READ, 0);
+			ret = kvm_hypercall4(HEKI_HC_PROTECT, ppa, 1, HEKI_ATTR_RO, 0);
 		protect_ms = (ktime_get_ns() - t0) / 1000000;
 		while (!atomic_read_acquire(&hr.done))
 			cpu_relax();
