@@ -1479,6 +1479,35 @@ static void jl_inject(FILE *f, const struct json *attacks)
 	fputc('}', f);
 }
 
+/*
+ * A run rig_test made: its scenario, the attempt, and the emulator
+ * signature that forgave it (rig/flakes.c; null if none), from the
+ * rig_test.json rig_test leaves in the run directory.
+ */
+static void jl_rig_test(FILE *f, const char *dir)
+{
+	char path[PATH_MAX], perr[128], *text;
+	const char *why;
+	const struct json *v;
+	struct json *j;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/rig_test.json", dir);
+	text = read_path(path, &len, &why);
+	j = text ? json_parse(text, perr, sizeof(perr)) : NULL;
+	free(text);
+	if (!j)
+		return;
+	jl_str(f, "scenario", str_of(j, "scenario"));
+	v = child(j, "attempt");
+	if (v && v->type == JSON_NUM)
+		fprintf(f, ",\"attempt\":%.0f", v->num);
+	jl_str(f, "retry_signature", str_of(j, "signature"));
+	v = child(j, "retried");
+	fprintf(f, ",\"retried\":%s", v && v->type == JSON_BOOL && v->boolean ? "true" : "false");
+	json_free(j);
+}
+
 /* One history.jsonl line (documented in results/README.md). */
 static char *history_line(const struct run *r, const char *dir)
 {
@@ -1519,6 +1548,7 @@ static char *history_line(const struct run *r, const char *dir)
 	}
 	jl_str(f, "status", status ? status : "unknown");
 	jl_str(f, "failed_stage", str_of(sum, "failed_stage"));
+	jl_rig_test(f, r->dir);
 	if (r->has[F_BENCH])
 		jl_bench(f, child(r->doc[F_BENCH].root, "rows"));
 	if (r->has[F_INJECT])
