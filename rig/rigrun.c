@@ -2035,6 +2035,8 @@ int main(int argc, char **argv)
 			R.child_exited = true;
 	}
 	kill_child();
+	if (R.monitor[0])
+		unlink(R.monitor);
 	poll_sources();
 	judge();
 	if (!strcmp(o->suite, "attacks")) {
