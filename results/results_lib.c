@@ -1689,6 +1689,7 @@ static int append_locked(const char *hpath, const char *id, const char *line,
 	const char *why = NULL;
 	int rc = HR_USAGE, n = 0;
 	char *text = NULL;
+	bool cut_short;
 
 	/* two runs ending at once must not interleave their lines */
 	if (fd < 0 || flock(fd, LOCK_EX)) {
@@ -1698,6 +1699,8 @@ static int append_locked(const char *hpath, const char *id, const char *line,
 	text = read_fd(fd, &len, &why);
 	if (!text)
 		goto out;
+	/* before parse_history(), which cuts the text at its newlines */
+	cut_short = len && text[len - 1] != '\n';
 	n = parse_history(hpath, text, &es, err);
 	if (history_has(es, n, id)) {
 		fprintf(out, "%s: %s already recorded\n", hpath, id);
@@ -1705,7 +1708,7 @@ static int append_locked(const char *hpath, const char *id, const char *line,
 		goto out;
 	}
 	/* a line cut short by a crash must not swallow ours */
-	if ((len && text[len - 1] != '\n' && write(fd, "\n", 1) != 1) ||
+	if ((cut_short && write(fd, "\n", 1) != 1) ||
 	    write(fd, line, llen) != (ssize_t)llen) {
 		why = strerror(errno);
 		goto out;

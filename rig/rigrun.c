@@ -606,11 +606,15 @@ static void kill_child(void)
 
 /* --------------------------------------------------- stall forensics */
 
-/* Reads L0 QEMU's monitor up to its next prompt (10 s at most), into @out. */
+/*
+ * Reads L0 QEMU's monitor up to its next prompt (10 s at most), into @out
+ * without the first line: the monitor echoes the command, redrawn per key.
+ */
 static void monitor_read(int fd, FILE *out)
 {
 	char buf[4096], tail[8] = "";
 	struct pollfd p = { .fd = fd, .events = POLLIN };
+	bool echo = true;
 
 	while (poll(&p, 1, 10000) > 0) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -618,8 +622,9 @@ static void monitor_read(int fd, FILE *out)
 		if (n <= 0)
 			return;
 		for (ssize_t i = 0; i < n; i++) {
-			if (out && buf[i] != '\r')
+			if (out && !echo && buf[i] != '\r')
 				fputc(buf[i], out);
+			echo &= buf[i] != '\n';
 			memmove(tail, tail + 1, 6);
 			tail[6] = buf[i];
 		}

@@ -110,6 +110,11 @@ TEST(oops_text_and_function_from_a_console)
 	ASSERT_TRUE(forensics_oops(fixture("l2-panic-attack-kills-guest.log"), &o));
 	ASSERT_STREQ("run_write", o.function);
 	ASSERT_NE(NULL, strstr(o.headline, "Kernel panic - not syncing"));
+	/* The l2-oops scenario's own run: an oops in heki_testmod's init. */
+	ASSERT_TRUE(forensics_oops(fixture("l2-oops-heki-testmod.log"), &o));
+	ASSERT_STREQ("heki_testmod_oops", o.function);
+	ASSERT_NE(NULL, strstr(o.text, "heki_testmod_init+0x21/0x1000 [heki_testmod]"));
+	ASSERT_NE(NULL, strstr(o.text, "Oops: 0002 [#1]"));
 	/* An RCU stall is not an oops. */
 	ASSERT_FALSE(forensics_oops(fixture("l2-suite-stall.log"), &o));
 	ASSERT_FALSE(forensics_oops(fixture("l2-reset-without-oops.log"), &o));
@@ -175,8 +180,14 @@ TEST(every_signature_matches_its_evidence)
 TEST(our_failures_match_nothing)
 {
 	static const struct rec cases[] = {
-		/* An oops in a module of ours (L2), run then ended by L0's exit. */
+		/* An oops in a module of ours (L2): the l2-oops scenario's run. */
 		{ .how = "l0-exited", .stage = "guest-module", .l2_qemu_exit = 0,
+		  .l2_log = "l2-oops-heki-testmod.log" },
+		/* The same oops seen as a stall of the suite. */
+		{ .how = "timeout", .stage = "suite", .l2_qemu_exit = -1,
+		  .l2_log = "l2-oops-heki-testmod.log" },
+		/* A panic in the attack module, run ended by L0's exit. */
+		{ .how = "l0-exited", .stage = "suite", .l2_qemu_exit = 0,
 		  .l2_log = "l2-panic-attack-kills-guest.log" },
 		/* The IF=0 lockup's shape, but L2 also oopsed. */
 		{ .how = "timeout", .stage = "suite", .l2_qemu_exit = -1,
