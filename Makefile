@@ -246,17 +246,23 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 # ones are the ones a slow machine skips.
 RIG_SCENARIOS ?= smoke attacks smoke-view reboot-under-lockdown bench-smoke no-guest-module hang-in-l2 l2-triple-fault l2-oops attack-kills-guest smoke-icount bench-icount-twice
 # Scenarios on L0 Bochs boot its CD.
-RIG_TEST_DEPS = all $(BIN)/rig_test $(BIN)/heki-results $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
+RIG_TEST_DEPS = all $(BIN)/rig_test $(BIN)/heki-results $(BIN)/heki-plot $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS) $(PLOTS_TEST)
 	@KVM_DIR=$(abspath $(KVM_DIR)) tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
 
+# After the rig scenarios: the test runs' dashboard (the newest run's page,
+# with the flake rate per scenario and L0 over build/test-results/history.jsonl).
+RIG_TEST_DASHBOARD = $(BIN)/heki-plot --dashboard $(BUILD)/test-results >/dev/null 2>&1 && \
+	echo "dashboard: $(BUILD)/test-results/latest/index.html"
 rig-test: $(RIG_TEST_DEPS)
-	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results HEKI_RESULTS_TOOL=$(BIN)/heki-results tests/run.sh $(RIG_TEST_CMDS)
+	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results HEKI_RESULTS_TOOL=$(BIN)/heki-results tests/run.sh $(RIG_TEST_CMDS); \
+		rc=$$?; $(RIG_TEST_DASHBOARD); exit $$rc
 
 test: $(RIG_TEST_DEPS) $(UNIT_TESTS) $(PLOTS_TEST)
-	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results HEKI_RESULTS_TOOL=$(BIN)/heki-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
+	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results HEKI_RESULTS_TOOL=$(BIN)/heki-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS); \
+		rc=$$?; $(RIG_TEST_DASHBOARD); exit $$rc
 
 clean:
 	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images $(BUILD)/logs $(BUILD)/test-results
