@@ -126,6 +126,28 @@ static bool l2_suite_stall(const struct json *s)
 	return how_is(s, "timeout") && stage_is(s, "suite") && no_oops(s);
 }
 
+/*
+ * L1's boot-time timer check (check_timer()) saw no tick in its loops:
+ * the emulator, starved of the host's CPUs, ticked too late.
+ */
+static bool l1_boot_timer_check(const struct json *s)
+{
+	return stage_is(s, "l0-boot") &&
+	       has(s, "failure.l1_oops.headline", "IO-APIC + timer doesn't work") &&
+	       !present(s, "failure.l2_oops");
+}
+
+/*
+ * L2's watchdog found a vCPU "stuck" in its idle task: the vCPU was halted,
+ * not running guest code, and was not run for that long (L1 or the
+ * emulator starved); L1 alive.
+ */
+static bool l2_idle_soft_lockup(const struct json *s)
+{
+	return has(s, "failure.l2_oops.headline", "soft lockup") &&
+	       has(s, "failure.l2_oops.headline", "[swapper/") && !present(s, "failure.l1_oops");
+}
+
 const struct flake_sig flake_sigs[] = {
 	{ "l1-irq-at-if0", "L1 soft lockup: serial8250 interrupt taken at IF=0 in serial8250_start_tx",
 	  "README 'One more, seen three times on 2026-12-03'; tests/fixtures/forensics/l1-irq-at-if0*.log "
@@ -144,6 +166,12 @@ const struct flake_sig flake_sigs[] = {
 	  boot_stall },
 	{ "module-load-stall-icount", "ICOUNT=1: L2 stalled loading heki.ko, no oops",
 	  "README; commit 79b0dc1 (2026-11-23, once)", module_load_stall_icount },
+	{ "l1-boot-timer-check", "L1 panicked at boot: 'IO-APIC + timer doesn't work!'",
+	  "tests/fixtures/forensics/l1-boot-timer-check-panic.log (run 20261203-162925-smoke, "
+	  "load 14 on 2 cores)", l1_boot_timer_check },
+	{ "l2-idle-soft-lockup", "L2 soft lockup reported in the idle task (swapper/N), L1 alive",
+	  "tests/fixtures/forensics/l2-idle-soft-lockup-view.log (run 20261203-162206-smoke, "
+	  "smoke-view at load 14: all 186 checks passed)", l2_idle_soft_lockup },
 	{ "l2-suite-stall", "L2 silent mid-suite (RCU stall or nothing), L1 alive, no oops",
 	  "README (2026-11-23, mode view and once hypercall; CI once); "
 	  "tests/fixtures/forensics/l2-suite-stall.log (run 20261203-131738-smoke)", l2_suite_stall },

@@ -31,6 +31,14 @@ static const char *untimed(const char *line)
 	return *p == ' ' ? p + 1 : p;
 }
 
+/* The "[   12.345678]" timestamp of a console line, or -1. */
+static double stamp(const char *line)
+{
+	double t;
+
+	return line[0] == '[' && sscanf(line + 1, "%lf]", &t) == 1 ? t : -1;
+}
+
 static bool crash_line(const char *line)
 {
 	for (size_t i = 0; i < sizeof(crash_signs) / sizeof(crash_signs[0]); i++)
@@ -78,6 +86,7 @@ bool forensics_oops(const char *path, struct oops *o)
 	int lineno = 0, taken = 0;
 	size_t used = 0;
 	bool in = false, after_task = false;
+	double t0 = -1;
 
 	memset(o, 0, sizeof(*o));
 	if (!f)
@@ -92,9 +101,17 @@ bool forensics_oops(const char *path, struct oops *o)
 			if (!crash_line(line))
 				continue;
 			in = true;
+			t0 = stamp(line);
 			o->line = lineno;
 			snprintf(o->headline, sizeof(o->headline), "%.255s", l);
 		} else {
+			/*
+			 * The report is printed at once: a line without a
+			 * timestamp (user space on the console) or seconds
+			 * later is not part of it.
+			 */
+			if (t0 >= 0 && (stamp(line) < 0 || stamp(line) - t0 > 2))
+				break;
 			/* The report ends at its end marker, the next report, or its task's frame. */
 			if (crash_line(l) && !strstr(l, "Oops:") && taken > 3)
 				break;

@@ -115,6 +115,13 @@ TEST(oops_text_and_function_from_a_console)
 	ASSERT_STREQ("heki_testmod_oops", o.function);
 	ASSERT_NE(NULL, strstr(o.text, "heki_testmod_init+0x21/0x1000 [heki_testmod]"));
 	ASSERT_NE(NULL, strstr(o.text, "Oops: 0002 [#1]"));
+	/* A report without a trace (L2's console at loglevel=4) ends where user space goes on. */
+	ASSERT_TRUE(forensics_oops(fixture("l2-idle-soft-lockup-view.log"), &o));
+	ASSERT_STREQ("", o.function);
+	ASSERT_EQ(NULL, strstr(o.text, "ok 83")) TH_LOG("%s", o.text);
+	ASSERT_NE(NULL, strstr(o.text, "[swapper/0:0]"));
+	ASSERT_TRUE(forensics_oops(fixture("l1-boot-timer-check-panic.log"), &o));
+	ASSERT_STREQ("setup_IO_APIC", o.function);
 	/* An RCU stall is not an oops. */
 	ASSERT_FALSE(forensics_oops(fixture("l2-suite-stall.log"), &o));
 	ASSERT_FALSE(forensics_oops(fixture("l2-reset-without-oops.log"), &o));
@@ -156,6 +163,10 @@ TEST(every_signature_matches_its_evidence)
 		{ "l1-reset-without-oops", { .how = "l0-exited", .stage = "suite", .l2_qemu_exit = -1 } },
 		{ "boot-stall", { .how = "timeout", .stage = "l2-boot", .l2_qemu_exit = -1 } },
 		{ "boot-stall", { .how = "timeout", .stage = "l0-boot", .l2_qemu_exit = -1 } },
+		{ "l1-boot-timer-check", { .how = "l0-exited", .stage = "l0-boot", .l2_qemu_exit = -1,
+					   .l1_log = "l1-boot-timer-check-panic.log" } },
+		{ "l2-idle-soft-lockup", { .how = "judged", .stage = "collect", .l2_qemu_exit = 0,
+					   .l2_log = "l2-idle-soft-lockup-view.log" } },
 		{ "module-load-stall-icount", { .how = "timeout", .stage = "guest-module",
 						.l2_qemu_exit = -1, .icount = true } },
 	};
@@ -203,6 +214,12 @@ TEST(our_failures_match_nothing)
 		{ .how = "timeout", .stage = "guest-module", .l2_qemu_exit = -1 },
 		/* A timeout at collect without an oops: never seen. */
 		{ .how = "timeout", .stage = "collect", .l2_qemu_exit = -1 },
+		/* A soft lockup of an L2 task that is not the idle one. */
+		{ .how = "judged", .stage = "collect", .l2_qemu_exit = 0,
+		  .l2_log = "l1-irq-at-if0-smoke.log" },
+		/* The timer-check panic after L1 booted: never seen. */
+		{ .how = "l0-exited", .stage = "suite", .l2_qemu_exit = -1,
+		  .l1_log = "l1-boot-timer-check-panic.log" },
 		/* Off TCG nothing is the emulator's. */
 		{ .accel = "kvm", .how = "timeout", .stage = "l2-boot", .l2_qemu_exit = -1 },
 		{ .accel = "bochs", .how = "timeout", .stage = "suite", .l2_qemu_exit = -1,
