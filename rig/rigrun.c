@@ -670,6 +670,22 @@ static long file_size_in_run(const char *name)
 	return stat(path, &st) ? -1 : (long)st.st_size;
 }
 
+/* Whether file @path holds @needle after byte @from. */
+static bool file_has(const char *path, long from, const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	if (!fseek(f, from, SEEK_SET))
+		while (!found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
 /*
  * A level stalled: before the kill, what it was doing.  L0 QEMU's monitor
  * gives L1's vCPU registers (stall-l1-registers.txt); sysrq keys on L1's
@@ -699,14 +715,17 @@ static void stall_dump(void)
 	from = file_size_in_run("console-l1.log");
 	if (from < 0 || monitor_session(keys, NULL))
 		return;
-	/* Until L1's console has been quiet for 3 s (20 s at most). */
-	for (int i = 0, quiet = 0; i < 200 && quiet < 30; i++) {
+	/*
+	 * Until the last key's answer has begun and L1's console has been
+	 * quiet for 3 s since (40 s at most: a loaded L1 takes its time).
+	 */
+	snprintf(path, sizeof(path), "%s/console-l1.log", R.dir);
+	for (int i = 0, quiet = 0; i < 400 && (quiet < 30 || !file_has(path, from, "sysrq: Show State")); i++) {
 		usleep(100000);
 		size = file_size_in_run("console-l1.log");
 		quiet = size == last ? quiet + 1 : 0;
 		last = size;
 	}
-	snprintf(path, sizeof(path), "%s/console-l1.log", R.dir);
 	{
 		FILE *in = fopen(path, "r");
 		char buf[8192];
