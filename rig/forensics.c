@@ -106,12 +106,15 @@ bool forensics_oops(const char *path, struct oops *o)
 			snprintf(o->headline, sizeof(o->headline), "%.255s", l);
 		} else {
 			/*
-			 * The report is printed at once: a line without a
-			 * timestamp (user space on the console) or seconds
-			 * later is not part of it.
+			 * The report is printed in one go: a line without a
+			 * timestamp (user space on the console) or long after
+			 * the line before is not part of it.  (A starved vCPU
+			 * spreads one report over seconds: 6 s seen at load 14.)
 			 */
-			if (t0 >= 0 && (stamp(line) < 0 || stamp(line) - t0 > 2))
+			if (t0 >= 0 && (stamp(line) < 0 || stamp(line) - t0 > 30))
 				break;
+			if (t0 >= 0)
+				t0 = stamp(line);
 			/* The report ends at its end marker, the next report, or its task's frame. */
 			if (crash_line(l) && !strstr(l, "Oops:") && taken > 3)
 				break;

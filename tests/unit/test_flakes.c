@@ -115,6 +115,10 @@ TEST(oops_text_and_function_from_a_console)
 	ASSERT_STREQ("heki_testmod_oops", o.function);
 	ASSERT_NE(NULL, strstr(o.text, "heki_testmod_init+0x21/0x1000 [heki_testmod]"));
 	ASSERT_NE(NULL, strstr(o.text, "Oops: 0002 [#1]"));
+	/* The same at load 14: one report spread over 6 s of printk time. */
+	ASSERT_TRUE(forensics_oops(fixture("l2-oops-heki-testmod-loaded.log"), &o));
+	ASSERT_STREQ("heki_testmod_oops", o.function);
+	ASSERT_NE(NULL, strstr(o.text, "heki_testmod_init+0x21/0x1000 [heki_testmod]"));
 	/* A report without a trace (L2's console at loglevel=4) ends where user space goes on. */
 	ASSERT_TRUE(forensics_oops(fixture("l2-idle-soft-lockup-view.log"), &o));
 	ASSERT_STREQ("", o.function);
