@@ -84,7 +84,7 @@ $(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_sui
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lpfm -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/bochs.c rig/bochs.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/bochs.c rig/bochs.h rig/forensics.c rig/forensics.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 # In L1 only: forwards the host's violation log to L0 as it happens, and a
@@ -219,7 +219,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BIN)/tests/%,$(wildcard tests/unit/tes
 
 # Each unit test links the pure C it tests; the host's is the same source
 # that goes into kvm.ko.
-UNIT_LIBS := rig/frame.c rig/json.c rig/bochs.c host/heki_store.c host/heki_log.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
+UNIT_LIBS := rig/frame.c rig/json.c rig/bochs.c rig/forensics.c rig/flakes.c host/heki_store.c host/heki_log.c inject/inject_report.c rig/ci_report.c bench/costmodel_lib.c
 $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*.h bench/*.h) $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -Ibench -o $@ $< $(UNIT_LIBS) -lm
@@ -231,9 +231,9 @@ $(BIN)/plots_test: tests/plots_test.c $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -o $@ $<
 
-$(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h host/heki_abi.h $(DEPS_MK)
+$(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h rig/flakes.c rig/flakes.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< rig/json.c -lm
+	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< rig/json.c rig/flakes.c -lm
 
 # heki-results' logic, linked directly; fixtures in tests/fixtures/results.
 $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c results/results_lib.h rig/json.c rig/json.h $(DEPS_MK)
@@ -244,19 +244,25 @@ $(BIN)/tests/test_results: tests/unit/test_results.c results/results_lib.c resul
 # stages broken on purpose.  Results go to build/test-results, not results/.
 # Most telling first: under make test's time budget (tests/run.sh) the last
 # ones are the ones a slow machine skips.
-RIG_SCENARIOS ?= smoke attacks smoke-view reboot-under-lockdown migrate-under-lockdown bench-smoke no-guest-module hang-in-l2 attack-kills-guest smoke-icount bench-icount-twice
+RIG_SCENARIOS ?= smoke attacks smoke-view reboot-under-lockdown bench-smoke no-guest-module hang-in-l2 l2-triple-fault l2-oops attack-kills-guest migrate-under-lockdown smoke-icount bench-icount-twice
 # Scenarios on L0 Bochs boot its CD.
-RIG_TEST_DEPS = all $(BIN)/rig_test $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
+RIG_TEST_DEPS = all $(BIN)/rig_test $(BIN)/heki-results $(BIN)/heki-plot $(if $(filter bochs-%,$(RIG_SCENARIOS)),$(BOCHS_ISO))
 RIG_TEST_CMDS = $(foreach s,$(RIG_SCENARIOS),"$(BIN)/rig_test $(s)")
 
 unit-test: $(UNIT_TESTS) $(PLOTS_TEST)
 	@KVM_DIR=$(abspath $(KVM_DIR)) tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD)
 
+# After the rig scenarios: the test runs' dashboard (the newest run's page,
+# with the flake rate per scenario and L0 over build/test-results/history.jsonl).
+RIG_TEST_DASHBOARD = $(BIN)/heki-plot --dashboard $(BUILD)/test-results >/dev/null 2>&1 && \
+	echo "dashboard: $(BUILD)/test-results/latest/index.html"
 rig-test: $(RIG_TEST_DEPS)
-	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(RIG_TEST_CMDS)
+	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results HEKI_RESULTS_TOOL=$(BIN)/heki-results tests/run.sh $(RIG_TEST_CMDS); \
+		rc=$$?; $(RIG_TEST_DASHBOARD); exit $$rc
 
 test: $(RIG_TEST_DEPS) $(UNIT_TESTS) $(PLOTS_TEST)
-	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS)
+	@KVM_DIR=$(abspath $(KVM_DIR)) RIGRUN="$(RIGRUN)" RIG_TEST_RESULTS=$(BUILD)/test-results HEKI_RESULTS_TOOL=$(BIN)/heki-results tests/run.sh $(UNIT_TESTS) $(PLOTS_TEST_CMD) $(RIG_TEST_CMDS); \
+		rc=$$?; $(RIG_TEST_DASHBOARD); exit $$rc
 
 clean:
 	rm -rf $(BUILD)/kvm $(BUILD)/bin $(BUILD)/images $(BUILD)/logs $(BUILD)/test-results

@@ -138,6 +138,15 @@ struct heki_vm {
 	 * its patch-view root.  Only the vCPU itself changes its entry.
 	 */
 	u8 view_depth[HEKI_VIEW_VCPUS];
+	/*
+	 * For the record of a vCPU's death (heki_vcpu_shutdown()), per vCPU
+	 * (by vcpu_idx): its last Heki call (index in heki_calls + 1, 0:
+	 * none) with its first argument, and the last address it asked the
+	 * host to patch (0: none).  Only the vCPU itself writes its entries.
+	 */
+	u8 last_hc[HEKI_VIEW_VCPUS];
+	u64 last_hc_a0[HEKI_VIEW_VCPUS];
+	u64 last_patch[HEKI_VIEW_VCPUS];
 };
 
 /*
@@ -1597,6 +1606,12 @@ unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	vm = heki_vm_get(vcpu->kvm);
 	if (vm)
 		atomic64_inc(&vm->calls);
+	if (vm && vcpu->vcpu_idx < HEKI_VIEW_VCPUS) {
+		WRITE_ONCE(vm->last_hc[vcpu->vcpu_idx], idx + 1);
+		WRITE_ONCE(vm->last_hc_a0[vcpu->vcpu_idx], a0);
+		if (idx < ARRAY_SIZE(heki_calls) && heki_calls[idx].fn == heki_patch)
+			WRITE_ONCE(vm->last_patch[vcpu->vcpu_idx], a0);
+	}
 
 	if (idx == ARRAY_SIZE(heki_calls) ||
 		   !(heki_host_features(vcpu->kvm) & heki_calls[idx].feature)) {
@@ -1614,6 +1629,58 @@ unsigned long heki_hypercall(struct kvm_vcpu *vcpu, unsigned long nr,
 	}
 	return ret;
 }
+
+/*
+ * A vCPU shut down (triple fault): the record of its death, on L1's
+ * console always and in the VM's log stream when it has Heki state, so
+ * the rig can tell a guest Heki killed from one the emulator killed.
+ * @event is the event whose delivery led here (SVM EXITINTINFO or VMX
+ * IDT-vectoring format: vector 7:0, type 10:8, error code valid 11,
+ * valid 31), @event_err its error code.  Called before KVM resets the
+ * vCPU, so the registers are still the dead guest's.
+ */
+void heki_vcpu_shutdown(struct kvm_vcpu *vcpu, const char *via, u32 event,
+			u32 event_err)
+{
+	static const char *const types[8] = { "intr", "1", "nmi", "exception",
+					       "soft", "5", "6", "7" };
+	struct heki_vm *vm = hash_empty(heki_vms) ? NULL : heki_vm_peek(vcpu->kvm);
+	unsigned int i = vcpu->vcpu_idx, hc = 0;
+	char detail[320], ev[64] = "none", hcs[80] = "none", patch[24] = "none";
+
+	/* Else the exception KVM has queued (the vendor code requeues EXITINTINFO there). */
+	if (!(event & (1u << 31)) &&
+	    (vcpu->arch.exception.pending || vcpu->arch.exception.injected)) {
+		event = (1u << 31) | (3u << 8) | vcpu->arch.exception.vector |
+			(vcpu->arch.exception.has_error_code ? 1u << 11 : 0);
+		event_err = vcpu->arch.exception.error_code;
+	}
+	if ((event & (1u << 31)) && (event & (1u << 11)))
+		snprintf(ev, sizeof(ev), "%u event_type=%s event_err=0x%x", event & 0xff,
+			 types[(event >> 8) & 7], event_err);
+	else if (event & (1u << 31))
+		snprintf(ev, sizeof(ev), "%u event_type=%s event_err=none", event & 0xff,
+			 types[(event >> 8) & 7]);
+	if (vm && i < HEKI_VIEW_VCPUS) {
+		hc = READ_ONCE(vm->last_hc[i]);
+		if (hc)
+			snprintf(hcs, sizeof(hcs), "%s last_hc_a0=0x%llx",
+				 hc <= ARRAY_SIZE(heki_calls) ? heki_calls[hc - 1].name :
+								"unassigned",
+				 READ_ONCE(vm->last_hc_a0[i]));
+		if (READ_ONCE(vm->last_patch[i]))
+			snprintf(patch, sizeof(patch), "0x%llx",
+				 READ_ONCE(vm->last_patch[i]));
+	}
+	snprintf(detail, sizeof(detail),
+		 "via=%s cr0=0x%lx cr2=0x%lx cr3=0x%lx cr4=0x%lx efer=0x%llx event=%s view=%s last_hc=%s last_patch=%s heki_state=%d",
+		 via, kvm_read_cr0(vcpu), vcpu->arch.cr2, kvm_read_cr3(vcpu),
+		 kvm_read_cr4(vcpu), vcpu->arch.efer, ev,
+		 heki_root_view(vcpu) == HEKI_VIEW_PATCH ? "patch" : "normal", hcs,
+		 patch, !!vm);
+	heki_vlog_shutdown(vm ? vm->log : NULL, vcpu, detail);
+}
+EXPORT_SYMBOL_GPL(heki_vcpu_shutdown);
 
 /*
  * Per-VM lines of heki/status, one "vm_<pid>_<key> value" each: what each

@@ -189,6 +189,14 @@ void heki_vlog_release(struct heki_vlog *vlog);
 void heki_vlog_record(struct heki_vlog *vlog, struct kvm *kvm,
 		      struct kvm_vcpu *vcpu, u64 vm_seq, const char *kind,
 		      const char *via, u64 a, u64 b, u64 c);
+/*
+ * A vCPU of @vcpu's VM shut down: "shutdown vm_id=I vm_pid=P vcpu=V cpl=C
+ * mode=M rip=0x... <detail>" goes to the console and, when the VM has a
+ * log (@vlog not NULL), to the stream after its records (the last one
+ * unread is kept).
+ */
+void heki_vlog_shutdown(struct heki_vlog *vlog, struct kvm_vcpu *vcpu,
+			const char *detail);
 /* heki/status lines: per VM ("vm_<pid>_log_*") and host-wide ("log_*"). */
 void heki_vlog_status(struct seq_file *m, struct heki_vlog *vlog, int pid);
 void heki_log_status(struct seq_file *m);

@@ -48,6 +48,9 @@ struct heki_vlog {
 	unsigned int id;
 	pid_t pid;			/* the VMM process */
 	bool ended;			/* its VM is gone */
+	/* The last vCPU shutdown not yet read ("shutdown ..." line), under lock. */
+	bool shutdown_pending;
+	char shutdown[HEKI_LOG_LINE_MAX];
 };
 
 static LIST_HEAD(heki_vlogs);
@@ -177,6 +180,28 @@ void heki_vlog_record(struct heki_vlog *v, struct kvm *kvm,
 		wake_up_interruptible(&heki_log_wait);
 }
 
+void heki_vlog_shutdown(struct heki_vlog *v, struct kvm_vcpu *vcpu,
+			const char *detail)
+{
+	char line[HEKI_LOG_LINE_MAX];
+
+	snprintf(line, sizeof(line),
+		 "shutdown vm_id=%u vm_pid=%d vcpu=%d cpl=%d mode=%s rip=0x%lx %s\n",
+		 v ? v->id : 0, vcpu->kvm->userspace_pid, vcpu->vcpu_id,
+		 static_call(kvm_x86_get_cpl)(vcpu), heki_cpu_mode(vcpu),
+		 kvm_rip_read(vcpu), detail);
+	/* The console has it even when the stream is gone or the VM has no log. */
+	pr_warn_ratelimited("heki: VM %d vCPU %d shut down (triple fault): %s",
+			    vcpu->kvm->userspace_pid, vcpu->vcpu_id, line + 9);
+	if (!v)
+		return;
+	spin_lock(&v->lock);
+	memcpy(v->shutdown, line, sizeof(line));
+	v->shutdown_pending = true;
+	spin_unlock(&v->lock);
+	wake_up_interruptible(&heki_log_wait);
+}
+
 void heki_vlog_status(struct seq_file *m, struct heki_vlog *v, int pid)
 {
 	struct heki_log_kind_stats t;
@@ -209,7 +234,7 @@ static bool heki_log_pending(void)
 	spin_lock(&heki_vlogs_lock);
 	list_for_each_entry(v, &heki_vlogs, node) {
 		spin_lock(&v->lock);
-		any = heki_log_unread(&v->log) || v->ended;
+		any = heki_log_unread(&v->log) || v->ended || v->shutdown_pending;
 		spin_unlock(&v->lock);
 		if (any)
 			break;
@@ -246,6 +271,17 @@ static size_t heki_log_collect(char *buf, size_t len, struct list_head *freed,
 			used += n;
 			(*nrec)++;
 			heki_log_consume(&v->log);
+		}
+		/* After the records that led to it, before the VM's last line. */
+		if (!full && v->shutdown_pending) {
+			n = strlen(v->shutdown);
+			if ((size_t)n >= len - used) {
+				full = true;
+			} else {
+				memcpy(buf + used, v->shutdown, n);
+				used += n;
+				v->shutdown_pending = false;
+			}
 		}
 		if (!full && v->ended) {
 			n = heki_log_format_summary(buf + used, len - used, &v->log,

@@ -380,12 +380,133 @@ static void html_history(FILE *f, const struct run *r)
 	fputs("</table>\n", f);
 }
 
+/*
+ * A failed run's forensic record (summary.json "failure", rig/rigrun.c):
+ * how it failed, each level's first oops and its function, the host's
+ * record of an L2 vCPU's triple fault, the stall dumps.
+ */
+static void html_failure(FILE *f, const struct run *r)
+{
+	static const char *const oopses[][2] = { { "failure.l1_oops", "L1 oops" },
+						 { "failure.l2_oops", "L2 oops" } };
+	const struct json *fail = r->summary ? json_get(r->summary, "failure") : NULL;
+	const struct json *sd, *v;
+
+	if (!fail || fail->type != JSON_OBJ)
+		return;
+	fputs("<h2>Failure</h2>\n<table>\n<tr><th>how</th><td>", f);
+	html_esc(f, jstr(fail, "how") ?: "?");
+	fputs(" in stage ", f);
+	html_esc(f, jstr(fail, "stage") ?: "?");
+	fputs("</td></tr>\n<tr><th>error</th><td>", f);
+	html_esc(f, jstr(r->summary, "error") ?: "");
+	fputs("</td></tr>\n", f);
+	for (int i = 0; i < 2; i++) {
+		const struct json *o = json_get(r->summary, oopses[i][0]);
+
+		if (!o || o->type != JSON_OBJ)
+			continue;
+		fprintf(f, "<tr><th>%s</th><td>in <code>", oopses[i][1]);
+		html_esc(f, jstr(o, "function") ?: "?");
+		fputs("</code>: ", f);
+		html_esc(f, jstr(o, "headline") ?: "");
+		fputs("<details><summary>report</summary><pre>", f);
+		html_esc(f, jstr(o, "text") ?: "");
+		fputs("</pre></details></td></tr>\n", f);
+	}
+	sd = json_get(fail, "l2_shutdown");
+	if (sd && sd->type == JSON_OBJ) {
+		fputs("<tr><th>L2 triple fault</th><td>", f);
+		for (v = sd->child; v; v = v->next) {
+			if (v->type != JSON_STR)
+				continue;
+			html_esc(f, v->key);
+			fputs("=<code>", f);
+			html_esc(f, v->str);
+			fputs("</code> ", f);
+		}
+		fputs("</td></tr>\n", f);
+	}
+	v = json_get(fail, "stall_dumps");
+	if (v && v->type == JSON_ARR && v->child) {
+		fputs("<tr><th>stall dumps</th><td>", f);
+		for (v = v->child; v; v = v->next)
+			if (v->type == JSON_STR) {
+				fputs("<a href=\"", f);
+				html_esc(f, v->str);
+				fputs("\">", f);
+				html_esc(f, v->str);
+				fputs("</a> ", f);
+			}
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
+/*
+ * Flake rate per rig scenario and L0 over the runs in the history that
+ * rig_test made (a "scenario" field): the share of runs a retry forgave,
+ * with the signatures that did.
+ */
+static void html_flakes(FILE *f, const struct run *r)
+{
+	struct { const char *scenario, *accel; int runs, retried; char sigs[256]; } g[32];
+	int ng = 0;
+
+	for (int i = 0; i < r->nhist; i++) {
+		const char *sc = jstr(r->hist[i].j, "scenario"), *sig;
+		const struct json *rt = json_get(r->hist[i].j, "retried");
+		int k;
+
+		if (!sc)
+			continue;
+		for (k = 0; k < ng; k++)
+			if (!strcmp(g[k].scenario, sc) &&
+			    !strcmp(g[k].accel, r->hist[i].accel ?: "?"))
+				break;
+		if (k == ng) {
+			if (ng == 32)
+				continue;
+			g[ng].scenario = sc;
+			g[ng].accel = r->hist[i].accel ?: "?";
+			g[ng].runs = g[ng].retried = 0;
+			g[ng].sigs[0] = '\0';
+			ng++;
+		}
+		g[k].runs++;
+		if (!rt || rt->type != JSON_BOOL || !rt->boolean)
+			continue;
+		g[k].retried++;
+		sig = jstr(r->hist[i].j, "retry_signature") ?: "?";
+		if (!strstr(g[k].sigs, sig))
+			snprintf(g[k].sigs + strlen(g[k].sigs), sizeof(g[k].sigs) - strlen(g[k].sigs),
+				 "%s%s", g[k].sigs[0] ? ", " : "", sig);
+	}
+	if (!ng)
+		return;
+	fputs("<h3>Flake rate of the rig scenarios (runs in the history; a retry only "
+	      "for an emulator signature of rig/flakes.c)</h3>\n<table>\n<tr><th>scenario</th>"
+	      "<th>L0</th><th>runs</th><th>retried</th><th>flake rate</th><th>signatures</th></tr>\n", f);
+	for (int k = 0; k < ng; k++) {
+		fputs("<tr><td>", f);
+		html_esc(f, g[k].scenario);
+		fputs("</td><td>", f);
+		html_esc(f, g[k].accel);
+		fprintf(f, "</td><td>%d</td><td>%d</td><td>%.0f%%</td><td>", g[k].runs, g[k].retried,
+			100.0 * g[k].retried / g[k].runs);
+		html_esc(f, g[k].sigs);
+		fputs("</td></tr>\n", f);
+	}
+	fputs("</table>\n", f);
+}
+
 static void html_body(FILE *f, const struct run *r)
 {
 	html_head(f, r);
 	html_about(f, r);
 	html_env(f, r);
 	html_notes(f, r);
+	html_failure(f, r);
 	for (int i = 0; i < PLOT_COUNT; i++) {
 		html_plot(f, r, &r->plots[i]);
 		if (i == PLOT_EXITS)
@@ -394,8 +515,10 @@ static void html_body(FILE *f, const struct run *r)
 			html_legend(f);
 			html_mismatches(f, r);
 		}
-		if (i == PLOT_TRENDS)
+		if (i == PLOT_TRENDS) {
 			html_history(f, r);
+			html_flakes(f, r);
+		}
 		fputs("</section>\n", f);
 	}
 	fputs("<footer><p>Written by <code>heki-plot</code> (plots/README.md). "

@@ -1479,6 +1479,35 @@ static void jl_inject(FILE *f, const struct json *attacks)
 	fputc('}', f);
 }
 
+/*
+ * A run rig_test made: its scenario, the attempt, and the emulator
+ * signature that forgave it (rig/flakes.c; null if none), from the
+ * rig_test.json rig_test leaves in the run directory.
+ */
+static void jl_rig_test(FILE *f, const char *dir)
+{
+	char path[PATH_MAX], perr[128], *text;
+	const char *why;
+	const struct json *v;
+	struct json *j;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/rig_test.json", dir);
+	text = read_path(path, &len, &why);
+	j = text ? json_parse(text, perr, sizeof(perr)) : NULL;
+	free(text);
+	if (!j)
+		return;
+	jl_str(f, "scenario", str_of(j, "scenario"));
+	v = child(j, "attempt");
+	if (v && v->type == JSON_NUM)
+		fprintf(f, ",\"attempt\":%.0f", v->num);
+	jl_str(f, "retry_signature", str_of(j, "signature"));
+	v = child(j, "retried");
+	fprintf(f, ",\"retried\":%s", v && v->type == JSON_BOOL && v->boolean ? "true" : "false");
+	json_free(j);
+}
+
 /* One history.jsonl line (documented in results/README.md). */
 static char *history_line(const struct run *r, const char *dir)
 {
@@ -1519,6 +1548,7 @@ static char *history_line(const struct run *r, const char *dir)
 	}
 	jl_str(f, "status", status ? status : "unknown");
 	jl_str(f, "failed_stage", str_of(sum, "failed_stage"));
+	jl_rig_test(f, r->dir);
 	if (r->has[F_BENCH])
 		jl_bench(f, child(r->doc[F_BENCH].root, "rows"));
 	if (r->has[F_INJECT])
@@ -1659,6 +1689,7 @@ static int append_locked(const char *hpath, const char *id, const char *line,
 	const char *why = NULL;
 	int rc = HR_USAGE, n = 0;
 	char *text = NULL;
+	bool cut_short;
 
 	/* two runs ending at once must not interleave their lines */
 	if (fd < 0 || flock(fd, LOCK_EX)) {
@@ -1668,6 +1699,8 @@ static int append_locked(const char *hpath, const char *id, const char *line,
 	text = read_fd(fd, &len, &why);
 	if (!text)
 		goto out;
+	/* before parse_history(), which cuts the text at its newlines */
+	cut_short = len && text[len - 1] != '\n';
 	n = parse_history(hpath, text, &es, err);
 	if (history_has(es, n, id)) {
 		fprintf(out, "%s: %s already recorded\n", hpath, id);
@@ -1675,7 +1708,7 @@ static int append_locked(const char *hpath, const char *id, const char *line,
 		goto out;
 	}
 	/* a line cut short by a crash must not swallow ours */
-	if ((len && text[len - 1] != '\n' && write(fd, "\n", 1) != 1) ||
+	if ((cut_short && write(fd, "\n", 1) != 1) ||
 	    write(fd, line, llen) != (ssize_t)llen) {
 		why = strerror(errno);
 		goto out;

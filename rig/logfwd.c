@@ -10,6 +10,7 @@
  *
  *   seq=N vm_id=I ... action=...   ->  kv violation.<n>=<line>   (n = 0, 1, ...)
  *   log vm_id=I ... ended=1 ...    ->  kv vmlog.<I>=<line without "log ">
+ *   shutdown vm_id=I ...           ->  kv shutdown.<I>=<line without "shutdown ">
  *
  * On SIGTERM or SIGINT it stops waiting for new VMs and finishes: it reads
  * until every VM it has heard of has sent its final "log" line and the
@@ -88,6 +89,14 @@ static int forward(struct record_out *o, char *line)
 		vm_seen(id, strstr(line, " ended=1") != NULL);
 		snprintf(key, sizeof(key), "vmlog.%lu", id);
 		return record_kv(o, key, "%s", line + 4);
+	}
+	/* A vCPU's death (triple fault): the host's record of its state. */
+	if (!strncmp(line, "shutdown ", 9)) {
+		unsigned long id = field_ul(line, " vm_id=");
+
+		vm_seen(id, 0);
+		snprintf(key, sizeof(key), "shutdown.%lu", id);
+		return record_kv(o, key, "%s", line + 9);
 	}
 	if (!strncmp(line, "seq=", 4)) {
 		vm_seen(field_ul(line, " vm_id="), 0);

@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -33,6 +36,7 @@
 #include "suite.h"
 #include "json.h"
 #include "bochs.h"
+#include "forensics.h"
 #include "../host/heki_abi.h"
 
 /* ------------------------------------------------------------ options */
@@ -106,6 +110,9 @@ static struct run {
 	double stage_start[ST_NR + 1], t0;
 	bool failed, interrupted, level_reported;
 	char fail_stage[32], error[FRAME_PAYLOAD_MAX + 64];
+	/* How it failed, for the forensic record: timeout, l0-exited, reported, judged. */
+	const char *fail_how;
+	char monitor[108];	/* L0 QEMU's monitor socket ("" if none) */
 	pid_t child;
 	int child_status;
 	bool child_exited;
@@ -160,6 +167,8 @@ static void fail(const char *stage, const char *fmt, ...)
 	if (R.failed)
 		return;
 	R.failed = true;
+	if (!R.fail_how)
+		R.fail_how = "judged";
 	snprintf(R.fail_stage, sizeof(R.fail_stage), "%s", stage);
 	va_start(ap, fmt);
 	vsnprintf(R.error, sizeof(R.error), fmt, ap);
@@ -238,6 +247,7 @@ static void handle_record(struct source *s, const struct frame_record *rec)
 		while (*msg == ' ')
 			msg++;
 		R.level_reported = true;
+		R.fail_how = "reported";
 		fail(stage[0] ? stage : stages[R.stage].name, "%s reports: %s",
 		     s->name == R.src[0].name ? "L1" : "L2", msg);
 	}
@@ -415,7 +425,9 @@ static pid_t launch_qemu(void)
 	int n = 0;
 	bool kvm = !strcmp(R.l0_accel, "kvm");
 
-	l1_cmdline(kappend, sizeof(kappend), "console=ttyS0 panic=-1 8250.nr_uarts=4 " GUEST_WATCHDOGS);
+	/* sysrq: a stall's dump asks L1 for its backtraces (stall_dump()). */
+	l1_cmdline(kappend, sizeof(kappend),
+		   "console=ttyS0 panic=-1 8250.nr_uarts=4 sysrq_always_enabled " GUEST_WATCHDOGS);
 	snprintf(mem, sizeof(mem), "%d", R.o.l1_mem);
 	/*
 	 * QEMU 7.2 with -icount never brings up a second vCPU (the kernel
@@ -472,6 +484,15 @@ static pid_t launch_qemu(void)
 		snprintf(ser[i], sizeof(ser[i]), "file:%s/%s", R.dir, port_files[i]);
 		argv[n++] = "-serial";
 		argv[n++] = ser[i];
+	}
+	/* The monitor, for a stall's dump (a socket path holds 107 bytes). */
+	if (strlen(R.dir) + sizeof("/qemu-l0.mon") <= sizeof(R.monitor)) {
+		static char mon[sizeof(R.monitor) + 48];
+
+		snprintf(R.monitor, sizeof(R.monitor), "%s/qemu-l0.mon", R.dir);
+		snprintf(mon, sizeof(mon), "unix:%s,server=on,wait=off", R.monitor);
+		argv[n++] = "-monitor";
+		argv[n++] = mon;
 	}
 	argv[n] = NULL;
 	save_command("qemu-l0.cmd", argv);
@@ -581,6 +602,244 @@ static void kill_child(void)
 	kill(-R.child, SIGKILL);
 	waitpid(R.child, &R.child_status, 0);
 	R.child_exited = true;
+}
+
+/* --------------------------------------------------- stall forensics */
+
+/*
+ * Reads L0 QEMU's monitor up to its next prompt (10 s at most), into @out
+ * without the first line: the monitor echoes the command, redrawn per key.
+ */
+static void monitor_read(int fd, FILE *out)
+{
+	char buf[4096], tail[8] = "";
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	bool echo = true;
+
+	while (poll(&p, 1, 10000) > 0) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			return;
+		for (ssize_t i = 0; i < n; i++) {
+			if (out && !echo && buf[i] != '\r')
+				fputc(buf[i], out);
+			echo &= buf[i] != '\n';
+			memmove(tail, tail + 1, 6);
+			tail[6] = buf[i];
+		}
+		if (!strcmp(tail, "(qemu) "))
+			return;
+	}
+}
+
+/* Runs @cmds (NULL-terminated) on L0 QEMU's monitor; their answers go to @out. */
+static int monitor_session(const char *const cmds[], FILE *out)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (!R.monitor[0])
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", R.monitor);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	monitor_read(fd, NULL);	/* the banner */
+	for (int i = 0; cmds[i]; i++) {
+		if (out)
+			fprintf(out, "\n### %s\n", cmds[i]);
+		if (write(fd, cmds[i], strlen(cmds[i])) < 0 || write(fd, "\n", 1) < 0)
+			break;
+		monitor_read(fd, out);
+	}
+	close(fd);
+	return 0;
+}
+
+static long file_size_in_run(const char *name)
+{
+	char path[PATH_MAX + 32];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", R.dir, name);
+	return stat(path, &st) ? -1 : (long)st.st_size;
+}
+
+/* Whether file @path holds @needle after byte @from. */
+static bool file_has(const char *path, long from, const char *needle)
+{
+	char line[1024];
+	bool found = false;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return false;
+	if (!fseek(f, from, SEEK_SET))
+		while (!found && fgets(line, sizeof(line), f))
+			found = strstr(line, needle) != NULL;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A level stalled: before the kill, what it was doing.  L0 QEMU's monitor
+ * gives L1's vCPU registers (stall-l1-registers.txt); sysrq keys on L1's
+ * keyboard make L1 print every CPU's backtrace (l), its blocked tasks (w)
+ * and every task (t, L2's QEMU vCPU threads among them) on its console,
+ * copied to stall-l1-sysrq.txt.  L2's own registers would need L1's QEMU
+ * monitor: not yet.
+ */
+static void stall_dump(void)
+{
+	static const char *const regs[] = { "info registers -a", "info cpus", NULL };
+	static const char *const keys[] = { "sendkey alt-sysrq-l", "sendkey alt-sysrq-w",
+					    "sendkey alt-sysrq-t", NULL };
+	char path[PATH_MAX + 32];
+	long from, size, last = -1;
+	FILE *out;
+
+	if (!R.monitor[0] || R.child_exited || l0_is("none") || l0_is("bochs"))
+		return;
+	progress("stalled: L1's registers from L0's QEMU, L1's backtraces by sysrq");
+	snprintf(path, sizeof(path), "%s/stall-l1-registers.txt", R.dir);
+	out = fopen(path, "w");
+	if (!out || monitor_session(regs, out))
+		progress("cannot reach L0 QEMU's monitor %s", R.monitor);
+	if (out)
+		fclose(out);
+	from = file_size_in_run("console-l1.log");
+	if (from < 0 || monitor_session(keys, NULL))
+		return;
+	/*
+	 * Until the last key's answer has begun and L1's console has been
+	 * quiet for 3 s since (40 s at most: a loaded L1 takes its time).
+	 */
+	snprintf(path, sizeof(path), "%s/console-l1.log", R.dir);
+	for (int i = 0, quiet = 0; i < 400 && (quiet < 30 || !file_has(path, from, "sysrq: Show State")); i++) {
+		usleep(100000);
+		size = file_size_in_run("console-l1.log");
+		quiet = size == last ? quiet + 1 : 0;
+		last = size;
+	}
+	{
+		FILE *in = fopen(path, "r");
+		char buf[8192];
+		size_t n;
+
+		snprintf(path, sizeof(path), "%s/stall-l1-sysrq.txt", R.dir);
+		out = in ? fopen(path, "w") : NULL;
+		if (in && out && !fseek(in, from, SEEK_SET))
+			while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+				fwrite(buf, 1, n, out);
+		if (out)
+			fclose(out);
+		if (in)
+			fclose(in);
+	}
+}
+
+/* ------------------------------------------------------ failure record */
+
+static void jw_value(struct jw *w, const char *key, const char *val);
+
+static void jw_oops(struct jw *w, const char *key, const char *file)
+{
+	char path[PATH_MAX + 32];
+	static struct oops o;
+
+	snprintf(path, sizeof(path), "%s/%s", R.dir, file);
+	if (!forensics_oops(path, &o)) {
+		jw_null(w, key);
+		return;
+	}
+	jw_obj(w, key);
+	jw_str(w, "file", file);
+	jw_int(w, "line", o.line);
+	jw_str(w, "headline", o.headline);
+	jw_str(w, "function", o.function[0] ? o.function : NULL);
+	jw_str(w, "text", o.text);
+	jw_end(w);
+}
+
+static void jw_field(const char *key, const char *val, void *w)
+{
+	jw_str(w, key, val);
+}
+
+/*
+ * The host's record of an L2 vCPU's triple fault: from the log stream
+ * (heki-logfwd's "shutdown.<vm>"), else from L1's console (the host logs
+ * it there too, for VMs without Heki state).  Into @line; false if none.
+ */
+static bool l2_shutdown(char *line, size_t len, const char **source)
+{
+	const struct source *l1 = &R.src[0];
+	const char *rec = NULL, *p;
+	char path[PATH_MAX + 32], cons[1024];
+
+	for (const struct kv *k = l1->kvs; k; k = k->next)
+		if (!strncmp(k->key, "shutdown.", 9))
+			rec = k->val;
+	if (rec) {
+		*source = "host log stream";
+		snprintf(line, len, "%s", rec);
+		return true;
+	}
+	snprintf(path, sizeof(path), "%s/console-l1.log", R.dir);
+	if (!forensics_find_line(path, "shut down (triple fault): ", cons, sizeof(cons)))
+		return false;
+	p = strstr(cons, "shut down (triple fault): ");
+	*source = "L1 console";
+	snprintf(line, len, "%s", p + strlen("shut down (triple fault): "));
+	return true;
+}
+
+/*
+ * summary.json "failure": what a failed run's levels left behind, for
+ * people and for the retry table (rig/flakes.c): how the run failed, each
+ * level's first oops with its function, RCU stalls, L2's QEMU exit, the
+ * host's record of an L2 triple fault, the stall dumps.
+ */
+static void write_failure(struct jw *w)
+{
+	char line[FRAME_PAYLOAD_MAX + 1], path[PATH_MAX + 32];
+	const char *source;
+
+	if (!R.failed) {
+		jw_null(w, "failure");
+		return;
+	}
+	jw_obj(w, "failure");
+	jw_str(w, "how", R.fail_how);
+	jw_str(w, "stage", R.fail_stage);
+	jw_value(w, "l2_qemu_exit", kv_get(&R.src[0], "l1.qemu_exit"));
+	jw_oops(w, "l1_oops", "console-l1.log");
+	jw_oops(w, "l2_oops", "console-l2.log");
+	for (int i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/console-l%d.log", R.dir, i + 1);
+		jw_str(w, i ? "l2_rcu_stall" : "l1_rcu_stall",
+		       forensics_find_line(path, "rcu: INFO: ", line, sizeof(line)) ? line : NULL);
+	}
+	if (l2_shutdown(line, sizeof(line), &source)) {
+		jw_obj(w, "l2_shutdown");
+		jw_str(w, "source", source);
+		forensics_fields(line, jw_field, w);
+		jw_end(w);
+	} else {
+		jw_null(w, "l2_shutdown");
+	}
+	jw_arr(w, "stall_dumps");
+	if (file_size_in_run("stall-l1-registers.txt") > 0)
+		jw_str(w, NULL, "stall-l1-registers.txt");
+	if (file_size_in_run("stall-l1-sysrq.txt") > 0)
+		jw_str(w, NULL, "stall-l1-sysrq.txt");
+	jw_end(w);
+	jw_end(w);
 }
 
 /* ------------------------------------------------------------ summary */
@@ -916,6 +1175,7 @@ static void write_summary(void)
 	jw_str(&w, "error", R.failed ? R.error : NULL);
 	jw_str(&w, "started", ts);
 	jw_num(&w, "duration_s", now() - R.t0);
+	write_failure(&w);
 
 	jw_arr(&w, "stages");
 	for (int st = 0; st < ST_NR; st++) {
@@ -1749,6 +2009,7 @@ int main(int argc, char **argv)
 		poll_sources();
 		if (got_signal) {
 			R.interrupted = true;
+			R.fail_how = "interrupted";
 			fail(stages[R.stage].name, "interrupted by signal %d", (int)got_signal);
 			break;
 		}
@@ -1762,6 +2023,7 @@ int main(int argc, char **argv)
 		} else if (R.child_exited) {
 			const char *l2q = kv_get(&R.src[0], "l1.qemu_exit");
 
+			R.fail_how = "l0-exited";
 			fail(stages[R.stage].name, "%s exited (%s %d) while %s%s%s%s",
 			     l0_is("none") ? "the L1 job" : l0_is("bochs") ? "L0 Bochs" : "L0 QEMU",
 			     WIFEXITED(R.child_status) ? "status" : "signal",
@@ -1779,11 +2041,14 @@ int main(int argc, char **argv)
 			/* Which check finished last tells where a suite stalled. */
 			const char *last = kv_get(&R.src[1], "check");
 
+			R.fail_how = "timeout";
 			fail(stages[R.stage].name, "timed out after %ds while %s%s%s%s", limit,
 			     stages[R.stage].doing,
 			     R.stage == ST_SUITE ? "; last check reported: " : "",
 			     R.stage == ST_SUITE ? (last ?: "none") : "",
 			     R.stage == ST_SUITE ? " (see console-l2.log)" : "");
+			/* Before the kill: what the stalled levels were doing. */
+			stall_dump();
 			break;
 		}
 		if (R.stage == ST_NR && t - R.stage_start[ST_NR] > limit) {
@@ -1805,6 +2070,8 @@ int main(int argc, char **argv)
 			R.child_exited = true;
 	}
 	kill_child();
+	if (R.monitor[0])
+		unlink(R.monitor);
 	poll_sources();
 	judge();
 	if (!strcmp(o->suite, "attacks")) {
@@ -1815,8 +2082,17 @@ int main(int argc, char **argv)
 			     mismatches, mismatches == 1 ? "" : "s");
 	}
 	if (R.failed && !R.interrupted) {
+		char line[FRAME_PAYLOAD_MAX + 1];
+		const char *source;
+
 		console_diagnosis("console-l1.log", "L1");
 		console_diagnosis("console-l2.log", "L2");
+		if (l2_shutdown(line, sizeof(line), &source)) {
+			size_t len = strlen(R.error);
+
+			snprintf(R.error + len, sizeof(R.error) - len,
+				 "; an L2 vCPU died of a triple fault (host: %.300s)", line);
+		}
 	}
 	write_summary();
 	write_ci();

@@ -18,6 +18,7 @@
 
 #include "kselftest_harness.h"
 #include "json.h"
+#include "flakes.h"
 #include "heki_abi.h"
 
 static const struct scenario {
@@ -58,6 +59,15 @@ static const struct scenario {
 	/* The guest module is missing from L2: the module stage must fail. */
 	{ "no-guest-module", "smoke", "--fault no-guest-module", "failed", "guest-module",
 	  "insmod heki.ko failed", 0, 300, 0, 0 },
+	/*
+	 * An L2 vCPU dies of a triple fault (heki_testmod, a #DE with an empty
+	 * IDT): the host's record of its death names the faulting RIP.
+	 */
+	{ "l2-triple-fault", "smoke", "--fault triple-fault-l2", "failed", "guest-module",
+	  "an L2 vCPU died of a triple fault", 0, 400, 0, 0 },
+	/* An oops in a test module: recorded with its function, never retried. */
+	{ "l2-oops", "smoke", "--fault oops-l2", "failed", "guest-module",
+	  "the L2 kernel crashed", 0, 400, 0, 0 },
 	/* L2 hangs before its suite: that stage's timeout must fire. */
 	{ "hang-in-l2", "smoke", "--fault hang-l2 --stage-timeout guest-module=20", "failed",
 	  "guest-module", "timed out after 20s", 0, 300, 0, 0 },
@@ -91,6 +101,7 @@ static char *slurp(const char *path);
 #define RIG_ATTEMPTS 3
 
 static const struct scenario *sc;
+static int nretries;	/* retries of this scenario (run_scenario) */
 static int rig_status = -1;
 static char run_dir[4096];
 static char first_run_dir[4096];	/* twice: the first run */
@@ -1433,6 +1444,95 @@ TEST(fault_cost_independent_of_store_fragmentation)
 	json_free(b);
 }
 
+/*
+ * l2-triple-fault: the host recorded the L2 vCPU's death (from its log
+ * stream), at the RIP of the faulting div that heki_testmod printed
+ * before it ran, with the #DE whose delivery began the chain, in long mode
+ * with paging on, in the normal view, after heki.ko's own calls.
+ */
+TEST(l2_triple_fault_recorded_by_the_host)
+{
+	char *console, want[40], path[4200];
+	const char *p;
+
+	if (strcmp(sc->name, "l2-triple-fault"))
+		SKIP(return, "scenario %s kills no L2 vCPU", sc->name);
+	ASSERT_NE(NULL, summary);
+	ASSERT_NE(NULL, json_get(summary, "failure.l2_shutdown"));
+	ASSERT_EQ(JSON_OBJ, json_get(summary, "failure.l2_shutdown")->type);
+	ASSERT_STREQ("host log stream", str_at("failure.l2_shutdown.source") ?: "(missing)");
+	snprintf(path, sizeof(path), "%s/console-l2.log", run_dir);
+	console = slurp(path);
+	ASSERT_NE(NULL, console);
+	p = strstr(console, "heki_testmod: triple fault: div by zero at ");
+	ASSERT_NE(NULL, p) TH_LOG("the module did not print its RIP");
+	snprintf(want, sizeof(want), "0x%.16s", p + strlen("heki_testmod: triple fault: div by zero at "));
+	free(console);
+	ASSERT_STREQ(want, str_at("failure.l2_shutdown.rip") ?: "(missing)");
+	ASSERT_STREQ("svm-shutdown", str_at("failure.l2_shutdown.via") ?: "(missing)");
+	ASSERT_STREQ("0", str_at("failure.l2_shutdown.event") ?: "(missing)")
+		TH_LOG("event %s, want the #DE", str_at("failure.l2_shutdown.event"));
+	ASSERT_STREQ("exception", str_at("failure.l2_shutdown.event_type") ?: "(missing)");
+	ASSERT_STREQ("long64", str_at("failure.l2_shutdown.mode") ?: "(missing)");
+	ASSERT_STREQ("0", str_at("failure.l2_shutdown.cpl") ?: "(missing)");
+	ASSERT_TRUE(strtoull(str_at("failure.l2_shutdown.cr0") ?: "0", NULL, 16) & 0x80000001ull);
+	ASSERT_STREQ("normal", str_at("failure.l2_shutdown.view") ?: "(missing)");
+	ASSERT_STRNE("none", str_at("failure.l2_shutdown.last_hc") ?: "none");
+	ASSERT_STREQ("1", str_at("failure.l2_shutdown.heki_state") ?: "(missing)");
+	ASSERT_EQ(NULL, flake_match(summary)) TH_LOG("a triple fault must never be forgiven");
+}
+
+/* l2-oops: the oops and its function are on record, and no retry forgives it. */
+TEST(oops_recorded_and_not_forgiven)
+{
+	if (strcmp(sc->name, "l2-oops"))
+		SKIP(return, "scenario %s oopses nothing", sc->name);
+	ASSERT_NE(NULL, summary);
+	ASSERT_STREQ("heki_testmod_oops", str_at("failure.l2_oops.function") ?: "(missing)");
+	ASSERT_NE(NULL, strstr(str_at("failure.l2_oops.headline") ?: "", "NULL pointer dereference"));
+	ASSERT_NE(NULL, strstr(str_at("failure.l2_oops.text") ?: "", "heki_testmod_init"));
+	ASSERT_EQ(JSON_NULL, json_get(summary, "failure.l2_shutdown")->type);
+	ASSERT_EQ(NULL, flake_match(summary)) TH_LOG("an oops of ours must never be forgiven");
+	ASSERT_EQ(0, nretries);
+}
+
+/*
+ * A stall (hang-in-l2: L2 stops before its suite) leaves, before the kill,
+ * L1's registers from L0's QEMU monitor and L1's sysrq backtraces.
+ */
+TEST(stall_dumps_kept)
+{
+	char path[4200], *regs, *sysrq;
+
+	if (strcmp(sc->name, "hang-in-l2"))
+		SKIP(return, "scenario %s does not stall on purpose", sc->name);
+	ASSERT_NE(NULL, summary);
+	ASSERT_STREQ("timeout", str_at("failure.how") ?: "(missing)");
+	snprintf(path, sizeof(path), "%s/stall-l1-registers.txt", run_dir);
+	regs = slurp(path);
+	ASSERT_NE(NULL, regs) TH_LOG("%s missing", path);
+	EXPECT_NE(NULL, strstr(regs, "RIP=")) TH_LOG("no registers in %s", path);
+	free(regs);
+	snprintf(path, sizeof(path), "%s/stall-l1-sysrq.txt", run_dir);
+	sysrq = slurp(path);
+	ASSERT_NE(NULL, sysrq) TH_LOG("%s missing", path);
+	EXPECT_NE(NULL, strstr(sysrq, "sysrq: Show Blocked State")) TH_LOG("no sysrq w in %s", path);
+	EXPECT_NE(NULL, strstr(sysrq, "sysrq: Show State")) TH_LOG("no sysrq t in %s", path);
+	free(sysrq);
+}
+
+/* Whatever the outcome, a failed run says how, and each retry was named. */
+TEST(failure_record_present_when_failed)
+{
+	ASSERT_NE(NULL, summary);
+	if (!strcmp(str_at("status") ?: "", "ok")) {
+		ASSERT_EQ(JSON_NULL, json_get(summary, "failure")->type);
+		return;
+	}
+	ASSERT_NE(NULL, str_at("failure.how"));
+	ASSERT_STREQ(str_at("failed_stage") ?: "", str_at("failure.stage") ?: "(missing)");
+}
+
 TEST(no_kernel_warnings_and_nothing_lost)
 {
 	REQUIRE_OK_SCENARIO();
@@ -1526,6 +1626,51 @@ static bool past_deadline(void)
 	return d && *d && time(NULL) > atoll(d);
 }
 
+/*
+ * The run's record of its retry decision, rig_test.json in its run
+ * directory: the scenario, the attempt, the signature that forgave it (or
+ * null) and whether it was retried.  heki-results history-append carries
+ * it into history.jsonl, where the dashboard counts flakes.
+ */
+static void record_attempt(int attempt, const struct flake_sig *sig, bool retried)
+{
+	char path[4200];
+	struct jw w;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/rig_test.json", run_dir);
+	f = fopen(path, "w");
+	if (!f)
+		return;
+	jw_init(&w, f);
+	jw_obj(&w, NULL);
+	jw_str(&w, "scenario", sc->name);
+	jw_int(&w, "attempt", attempt);
+	jw_str(&w, "signature", sig ? sig->id : NULL);
+	jw_bool(&w, "retried", sig && retried);
+	jw_end(&w);
+	fputc('\n', f);
+	fclose(f);
+}
+
+/*
+ * Every run of every scenario goes into RESULTS/history.jsonl with its
+ * scenario and retry decision (heki-results history-append, path in
+ * $HEKI_RESULTS_TOOL): the dashboard's flake rate per scenario and L0.
+ */
+static void history_append(const char *results)
+{
+	const char *tool = getenv("HEKI_RESULTS_TOOL");
+	char cmd[8400];
+
+	if (!tool || !run_dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "'%s' history-append '%s' '%s' >/dev/null", tool, results,
+		 run_dir);
+	if (system(cmd))
+		printf("# %s could not record %s in %s/history.jsonl\n", tool, run_dir, results);
+}
+
 /* One run of the scenario, retried when the emulator (not our code) failed it. */
 static int run_scenario(const char *base_cmd, const char *results)
 {
@@ -1534,7 +1679,9 @@ static int run_scenario(const char *base_cmd, const char *results)
 	int attempts = sc->attempts ?: RIG_ATTEMPTS;
 
 	for (int attempt = 1; attempt <= attempts; attempt++) {
+		const struct flake_sig *sig;
 		const char *err, *stage;
+		bool ok, provoked, retry;
 
 		snprintf(cmd, sizeof(cmd), "%s", base_cmd);
 		if (sc->icount) {
@@ -1549,48 +1696,39 @@ static int run_scenario(const char *base_cmd, const char *results)
 			return -1;
 
 		/*
-		 * Nested SVM under QEMU 7.2's TCG occasionally crashes L1 (an
-		 * interrupt taken right after VMRUN, before KVM restores the
-		 * host's GS), stalls a level while it boots, or resets L1 or L2
-		 * without an oops (a QEMU exits with status 0 mid-run; L2's
-		 * also in protection mode "off"), or hangs a level mid-suite
-		 * (seen once in CI: a smoke suite silent for 300 s, where it
-		 * takes 35 s; a hang of ours would recur in every attempt,
-		 * and each attempt's stall names the last check), or soft-locks
-		 * L1 while L2's QEMU exits (seen once: a vCPU stuck in L1's
-		 * int3 handler during a text_poke IPI), or stalls L2 while it
-		 * loads heki.ko (seen once under ICOUNT=1, where the load
-		 * takes 0.7 s; it did not recur in the next runs).  Such a run
-		 * never reached what the scenario tests: it is retried, visibly,
-		 * up to RIG_ATTEMPTS runs in all.  The chance grows with the VM
-		 * exits a run makes (the smoke suite makes ~200,000), so two
-		 * such failures in a row happen; three are the limit.
+		 * A failed run is retried only when its forensic record matches
+		 * one of the emulator signatures of rig/flakes.c (each with the
+		 * runs it was seen in); the failure a scenario provokes never is.
+		 * Anything else is a finding and fails at once.
 		 */
 		err = summary && str_at("error") ? str_at("error") : "";
 		stage = summary && str_at("failed_stage") ? str_at("failed_stage") : "";
-		if (attempt < attempts && summary &&
-		    !strcmp(str_at("rig.l0_accel") ?: "", "tcg") &&
-		    /* not the failure the scenario provokes */
-		    (strcmp(stage, sc->failed_stage ?: "") ||
-		     !strstr(err, sc->error_has ?: "")) &&
-		    (strstr(err, "kernel crashed") || strstr(err, "L0 QEMU exited") ||
-		     !strcmp(stage, "l0-boot") ||
-		     (!strcmp(stage, "suite") && strstr(err, "timed out")) ||
-		     (!strcmp(stage, "guest-module") && strstr(err, "timed out")) ||
-		     (!strcmp(stage, "collect") && strstr(err, "timed out")) ||
-		     !strcmp(stage, "l2-boot"))) {
-			if (past_deadline()) {
-				printf("# not retrying (make test's time budget is spent): "
-				       "stage %s: %s\n", stage, err);
-				break;
-			}
-			printf("# retrying: emulator failure under L0 TCG in stage %s: %s\n",
-			       stage, err);
-			if (sc->icount)
-				icount_seed++;
-			continue;
+		ok = summary && !strcmp(str_at("status") ?: "", "ok");
+		provoked = sc->failed_stage && !strcmp(stage, sc->failed_stage) &&
+			   strstr(err, sc->error_has);
+		sig = ok || provoked ? NULL : flake_match(summary);
+		retry = sig && attempt < attempts && !past_deadline();
+		record_attempt(attempt, sig, retry);
+		history_append(results);
+		if (ok || provoked)
+			break;
+		if (!sig) {
+			printf("# not retried: no emulator signature (rig/flakes.c) matches this failure: "
+			       "stage %s: %s\n", stage, err);
+			break;
 		}
-		break;
+		if (!retry) {
+			printf("# not retried (%s): signature %s: stage %s: %s\n",
+			       attempt < attempts ? "make test's time budget is spent" :
+			       "no attempts left", sig->id, stage, err);
+			break;
+		}
+		printf("# retry %d of %s (%s): signature %s: %s; evidence: %s; run %s\n",
+		       attempt, sc->name, str_at("rig.l0_accel") ?: "?", sig->id, sig->what,
+		       sig->evidence, run_dir);
+		nretries++;
+		if (sc->icount)
+			icount_seed++;
 	}
 	return 0;
 }

@@ -14,7 +14,8 @@ start=$(date +%s)
 budget=${TEST_BUDGET_MIN:-55}
 [ "$budget" -gt 0 ] && export RIG_TEST_DEADLINE=$((start + budget * 60))
 log=$(mktemp)
-trap 'rm -f "$log" "$log.rc"' EXIT
+retries=$(mktemp)
+trap 'rm -f "$log" "$log.rc" "$retries"' EXIT
 
 for t in "$@"; do
 	echo "# ==== $t"
@@ -24,6 +25,8 @@ for t in "$@"; do
 	now=$(date +%s)
 	# Wall time per command, so a slow CI run shows where the time went.
 	echo "# ==== took $((now - t0))s ($((now - start))s since make test started)"
+	# Every retry a rig scenario took, with the signature that allowed it.
+	grep '^# retry ' "$log" >>"$retries"
 	totals=$(grep '^# Totals:' "$log" | tail -n 1)
 	if [ -z "$totals" ]; then
 		echo "not ok - $t ended (status $rc) without a totals line"
@@ -40,6 +43,8 @@ for t in "$@"; do
 		fail=$((fail + 1))
 	fi
 done
+echo "# make test: $(grep -c . "$retries") rig run(s) retried (emulator signatures, rig/flakes.c)"
+cat "$retries"
 echo "# make test: $(($(date +%s) - start))s of wall time"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]

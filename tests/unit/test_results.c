@@ -1055,6 +1055,15 @@ TEST_F(tmp, history_append_is_idempotent)
 	EXPECT_STREQ("attacks", json_get(j, "suite")->str);
 	json_free(j);
 	free(text);
+
+	/* one line per run, no empty line between them */
+	ASSERT_EQ(0, make_run(results, "bench-run", "20261123-140000-bench", run, sizeof(run)));
+	EXPECT_EQ(HR_OK, hr(&out, "history-append", results, run, NULL)) TH_LOG("%s", out);
+	free(out);
+	text = slurp(hist, NULL);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(NULL, strstr(text, "\n\n")) TH_LOG("%s", text);
+	free(text);
 }
 
 TEST_F(tmp, history_append_refuses_an_invalid_run)
