@@ -24,6 +24,7 @@ void heki_vcpu_sregs_set(struct kvm_vcpu *vcpu, unsigned long cr0);
  */
 bool heki_dirty_log_denied(struct kvm *kvm, unsigned long long base,
 			   unsigned long npages);
+/*
  * A vCPU shut down (triple fault), before KVM resets it: logs its state.
  * @event, @event_err: the event being delivered (SVM EXITINTINFO / VMX
  * IDT-vectoring layout; bit 31 clear: none).
