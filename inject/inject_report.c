@@ -36,8 +36,7 @@
 #include "inject_verdict.h"
 #include "json.h"
 
-static const char *const mode_names[] = { HEKI_MODE_NAMES };
-#define NMODES HEKI_NR_MODES
+#define NMODES HEKI_NR_MODES	/* rig/heki_modes.h */
 
 struct cell {
 	bool present;
@@ -67,10 +66,10 @@ struct mode_state {
 
 static int mode_index(const char *m, size_t len)
 {
-	for (int i = 0; i < NMODES; i++)
-		if (strlen(mode_names[i]) == len && !strncmp(mode_names[i], m, len))
-			return i;
-	return -1;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%.*s", (int)len, m);
+	return heki_mode_find(name);
 }
 
 /* Copies the value of the token "key=value" at *p; advances past it. */
@@ -363,7 +362,7 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const struct 
 
 			if (!c->present)
 				continue;
-			fprintf(out, "\n    mode %s: expected %s, observed %s: %s\n", mode_names[mi],
+			fprintf(out, "\n    mode %s: expected %s, observed %s: %s\n", heki_modes[mi].name,
 				c->expected, c->observed, c->mismatch ? "MISMATCH" : "as expected");
 			if (c->mismatch)
 				fprintf(out, "      %s\n", c->why);
@@ -480,7 +479,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 		if (!modes[mi].seen)
 			continue;
 		jw_obj(&w, NULL);
-		jw_str(&w, "name", mode_names[mi]);
+		jw_str(&w, "name", heki_modes[mi].name);
 		jw_str(&w, "status", modes[mi].status);
 		if (modes[mi].reason[0])
 			jw_str(&w, "reason", modes[mi].reason);
@@ -507,7 +506,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (!c->present)
 				continue;
 			jw_obj(&w, NULL);
-			jw_str(&w, "mode", mode_names[mi]);
+			jw_str(&w, "mode", heki_modes[mi].name);
 			jw_str(&w, "expected", c->expected);
 			jw_str(&w, "observed", c->observed);
 			jw_bool(&w, "match", !c->mismatch);
@@ -564,7 +563,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 	if (table) {
 		fprintf(table, "  %-26s", "attack");
 		for (int mi = 0; mi < NMODES; mi++)
-			fprintf(table, " %-13s", mode_names[mi]);
+			fprintf(table, " %-13s", heki_modes[mi].name);
 		fprintf(table, "\n");
 		for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 			if (!attack_present(cells, a))
@@ -585,7 +584,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			for (int mi = 0; mi < NMODES; mi++)
 				if (cells[a][mi].mismatch)
 					fprintf(table, "  MISMATCH %s/%s: %s\n", heki_attack_rows[a].id,
-						mode_names[mi], cells[a][mi].why);
+						heki_modes[mi].name, cells[a][mi].why);
 	}
 	free(cells);
 	return ncells;
