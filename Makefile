@@ -84,12 +84,12 @@ $(BIN)/heki-suite: rig/suite.c rig/suite.h rig/heki_modes.h bench/bench_suite.c 
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lpfm -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/heki_modes.h rig/bochs.c rig/bochs.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/heki_modes.h rig/heki_violation.h rig/bochs.c rig/bochs.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 # In L1 only: forwards the host's violation log to L0 as it happens, and a
 # second VM made straight on /dev/kvm (rig/l1-run.sh).
-$(BIN)/heki-logfwd: rig/logfwd.c $(RIG_RECORD)
+$(BIN)/heki-logfwd: rig/logfwd.c rig/heki_violation.h $(RIG_RECORD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Irig -o $@ $(filter %.c,$^)
 $(BIN)/heki-minivm: rig/minivm.c host/heki_abi.h

@@ -32,6 +32,7 @@
 #include "inject_verdict.h"
 #include "suite.h"
 #include "heki_modes.h"
+#include "heki_violation.h"
 #include "json.h"
 #include "bochs.h"
 #include "../host/heki_abi.h"
@@ -643,27 +644,13 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 /* Violation records of VM @id ("vm_id=<id>") that reached L0. */
 static long long vm_records(const struct source *l1, const char *id)
 {
-	size_t n = strlen(id);
 	long long count = 0;
 
-	for (const struct kv *v = l1->kvs; v; v = v->next) {
-		const char *p;
-
-		if (strncmp(v->key, "violation.", 10))
-			continue;
-		p = strstr(v->val, " vm_id=");
-		if (p && !strncmp(p + 7, id, n) && (p[7 + n] == ' ' || !p[7 + n]))
+	for (const struct kv *v = l1->kvs; v; v = v->next)
+		if (!strncmp(v->key, "violation.", 10) &&
+		    heki_viol_is(v->val, HEKI_VKEY(vm_id), id))
 			count++;
-	}
 	return count;
-}
-
-/* Unsigned field @key ("key=") of a line, or -1. */
-static long long line_field(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
 /*
@@ -689,8 +676,8 @@ static bool vm_logs_add_up(const struct source *l1, char *why, size_t len)
 		if (strncmp(k->key, "vmlog.", 6))
 			continue;
 		delivered = vm_records(l1, k->key + 6);
-		dropped = line_field(k->val, " dropped=");
-		violations = line_field(k->val, " violations=");
+		dropped = heki_viol_num(k->val, HEKI_VKEY(dropped), -1);
+		violations = heki_viol_num(k->val, HEKI_VKEY(violations), -1);
 		if (delivered + dropped != violations) {
 			snprintf(why, len, "VM %s: %lld records reached L0 + %lld dropped != %lld violations",
 				 k->key + 6, delivered, dropped, violations);
@@ -1011,21 +998,15 @@ static void write_summary(void)
 	/* The host's log, as L1 forwarded it while the VMs ran. */
 	jw_arr(&w, "violations");
 	for (const struct kv *k = l1->kvs; k; k = k->next) {
-		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
+		char key[64], val[FRAME_PAYLOAD_MAX + 1];
+		const char *p = k->val;
 
 		if (strncmp(k->key, "violation.", 10))
 			continue;
 		/* "k=v k=v ..." -> { "k": "v", ... } */
-		snprintf(line, sizeof(line), "%s", k->val);
 		jw_obj(&w, NULL);
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(tok, '=');
-
-			if (!eq)
-				continue;
-			*eq = '\0';
-			jw_str(&w, tok, eq + 1);
-		}
+		while (heki_viol_next(&p, key, sizeof(key), val, sizeof(val)))
+			jw_str(&w, key, val);
 		jw_end(&w);
 	}
 	jw_end(&w);
