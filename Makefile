@@ -80,16 +80,16 @@ RIG_RECORD := rig/record.c rig/record.h $(RIG_COMMON)
 $(BIN)/heki-emit: rig/emit_main.c $(RIG_RECORD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -o $@ $(filter %.c,$^)
-$(BIN)/heki-suite: rig/suite.c rig/suite.h bench/bench_suite.c inject/inject_suite.c inject/inject_verdict.h inject/attacks.h $(RIG_RECORD) host/heki_abi.h
+$(BIN)/heki-suite: rig/suite.c rig/suite.h rig/heki_modes.h bench/bench_suite.c inject/inject_suite.c inject/inject_verdict.h inject/attacks.h $(RIG_RECORD) host/heki_abi.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Ihost -Irig -Iinject -o $@ $(filter %.c,$^) -lpfm -lm
 # Runs on the machine that runs `make run`.
-$(BIN)/rigrun: rig/rigrun.c rig/bochs.c rig/bochs.h rig/forensics.c rig/forensics.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
+$(BIN)/rigrun: rig/rigrun.c rig/heki_modes.h rig/heki_violation.h rig/bochs.c rig/bochs.h rig/forensics.c rig/forensics.h rig/json.c rig/json.h rig/run_env.h rig/suite.h rig/ci_report.c rig/ci_report.h bench/bench_report.c bench/bench_report.h inject/inject_report.c inject/inject_report.h inject/inject_verdict.h inject/attacks.h $(RIG_COMMON)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Iinject -Irig -Ihost -o $@ $(filter %.c,$^) -lm
 # In L1 only: forwards the host's violation log to L0 as it happens, and a
 # second VM made straight on /dev/kvm (rig/l1-run.sh).
-$(BIN)/heki-logfwd: rig/logfwd.c $(RIG_RECORD)
+$(BIN)/heki-logfwd: rig/logfwd.c rig/heki_violation.h $(RIG_RECORD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -static -Irig -o $@ $(filter %.c,$^)
 $(BIN)/heki-minivm: rig/minivm.c host/heki_abi.h
@@ -107,7 +107,7 @@ $(BIN)/heki-results: results/heki_results.c results/results_lib.c results/result
 	$(CC) $(CFLAGS) -Irig -Iresults -o $@ $(filter %.c,$^) -lm
 TOOLS += $(BIN)/heki-results
 # Projects each mode's cost per operation from a run's bench.json (bench/README.md).
-$(BIN)/heki-costmodel: bench/costmodel.c bench/costmodel_lib.c bench/costmodel_lib.h rig/json.c rig/json.h
+$(BIN)/heki-costmodel: bench/costmodel.c bench/costmodel_lib.c bench/costmodel_lib.h rig/heki_modes.h rig/json.c rig/json.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Ibench -Irig -o $@ $(filter %.c,$^) -lm
 TOOLS += $(BIN)/heki-costmodel
@@ -224,6 +224,9 @@ $(BIN)/tests/%: tests/unit/%.c $(UNIT_LIBS) $(wildcard rig/*.h host/*.h inject/*
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -Iinject -Ibench -o $@ $< $(UNIT_LIBS) -lm
 
+# Every mode in every knob: runs rigrun --dry-run 1 and inject/run.
+$(BIN)/tests/test_modes: $(BIN)/rigrun
+
 # heki-plot on fixture runs, then its page in headless Chromium (skips without it).
 PLOTS_TEST := $(BIN)/plots_test $(BIN)/heki-plot
 PLOTS_TEST_CMD = "HEKI_PLOT=$(BIN)/heki-plot $(BIN)/plots_test"
@@ -231,7 +234,7 @@ $(BIN)/plots_test: tests/plots_test.c $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -o $@ $<
 
-$(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h rig/flakes.c rig/flakes.h host/heki_abi.h $(DEPS_MK)
+$(BIN)/rig_test: tests/rig_test.c rig/json.c rig/json.h rig/flakes.c rig/flakes.h rig/heki_modes.h host/heki_abi.h $(DEPS_MK)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(TEST_CFLAGS) -I$(KSFT_DIR) -Irig -Ihost -o $@ $< rig/json.c rig/flakes.c -lm
 

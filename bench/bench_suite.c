@@ -3,13 +3,11 @@
  * The bench suite (heki-suite bench, in L2): every benchmark in every mode
  * in one run.  Kernel-side rows are the table of guest-kmod/heki_bench.c,
  * driven through debugfs heki/bench; whole-system rows (module load+unload,
- * fork+exec, a one-byte read(2)) are timed here.  Modes: "off" is heki.ko
- * loaded with protect=0, "hypercall" with protect=1, "hypercall+ext" adds
- * the extensions beyond the RFC (f_op and cred validation); "view" pokes
- * through the host's patch view, "vmfunc" switches views with VMFUNC where
- * the host offers it (recorded as unsupported with the host's reason
- * elsewhere).  Modes run before lockdown, so the authenticated poke's own
- * cost is its row, patch_call.
+ * fork+exec, a one-byte read(2)) are timed here.  Modes are
+ * rig/heki_modes.h's; a mode whose transport the host lacks (vmfunc, where
+ * the host has no EPTP switching) is recorded as unsupported with the
+ * host's reason.  Modes run before lockdown (lockdown=0), so the
+ * authenticated poke's own cost is its row, patch_call.
  *
  * Each row x mode becomes one record "bench.<mode>.<row>" of k=v fields
  * (stats over the samples, host counters per operation, the overhead ratio
@@ -33,31 +31,18 @@
 #include <perfmon/pfmlib_perf_event.h>
 
 #include "suite.h"
+#include "heki_modes.h"
 
 #define BENCH_FILE DEBUGFS_HEKI "bench"
 #define MAX_ROWS 32
 
-static const struct bench_mode {
-	const char *name;
-	const char *heki_params;	/* NULL: unsupported */
-	const char *reason;
-} modes[] = {
-	{ "off", "protect=0", NULL },
-	{ "hypercall", "protect=1 lockdown=0", NULL },
-	/* With the extensions beyond the RFC: f_op and cred validation. */
-	{ "hypercall+ext", "protect=1 lockdown=0 fop_check=1 cred_check=1", NULL },
-	/* Views: text_poke switches to the host's patch view and back. */
-	{ "view", "protect=1 lockdown=0 mode=view", NULL },
-	/* Views switched by VMFUNC, without an exit. */
-	{ "vmfunc", "protect=1 lockdown=0 mode=vmfunc", NULL },
-};
-#define NMODES (sizeof(modes) / sizeof(modes[0]))
+#define NMODES HEKI_NR_MODES	/* rig/heki_modes.h, each loaded with lockdown=0 */
 
 /* Rows timed in userland. */
 static const char *const user_rows[] = { "module_load_unload", "fork_exec", "read_syscall" };
 #define NUSER (int)(sizeof(user_rows) / sizeof(user_rows[0]))
 /* Why the mode cannot run here (vmfunc), per run; NULL: it ran. */
-static const char *mode_unsupported[8];
+static const char *mode_unsupported[NMODES];
 
 struct stats {
 	int n;
@@ -432,11 +417,14 @@ static const char *kernel_row_reason(const char *row)
 	return kernel_row_says("unsupported", dflt);
 }
 
-/* heki.ko reloaded with this mode's parameters. */
-static int enter_mode(const struct bench_mode *m)
+/* heki.ko reloaded with mode @mi's parameters, not locked down. */
+static int enter_mode(int mi)
 {
+	char params[256];
+
+	heki_mode_params(mi, 0, params, sizeof(params));
 	syscall(SYS_delete_module, "heki", O_NONBLOCK);
-	return load_module(HEKI_KO, m->heki_params) ? -1 : 0;
+	return load_module(HEKI_KO, params) ? -1 : 0;
 }
 
 static void list_kernel_rows(void)
@@ -459,11 +447,11 @@ static void list_kernel_rows(void)
 
 static void emit(struct suite_ctx *c, int mi, int ri)
 {
-	const struct row_result *r = &results[mi][ri], *off = &results[0][ri];
+	const struct row_result *r = &results[mi][ri], *off = &results[HEKI_MODE_off][ri];
 	char key[128], per[256] = "";
 	const struct stats *s = &r->st;
 
-	snprintf(key, sizeof(key), "bench.%s.%s", modes[mi].name, row_names[ri]);
+	snprintf(key, sizeof(key), "bench.%s.%s", heki_modes[mi].name, row_names[ri]);
 	if (mode_unsupported[mi]) {
 		record_kv(&c->out, key, "status=unsupported reason=%s", mode_unsupported[mi]);
 		return;
@@ -514,29 +502,27 @@ void suite_bench(struct suite_ctx *c)
 	else
 		record_kv(&c->out, "bench.counters", "unavailable: %s", pmu_why);
 
-	for (size_t mi = 0; mi < NMODES; mi++) {
+	for (int mi = 0; mi < NMODES; mi++) {
 		/* The host says whether VMFUNC exists here (heki.ko is loaded). */
-		mode_unsupported[mi] = !modes[mi].heki_params ? modes[mi].reason :
-				       !strcmp(modes[mi].name, "vmfunc") ?
-				       vmfunc_unsupported() : NULL;
+		mode_unsupported[mi] = transport_unsupported(heki_modes[mi].transport);
 		if (mode_unsupported[mi]) {
 			mode_unsupported[mi] = strdup(mode_unsupported[mi]);
 			continue;
 		}
-		snprintf(name, sizeof(name), "bench_mode_%s_loads", modes[mi].name);
-		if (enter_mode(&modes[mi])) {
+		snprintf(name, sizeof(name), "bench_mode_%s_loads", heki_modes[mi].name);
+		if (enter_mode(mi)) {
 			check(c, 0, name, "cannot reload heki.ko for this mode");
 			continue;
 		}
 		check(c, 1, name, NULL);
-		printf("# bench: mode %s, %u samples per row\n", modes[mi].name, n);
+		printf("# bench: mode %s, %u samples per row\n", heki_modes[mi].name, n);
 		fflush(stdout);
 		for (int ri = 0; ri < total; ri++) {
 			struct row_result *r = &results[mi][ri];
 			int err = ri < nrows ? run_kernel_row(row_names[ri], n, r) :
 					       run_user_row(row_names[ri], n, r);
 
-			snprintf(name, sizeof(name), "bench_%.47s_%s", row_names[ri], modes[mi].name);
+			snprintf(name, sizeof(name), "bench_%.47s_%s", row_names[ri], heki_modes[mi].name);
 			/* A row the mode does not have says so (EOPNOTSUPP): a skip. */
 			if (err && errno == EOPNOTSUPP && ri < nrows) {
 				snprintf(r->unsupported, sizeof(r->unsupported), "%s",
@@ -554,7 +540,7 @@ void suite_bench(struct suite_ctx *c)
 			check(c, !err, name, why);
 		}
 	}
-	for (size_t mi = 0; mi < NMODES; mi++)
+	for (int mi = 0; mi < NMODES; mi++)
 		for (int ri = 0; ri < total; ri++)
 			emit(c, mi, ri);
 	if (guest_tsc_khz)
@@ -563,7 +549,7 @@ void suite_bench(struct suite_ctx *c)
 	/* The documented cost of a poke under hypercall: one window, two calls. */
 	for (int ri = 0; ri < nrows; ri++)
 		if (!strcmp(row_names[ri], "text_poke_5")) {
-			const struct row_result *r = &results[1][ri];
+			const struct row_result *r = &results[HEKI_MODE_hypercall][ri];
 
 			snprintf(why, sizeof(why), "windows/op %.3f, hypercalls/op %.3f",
 				 r->windows, r->hypercalls);
@@ -577,6 +563,6 @@ void suite_bench(struct suite_ctx *c)
 			      "bench_text_poke_costs_two_window_calls", why);
 		}
 	/* Leave heki.ko as L2's init loaded it for the suites. */
-	enter_mode(&modes[1]);
+	enter_mode(HEKI_MODE_hypercall);
 	free(samples_buf);
 }

@@ -22,6 +22,7 @@
 
 #include "costmodel_lib.h"
 #include "json.h"
+#include "heki_modes.h"
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define BIT(i)		(1u << (i))
@@ -161,16 +162,25 @@ static bool is_measured(const struct cm_row *r)
 	return r && !strcmp(r->status, "measured");
 }
 
+/* How @mode pokes (heki_modes.h); a mode the table lacks, by hypercall. */
+static const char *transport(const char *mode)
+{
+	int m = heki_mode_find(mode);
+
+	return m < 0 ? "hypercall" : heki_modes[m].transport;
+}
+
+/* Projected from the hypercall row (mapping_text): the view transports. */
 static bool is_view_mode(const char *mode)
 {
-	return !strcmp(mode, "view") || !strcmp(mode, "vmfunc");
+	return strcmp(transport(mode), "hypercall") != 0;
 }
 
 enum cm_input cm_principal(const char *mode)
 {
-	if (!strcmp(mode, "view"))
+	if (!strcmp(transport(mode), "view"))
 		return CM_VIEW_SWITCH;
-	if (!strcmp(mode, "vmfunc"))
+	if (!strcmp(transport(mode), "vmfunc"))
 		return CM_VMFUNC;
 	return CM_HYPERCALL;
 }
@@ -650,8 +660,8 @@ static const char *mapped(struct cm_proj *p, const struct cm_row *h, const struc
 	have_tlb = above_off(h, o, CM_N_TLB, &tlb);
 	zaps_left = zaps > w ? zaps - w : 0;
 	set_event(p, CM_HYPERCALL, true, hc > 2 * w ? hc - 2 * w : 0);
-	set_event(p, CM_VIEW_SWITCH, true, strcmp(p->mode, "view") ? 0 : 2 * w);
-	set_event(p, CM_VMFUNC, true, strcmp(p->mode, "vmfunc") ? 0 : 2 * w);
+	set_event(p, CM_VIEW_SWITCH, true, cm_principal(p->mode) == CM_VIEW_SWITCH ? 2 * w : 0);
+	set_event(p, CM_VMFUNC, true, cm_principal(p->mode) == CM_VMFUNC ? 2 * w : 0);
 	set_event(p, CM_ZAP, true, zaps_left);
 	/* Flushes follow zaps: those of the zaps that go, go with them. */
 	tlb_event(p, have_tlb, zaps > 0 ? tlb * zaps_left / zaps : tlb);
@@ -702,12 +712,17 @@ static void project_one(const struct cm_bench *b, const struct cm_costs *c,
 		sum_terms(p, c);
 }
 
-/* Modes to project, in bench.json's order: measured ones, then view, vmfunc. */
+/*
+ * Modes to project, in bench.json's order: measured ones, then the view
+ * modes of heki_modes.h (view, vmfunc), measured or not.
+ */
 static int project_modes(const struct cm_bench *b, const char *modes[], int max)
 {
-	int n = 0;
+	int n = 0, views = 0;
 
-	for (int i = 0; i < b->nrows && n < max - 2; i++) {
+	for (int m = 0; m < HEKI_NR_MODES; m++)
+		views += is_view_mode(heki_modes[m].name);
+	for (int i = 0; i < b->nrows && n < max - views; i++) {
 		const struct cm_row *r = &b->rows[i];
 		bool dup = false;
 
@@ -718,15 +733,16 @@ static int project_modes(const struct cm_bench *b, const char *modes[], int max)
 		if (!dup)
 			modes[n++] = r->mode;
 	}
-	modes[n++] = "view";
-	modes[n++] = "vmfunc";
+	for (int m = 0; m < HEKI_NR_MODES; m++)
+		if (is_view_mode(heki_modes[m].name))
+			modes[n++] = heki_modes[m].name;
 	return n;
 }
 
 int cm_project(const struct cm_bench *b, const struct cm_costs *c,
 	       struct cm_proj **out)
 {
-	const char *modes[16];
+	const char *modes[16 + HEKI_NR_MODES];
 	int nmodes = project_modes(b, modes, ARRAY_SIZE(modes)), n = 0;
 	struct cm_proj *p = calloc((size_t)b->nrows * nmodes + 1, sizeof(*p));
 

@@ -101,18 +101,10 @@ static int heki_stats_show(struct seq_file *m, void *unused)
 	ret = heki_stats(st);
 	seq_printf(m, "stats_ret %ld\n", ret);
 	if (!ret) {
-		seq_printf(m, "calls %llu\nrefused %llu\nranges_applied %llu\n",
-			   st->calls, st->refused, st->ranges_applied);
-		seq_printf(m, "windows_opened %llu\nwindows_closed %llu\n",
-			   st->windows_opened, st->windows_closed);
-		seq_printf(m, "violations %llu\nzaps %llu\nzapped_frames %llu\n",
-			   st->violations, st->zaps, st->zapped_frames);
-		seq_printf(m, "tlb_flushes %llu\nvcpu_exits %llu\n",
-			   st->tlb_flushes, st->vcpu_exits);
-		seq_printf(m, "windows_open %llu\nprotected_frames %llu\n",
-			   st->windows_open, st->protected_frames);
-		seq_printf(m, "ranges %llu\nlocked %llu\n", st->ranges,
-			   st->locked);
+		/* Every field HEKI_HC_STATS returns, by its name in the ABI. */
+#define HEKI_STATS_SHOW(field, what) seq_printf(m, #field " %llu\n", st->field);
+		HEKI_STATS_FIELDS(HEKI_STATS_SHOW)
+#undef HEKI_STATS_SHOW
 	}
 	kfree(st);
 	return 0;

@@ -307,25 +307,35 @@ struct heki_site {
  */
 #define HEKI_HC_VMFUNC		(HEKI_HC_BASE + 0x0c)
 
+/*
+ * HEKI_HC_STATS's answer, one X(field, what) per __u64 in ABI order: the
+ * struct, the guest's debugfs heki/stats and whatever prints it are made
+ * from this list (append only: the order is the ABI).
+ */
+#define HEKI_STATS_FIELDS(X)						\
+	X(calls,	"Heki hypercalls of this VM, this one included") \
+	X(refused,	"of which answered with an error")		\
+	X(ranges_applied, "PROTECT and batch entries that took effect")	\
+	X(windows_opened, "WINDOW_OPEN calls that succeeded")		\
+	X(windows_closed, "WINDOW_CLOSE calls that succeeded")		\
+	X(violations,	"denied accesses, CR writes and weakenings")	\
+	X(zaps,		"second-stage zaps of changed frames")		\
+	X(zapped_frames, "frames those zaps covered")			\
+	X(tlb_flushes,	"remote TLB flushes KVM made for this VM")	\
+	X(vcpu_exits,	"VM exits of the calling vCPU")			\
+	X(windows_open,	"frames with a window open now")		\
+	X(protected_frames, "frames with restricted attributes now")	\
+	X(ranges,	"ranges describing them")			\
+	X(locked,	"1 after HEKI_HC_LOCKDOWN")			\
+	X(view_switches, "VIEW_SWITCH calls that changed the vCPU's view") \
+	X(patches,	"HEKI_HC_PATCH calls that wrote")		\
+	X(sites,	"registered sites, ranges and function entries included") \
+	X(auth,		"1 after an authenticated lockdown")
+
 struct heki_stats {
-	__u64 calls;		/* Heki hypercalls of this VM, this one included */
-	__u64 refused;		/* of which answered with an error */
-	__u64 ranges_applied;	/* PROTECT and batch entries that took effect */
-	__u64 windows_opened;	/* WINDOW_OPEN calls that succeeded */
-	__u64 windows_closed;	/* WINDOW_CLOSE calls that succeeded */
-	__u64 violations;	/* denied accesses, CR writes and weakenings */
-	__u64 zaps;		/* second-stage zaps of changed frames */
-	__u64 zapped_frames;	/* frames those zaps covered */
-	__u64 tlb_flushes;	/* remote TLB flushes KVM made for this VM */
-	__u64 vcpu_exits;	/* VM exits of the calling vCPU */
-	__u64 windows_open;	/* frames with a window open now */
-	__u64 protected_frames;	/* frames with restricted attributes now */
-	__u64 ranges;		/* ranges describing them */
-	__u64 locked;		/* 1 after HEKI_HC_LOCKDOWN */
-	__u64 view_switches;	/* VIEW_SWITCH calls that changed the vCPU's view */
-	__u64 patches;		/* HEKI_HC_PATCH calls that wrote */
-	__u64 sites;		/* registered sites, ranges and function entries included */
-	__u64 auth;		/* 1 after an authenticated lockdown */
+#define HEKI_STATS_MEMBER(field, what) __u64 field;
+	HEKI_STATS_FIELDS(HEKI_STATS_MEMBER)
+#undef HEKI_STATS_MEMBER
 };
 
 /* Host feature bits (heki_info.features). */

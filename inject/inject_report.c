@@ -34,10 +34,10 @@
 
 #include "inject_report.h"
 #include "inject_verdict.h"
+#include "heki_violation.h"
 #include "json.h"
 
-static const char *const mode_names[] = { HEKI_MODE_NAMES };
-#define NMODES HEKI_NR_MODES
+#define NMODES HEKI_NR_MODES	/* rig/heki_modes.h */
 
 struct cell {
 	bool present;
@@ -67,10 +67,10 @@ struct mode_state {
 
 static int mode_index(const char *m, size_t len)
 {
-	for (int i = 0; i < NMODES; i++)
-		if (strlen(mode_names[i]) == len && !strncmp(mode_names[i], m, len))
-			return i;
-	return -1;
+	char name[64];
+
+	snprintf(name, sizeof(name), "%.*s", (int)len, m);
+	return heki_mode_find(name);
 }
 
 /* Copies the value of the token "key=value" at *p; advances past it. */
@@ -137,29 +137,13 @@ static void parse_cell(const char *val, struct cell *c)
 	c->bits = heki_result_num(p, "bits", 0);
 }
 
-static unsigned long long viol_hex(const char *line, const char *key)
-{
-	const char *v = find_field(line, key);
-
-	return v ? strtoull(v, NULL, 16) : ~0ull;
-}
-
-/* Does field @key of violation @line have the value @want (up to a space)? */
-static bool viol_is(const char *line, const char *key, const char *want)
-{
-	const char *v = find_field(line, key);
-	size_t n = strlen(want);
-
-	return v && !strncmp(v, want, n) && (v[n] == ' ' || !v[n]);
-}
-
 /*
  * Is @line, logged during the attack, evidence for cell @c (its observed
  * outcome)?  NULL if it is, else why not, in words for the mismatch.
  */
 static const char *evidence_mismatch(const struct cell *c, const char *line)
 {
-	bool report = viol_is(line, "kind", "report");
+	bool report = heki_viol_is(line, HEKI_VKEY(kind), "report");
 	char kind[24];
 
 	if (!strcmp(c->observed, "detected")) {
@@ -167,9 +151,9 @@ static const char *evidence_mismatch(const struct cell *c, const char *line)
 			return "a refusal, not a checker's report";
 		if (!c->what[0])
 			return "the attacker named no object a checker would report";
-		if (!viol_is(line, "what", c->what))
+		if (!heki_viol_is(line, HEKI_VKEY(what), c->what))
 			return "a report about something else";
-		if (viol_hex(line, "object") != c->object)
+		if (heki_viol_hex(line, HEKI_VKEY(object)) != c->object)
 			return "a report about another object";
 		return NULL;
 	}
@@ -181,28 +165,28 @@ static const char *evidence_mismatch(const struct cell *c, const char *line)
 	 * wherever the vCPU was when KVM wrote.
 	 */
 	if (c->kvm_attack) {
-		if (!viol_is(line, "kind", "write"))
+		if (!heki_viol_is(line, HEKI_VKEY(kind), "write"))
 			return "not a refused write";
-		if (strncmp(find_field(line, "via") ?: "", "kvm-", 4))
+		if (strncmp(heki_viol_find(line, HEKI_VKEY(via)) ?: "", "kvm-", 4))
 			return "not a write KVM made (via=kvm-*)";
-		return viol_hex(line, "gfn") == c->gfn ? NULL : "another frame";
+		return heki_viol_hex(line, HEKI_VKEY(gfn)) == c->gfn ? NULL : "another frame";
 	}
-	if (viol_hex(line, "rip") != c->rip)
+	if (heki_viol_hex(line, HEKI_VKEY(rip)) != c->rip)
 		return "another RIP";
 	if (c->cr_attack) {
-		unsigned long long old = viol_hex(line, "old"), new = viol_hex(line, "new");
-		unsigned long long pinned = viol_hex(line, "pinned");
+		unsigned long long old = heki_viol_hex(line, HEKI_VKEY(old)), new = heki_viol_hex(line, HEKI_VKEY(new));
+		unsigned long long pinned = heki_viol_hex(line, HEKI_VKEY(pinned));
 
 		if (c->cr < 0 || !c->bits)
 			return "the attacker named no register and bits";
 		snprintf(kind, sizeof(kind), "cr%ld", c->cr);
-		if (!viol_is(line, "kind", kind))
+		if (!heki_viol_is(line, HEKI_VKEY(kind), kind))
 			return "another register";
 		if ((old & c->bits) != c->bits || (new & c->bits) || (pinned & c->bits) != c->bits)
 			return "other bits";
 		return NULL;
 	}
-	if (viol_hex(line, "gfn") != c->gfn)
+	if (heki_viol_hex(line, HEKI_VKEY(gfn)) != c->gfn)
 		return "another frame";
 	return NULL;
 }
@@ -220,11 +204,10 @@ static void match_host(struct cell *c, const struct inject_viol *viol, int nv,
 	int inrange = 0;
 
 	for (int i = 0; i < nv && c->nmatches < 8; i++) {
-		const char *vs = find_field(viol[i].line, "vm_seq");
-		long long seq = vs ? strtoll(vs, NULL, 10) : -1;
+		long long seq = heki_viol_num(viol[i].line, HEKI_VKEY(vm_seq), -1);
 		const char *no;
 
-		if (viol[i].part != c->part || !find_field(viol[i].line, "kind"))
+		if (viol[i].part != c->part || !heki_viol_find(viol[i].line, HEKI_VKEY(kind)))
 			continue;
 		if (seq <= c->vm_seq_before || seq > c->vm_seq_before + c->violations)
 			continue;
@@ -311,23 +294,12 @@ static void judge_again(struct cell *c)
 /* A violation line as an object of strings, like summary.json's. */
 static void write_violation(struct jw *w, const char *line)
 {
-	char key[64], val[128];
+	char key[64], val[1024];
 	const char *p = line;
 
 	jw_obj(w, NULL);
-	while (*p) {
-		size_t n = strcspn(p, " ");
-		const char *eq = memchr(p, '=', n);
-
-		if (eq) {
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - p), p);
-			snprintf(val, sizeof(val), "%.*s", (int)(n - (eq - p) - 1), eq + 1);
-			jw_str(w, key, val);
-		}
-		p += n;
-		while (*p == ' ')
-			p++;
-	}
+	while (heki_viol_next(&p, key, sizeof(key), val, sizeof(val)))
+		jw_str(w, key, val);
 	jw_end(w);
 }
 
@@ -363,7 +335,7 @@ static void print_account(FILE *out, struct cell (*cells)[NMODES], const struct 
 
 			if (!c->present)
 				continue;
-			fprintf(out, "\n    mode %s: expected %s, observed %s: %s\n", mode_names[mi],
+			fprintf(out, "\n    mode %s: expected %s, observed %s: %s\n", heki_modes[mi].name,
 				c->expected, c->observed, c->mismatch ? "MISMATCH" : "as expected");
 			if (c->mismatch)
 				fprintf(out, "      %s\n", c->why);
@@ -480,7 +452,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 		if (!modes[mi].seen)
 			continue;
 		jw_obj(&w, NULL);
-		jw_str(&w, "name", mode_names[mi]);
+		jw_str(&w, "name", heki_modes[mi].name);
 		jw_str(&w, "status", modes[mi].status);
 		if (modes[mi].reason[0])
 			jw_str(&w, "reason", modes[mi].reason);
@@ -507,7 +479,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			if (!c->present)
 				continue;
 			jw_obj(&w, NULL);
-			jw_str(&w, "mode", mode_names[mi]);
+			jw_str(&w, "mode", heki_modes[mi].name);
 			jw_str(&w, "expected", c->expected);
 			jw_str(&w, "observed", c->observed);
 			jw_bool(&w, "match", !c->mismatch);
@@ -564,7 +536,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 	if (table) {
 		fprintf(table, "  %-26s", "attack");
 		for (int mi = 0; mi < NMODES; mi++)
-			fprintf(table, " %-13s", mode_names[mi]);
+			fprintf(table, " %-13s", heki_modes[mi].name);
 		fprintf(table, "\n");
 		for (size_t a = 0; a < HEKI_NR_ATTACKS; a++) {
 			if (!attack_present(cells, a))
@@ -585,7 +557,7 @@ int inject_report(const char *dir, const struct inject_env *env,
 			for (int mi = 0; mi < NMODES; mi++)
 				if (cells[a][mi].mismatch)
 					fprintf(table, "  MISMATCH %s/%s: %s\n", heki_attack_rows[a].id,
-						mode_names[mi], cells[a][mi].why);
+						heki_modes[mi].name, cells[a][mi].why);
 	}
 	free(cells);
 	return ncells;

@@ -3,12 +3,10 @@
  * The attacks suite (heki-suite attacks, in L2): every attack of
  * inject/attacks.h in every mode, each carried out by heki_attack.ko in a
  * task of its own, so that an attack which kills its task costs that one
- * result only.  Modes: "off" is heki.ko loaded with protect=0; "hypercall"
- * is heki.ko protecting and locked down, as deployed (lockdown cannot be
- * undone: the mode after it switches at run time); "hypercall+ext" adds
- * the extensions beyond the RFC (f_op and cred validation); "view" switches
- * text_poke() to host views (the extensions off); "vmfunc" does not exist
- * on this rig and is n/a with the reason.
+ * result only.  Modes are rig/heki_modes.h's, each loaded locked down, as
+ * deployed (lockdown cannot be undone: a mode after it is reached by its
+ * run-time switches); "vmfunc" does not exist on this rig and is n/a with
+ * the host's reason.
  *
  * L2's command line narrows the run: heki.attacks=ID[+ID...] and
  * heki.attack_modes=MODE[+MODE...] (rigrun --attack/--attack-mode, which
@@ -40,36 +38,18 @@
 #define NOBODY 65534
 #define ATTACK_TIMEOUT_MS 60000
 
-/* In the order of HEKI_MODE_NAMES (inject_verdict.h): expected[] follows it. */
-static const struct inject_mode {
-	const char *name;
-	const char *heki_params;	/* NULL: n/a on this rig */
-	/*
-	 * Run-time switches ("name=value ...", each written to
-	 * /sys/module/heki/parameters/<name>) that reach the mode when
-	 * heki.ko is already locked down and so cannot be reloaded.
-	 */
-	const char *switches;
-	const char *reason;
-} modes[] = {
-	{ "off", "protect=0", NULL, NULL },
-	/* The Heki RFC v2: patching not authenticated. */
-	{ "hypercall", "protect=1 lockdown=1 auth=0", NULL, NULL },
-	/* Beyond the RFC: authenticated patching, f_op and cred validation. */
-	{ "hypercall+ext", "protect=1 lockdown=1 auth=1 fop_check=1 cred_check=1",
-	  "auth=1 fop_check=1 cred_check=1", NULL },
-	/*
-	 * text_poke() switches host views; authentication stays (it is
-	 * one-way), the checkers go off again.
-	 */
-	{ "view", "protect=1 lockdown=1 auth=1 mode=view",
-	  "auth=1 mode=view fop_check=0 cred_check=0", NULL },
-	/* Views switched by VMFUNC, without an exit: where the host offers it. */
-	{ "vmfunc", "protect=1 lockdown=1 auth=1 mode=vmfunc",
-	  "auth=1 mode=vmfunc fop_check=0 cred_check=0", NULL },
-};
-#define NMODES (sizeof(modes) / sizeof(modes[0]))
-_Static_assert(NMODES == HEKI_NR_MODES, "one mode per expected column");
+
+/* Is mode @m in heki.attack_modes= (or is the parameter absent)? */
+static int mode_selected(int m)
+{
+	char val[1024], bad[64];
+	unsigned int set;
+
+	if (cmdline_param("heki.attack_modes", val, sizeof(val)))
+		return 1;
+	/* rigrun checked the names: a list it would refuse selects nothing. */
+	return !heki_mode_list(val, &set, bad, sizeof(bad)) && (set & (1u << m));
+}
 
 /*
  * Is @word in the '+'-separated heki.<param>= of L2's command line (or is
@@ -219,12 +199,14 @@ static void run_attack(const struct heki_attack_row *row, struct heki_attack_res
  * heki.ko reloaded with the mode's parameters; once locked down it has
  * pinned itself, and a mode that adds a run-time switch sets that instead.
  */
-static int enter_mode(const struct inject_mode *m)
+static int enter_mode(int mi)
 {
-	char sw[256], path[160], *save = NULL;
+	const struct heki_mode_row *m = &heki_modes[mi];
+	char sw[256], path[160], params[256], *save = NULL;
 
+	heki_mode_params(mi, 1, params, sizeof(params));
 	if (!syscall(SYS_delete_module, "heki", O_NONBLOCK) || errno == ENOENT)
-		return load_module(HEKI_KO, m->heki_params) ? -1 : 0;
+		return load_module(HEKI_KO, params) ? -1 : 0;
 	if (!m->switches)
 		return -1;
 	snprintf(sw, sizeof(sw), "%s", m->switches);
@@ -257,16 +239,13 @@ void suite_attacks(struct suite_ctx *c)
 	}
 	check(c, 1, "attacker_module_loads", NULL);
 
-	for (size_t mi = 0; mi < NMODES; mi++) {
-		const struct inject_mode *m = &modes[mi];
-		const char *reason = m->reason;
-		int na = !m->heki_params;
+	for (int mi = 0; mi < HEKI_NR_MODES; mi++) {
+		const struct heki_mode_row *m = &heki_modes[mi];
+		/* The host says whether the transport exists here (heki.ko is loaded). */
+		const char *reason = transport_unsupported(m->transport);
+		int na = reason != NULL;
 
-		/* The host says whether VMFUNC exists here (heki.ko is loaded). */
-		if (!strcmp(m->name, "vmfunc") && (reason = vmfunc_unsupported()))
-			na = 1;
-
-		if (!selected("heki.attack_modes", m->name))
+		if (!mode_selected(mi))
 			continue;
 		/* Modes before the one being resumed were done by the dead guest. */
 		if (skipping && (strncmp(resume, m->name, strlen(m->name)) ||
@@ -274,10 +253,13 @@ void suite_attacks(struct suite_ctx *c)
 			continue;
 		if (!na) {
 			snprintf(name, sizeof(name), "attack_mode_%s_loads", m->name);
-			if (enter_mode(m)) {
+			if (enter_mode(mi)) {
+				char params[256];
+
+				heki_mode_params(mi, 1, params, sizeof(params));
 				check(c, 0, name, "cannot reload heki.ko for this mode");
 				record_kv(&c->out, "inject.mode", "%s status=failed reason=heki.ko did not load with %s",
-					  m->name, m->heki_params);
+					  m->name, params);
 				continue;
 			}
 			check(c, 1, name, NULL);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "attacks.h"
+#include "heki_modes.h"
 
 /* Observed outcomes: the design's four, then the ways an attack can fail. */
 enum heki_observed {
@@ -123,11 +124,11 @@ static inline int heki_outcome_parse(const char *s)
 /* The catalogue, as data. */
 struct heki_attack_row {
 	const char *id, *family, *primitive, *judged_by, *description, *why;
-	enum heki_outcome expected[5];	/* in the order of HEKI_MODE_NAMES */
+	enum heki_outcome expected[HEKI_NR_MODES];	/* by enum heki_mode */
 };
 
-#define HEKI_MODE_NAMES "off", "hypercall", "hypercall+ext", "view", "vmfunc"
-#define HEKI_NR_MODES 5
+/* attacks.h gives one expected outcome per mode, in heki_modes.h's order. */
+_Static_assert(HEKI_NR_MODES == 5, "a new mode needs its column in every row of attacks.h");
 
 static const struct heki_attack_row heki_attack_rows[] = {
 #define HEKI_ATTACK_ROW(id, fam, prim, judge, e0, e1, e2, e3, e4, desc, why) \

@@ -30,6 +30,7 @@
 
 #include "frame.h"
 #include "record.h"
+#include "heki_violation.h"
 
 #define MAX_VMS 256
 
@@ -69,13 +70,6 @@ static int vms_open(void)
 	return n;
 }
 
-static unsigned long field_ul(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-
-	return p ? strtoul(p + strlen(key), NULL, 10) : 0;
-}
-
 static long records;
 
 static int forward(struct record_out *o, char *line)
@@ -84,9 +78,9 @@ static int forward(struct record_out *o, char *line)
 
 	line[strcspn(line, "\n")] = '\0';
 	if (!strncmp(line, "log ", 4)) {
-		unsigned long id = field_ul(line, " vm_id=");
+		unsigned long id = heki_viol_num(line + 4, HEKI_VKEY(vm_id), 0);
 
-		vm_seen(id, strstr(line, " ended=1") != NULL);
+		vm_seen(id, heki_viol_is(line + 4, HEKI_VKEY(ended), "1"));
 		snprintf(key, sizeof(key), "vmlog.%lu", id);
 		return record_kv(o, key, "%s", line + 4);
 	}
@@ -99,7 +93,7 @@ static int forward(struct record_out *o, char *line)
 		return record_kv(o, key, "%s", line + 9);
 	}
 	if (!strncmp(line, "seq=", 4)) {
-		vm_seen(field_ul(line, " vm_id="), 0);
+		vm_seen(heki_viol_num(line, HEKI_VKEY(vm_id), 0), 0);
 		snprintf(key, sizeof(key), "violation.%ld", records++);
 		return record_kv(o, key, "%s", line);
 	}

@@ -34,6 +34,8 @@
 #include "inject_report.h"
 #include "inject_verdict.h"
 #include "suite.h"
+#include "heki_modes.h"
+#include "heki_violation.h"
 #include "json.h"
 #include "bochs.h"
 #include "forensics.h"
@@ -901,27 +903,13 @@ static void write_kvs(struct jw *w, const char *key, const struct source *s,
 /* Violation records of VM @id ("vm_id=<id>") that reached L0. */
 static long long vm_records(const struct source *l1, const char *id)
 {
-	size_t n = strlen(id);
 	long long count = 0;
 
-	for (const struct kv *v = l1->kvs; v; v = v->next) {
-		const char *p;
-
-		if (strncmp(v->key, "violation.", 10))
-			continue;
-		p = strstr(v->val, " vm_id=");
-		if (p && !strncmp(p + 7, id, n) && (p[7 + n] == ' ' || !p[7 + n]))
+	for (const struct kv *v = l1->kvs; v; v = v->next)
+		if (!strncmp(v->key, "violation.", 10) &&
+		    heki_viol_is(v->val, HEKI_VKEY(vm_id), id))
 			count++;
-	}
 	return count;
-}
-
-/* Unsigned field @key ("key=") of a line, or -1. */
-static long long line_field(const char *line, const char *key)
-{
-	const char *p = strstr(line, key);
-
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
 }
 
 /*
@@ -947,8 +935,8 @@ static bool vm_logs_add_up(const struct source *l1, char *why, size_t len)
 		if (strncmp(k->key, "vmlog.", 6))
 			continue;
 		delivered = vm_records(l1, k->key + 6);
-		dropped = line_field(k->val, " dropped=");
-		violations = line_field(k->val, " violations=");
+		dropped = heki_viol_num(k->val, HEKI_VKEY(dropped), -1);
+		violations = heki_viol_num(k->val, HEKI_VKEY(violations), -1);
 		if (delivered + dropped != violations) {
 			snprintf(why, len, "VM %s: %lld records reached L0 + %lld dropped != %lld violations",
 				 k->key + 6, delivered, dropped, violations);
@@ -1281,21 +1269,15 @@ static void write_summary(void)
 	/* The host's log, as L1 forwarded it while the VMs ran. */
 	jw_arr(&w, "violations");
 	for (const struct kv *k = l1->kvs; k; k = k->next) {
-		char line[FRAME_PAYLOAD_MAX + 1], *tok, *save = NULL;
+		char key[64], val[FRAME_PAYLOAD_MAX + 1];
+		const char *p = k->val;
 
 		if (strncmp(k->key, "violation.", 10))
 			continue;
 		/* "k=v k=v ..." -> { "k": "v", ... } */
-		snprintf(line, sizeof(line), "%s", k->val);
 		jw_obj(&w, NULL);
-		for (tok = strtok_r(line, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-			char *eq = strchr(tok, '=');
-
-			if (!eq)
-				continue;
-			*eq = '\0';
-			jw_str(&w, tok, eq + 1);
-		}
+		while (heki_viol_next(&p, key, sizeof(key), val, sizeof(val)))
+			jw_str(&w, key, val);
 		jw_end(&w);
 	}
 	jw_end(&w);
@@ -1509,7 +1491,7 @@ static int write_inject(void)
 	struct inject_data d = { 0 };
 	char path[PATH_MAX + 16], key[160];
 	static char crashed_val[1600];
-	int mismatches = 0;
+	int mismatches = 0, running_mode = -1;
 	FILE *f;
 
 	for (const struct kv *k = l2->kvs; k; k = k->next)
@@ -1534,26 +1516,19 @@ static int write_inject(void)
 	if (running && !heki_attack_find(strchr(key + 7, '.') + 1))
 		running = NULL;
 	if (running) {
-		static const char *const names[] = { HEKI_MODE_NAMES };
-		bool known = false;
+		char mode[64];
 
-		for (int m = 0; m < HEKI_NR_MODES; m++)
-			known |= strlen(names[m]) == (size_t)(strchr(running, ':') - running) &&
-				 !strncmp(running, names[m], strlen(names[m]));
-		if (!known)
+		snprintf(mode, sizeof(mode), "%.*s", (int)(strchr(running, ':') - running), running);
+		running_mode = heki_mode_find(mode);
+		if (running_mode < 0)
 			running = NULL;
 	}
 	if (R.failed && !R.interrupted && running && !kv_get(l2, key)) {
 		const struct heki_attack_row *row = heki_attack_find(strchr(key + 7, '.') + 1);
-		static const char *const modes[] = { HEKI_MODE_NAMES };
 		static const char *const outs[] = { HEKI_OUTCOME_NAMES };
-		const char *exp = "missed";
+		const char *exp = row ? outs[row->expected[running_mode]] : "missed";
 		const char *dir;
 
-		for (int m = 0; row && m < HEKI_NR_MODES; m++)
-			if (!strncmp(running, modes[m], strlen(modes[m])) &&
-			    running[strlen(modes[m])] == ':')
-				exp = outs[row->expected[m]];
 		snprintf(crashed_val, sizeof(crashed_val),
 			 "status=crashed expected=%s observed=crashed the guest died during this attack (%s; see console-l2.log of %s)",
 			 exp, R.error, R.id);
@@ -1681,6 +1656,7 @@ static int usage(const char *msg)
 		"              [--bochs-iso ISO] [--bochs-cpus N] [--bochs-ips N] (L0=bochs)\n"
 		"              [--attack ID[,ID...]] [--attack-mode MODE[,MODE...]] (suite attacks)\n"
 		"              [--attack-resume-after MODE:ID --continuation N] (set by rigrun itself)\n"
+		"              [--dry-run 1] (check the options, print L1's heki.* words, exit)\n"
 		"       rigrun --list-attacks\n");
 	return 2;
 }
@@ -1703,29 +1679,37 @@ static void list_attacks(void)
 {
 	static const char *const names[] = { HEKI_OUTCOME_NAMES };
 
-	printf("%-26s %-6s %-10s %-10s %-14s %-10s %-10s %s\n", "attack", "family", "off",
-	       "hypercall", "hypercall+ext", "view", "vmfunc", "description");
+	int w[HEKI_NR_MODES];
+
+	printf("%-26s %-6s", "attack", "family");
+	for (int m = 0; m < HEKI_NR_MODES; m++) {
+		w[m] = (int)strlen(heki_modes[m].name) < 10 ? 10 : (int)strlen(heki_modes[m].name) + 1;
+		printf(" %-*s", w[m], heki_modes[m].name);
+	}
+	printf(" %s\n", "description");
 	for (size_t i = 0; i < HEKI_NR_ATTACKS; i++) {
 		const struct heki_attack_row *r = &heki_attack_rows[i];
 
-		printf("%-26s %-6s %-10s %-10s %-14s %-10s %-10s %s\n", r->id, r->family,
-		       names[r->expected[0]], names[r->expected[1]], names[r->expected[2]],
-		       names[r->expected[3]], names[r->expected[4]], r->description);
+		printf("%-26s %-6s", r->id, r->family);
+		for (int m = 0; m < HEKI_NR_MODES; m++)
+			printf(" %-*s", w[m], names[r->expected[m]]);
+		printf(" %s\n", r->description);
 	}
 	printf("(expected outcomes; vmfunc runs only where the host offers EPTP switching, Intel VMX)\n");
 }
 
 /*
  * --attack ID[,ID...] and --attack-mode MODE[,MODE...]: checked against
- * the catalogue here, passed to the attacks suite on L2's command line
- * ('+' between items: the rig carries spaces as commas).
+ * the catalogue and heki_modes.h here, passed to the attacks suite on L2's
+ * command line ('+' between items: the rig carries spaces as commas; a
+ * mode's own '+', as in hypercall+ext, is told apart by heki_mode_list).
  */
 static int add_attack_selection(struct opts *o, const char *ids, const char *modes,
 				const char *resume_after)
 {
-	static const char *const mode_names[] = { HEKI_MODE_NAMES };
 	static char append[1024];
-	char list[512], *save = NULL;
+	char list[512], names[256], bad[64], *save = NULL;
+	unsigned int set;
 	size_t len;
 
 	if (strcmp(o->suite, "attacks")) {
@@ -1733,31 +1717,29 @@ static int add_attack_selection(struct opts *o, const char *ids, const char *mod
 		return -1;
 	}
 	len = snprintf(append, sizeof(append), "%s", o->l2_append ?: "");
-	for (int pass = 0; pass < 2; pass++) {
-		const char *v = pass ? modes : ids;
-
-		if (!v)
-			continue;
-		snprintf(list, sizeof(list), "%s", v);
-		len += snprintf(append + len, sizeof(append) - len, "%s%s", len ? " " : "",
-				pass ? "heki.attack_modes=" : "heki.attacks=");
+	if (ids) {
+		snprintf(list, sizeof(list), "%s", ids);
+		len += snprintf(append + len, sizeof(append) - len, "%sheki.attacks=", len ? " " : "");
 		for (char *t = strtok_r(list, ",+", &save), *first = t; t; t = strtok_r(NULL, ",+", &save)) {
-			bool known = false;
-
-			if (pass)
-				for (size_t i = 0; i < HEKI_NR_MODES; i++)
-					known |= !strcmp(t, mode_names[i]);
-			else
-				known = heki_attack_find(t) != NULL;
-			if (!known) {
-				fprintf(stderr, "rigrun: unknown %s '%s'; known:", pass ? "mode" : "attack", t);
-				for (size_t i = 0; i < (pass ? HEKI_NR_MODES : HEKI_NR_ATTACKS); i++)
-					fprintf(stderr, " %s", pass ? mode_names[i] : heki_attack_rows[i].id);
+			if (!heki_attack_find(t)) {
+				fprintf(stderr, "rigrun: unknown attack '%s'; known:", t);
+				for (size_t i = 0; i < HEKI_NR_ATTACKS; i++)
+					fprintf(stderr, " %s", heki_attack_rows[i].id);
 				fprintf(stderr, "\n");
 				return -1;
 			}
 			len += snprintf(append + len, sizeof(append) - len, "%s%s", t == first ? "" : "+", t);
 		}
+	}
+	if (modes) {
+		if (heki_mode_list(modes, &set, bad, sizeof(bad)) || !set) {
+			heki_mode_names(names, sizeof(names));
+			fprintf(stderr, "rigrun: unknown mode '%s'; known: %s\n", bad, names);
+			return -1;
+		}
+		heki_mode_list_join(set, '+', list, sizeof(list));
+		len += snprintf(append + len, sizeof(append) - len, "%sheki.attack_modes=%s",
+				len ? " " : "", list);
 	}
 	if (resume_after)
 		snprintf(append + len, sizeof(append) - len, "%sheki.attack_resume_after=%s",
@@ -1807,6 +1789,7 @@ int main(int argc, char **argv)
 	struct opts *o = &R.o;
 	bool smp_given = false;
 	const char *attack = NULL, *attack_mode = NULL, *resume_after = NULL;
+	bool dry_run = false;
 	double last_beat;
 
 	g_argc = argc;
@@ -1861,6 +1844,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--continuation")) o->continuation = parse_int(v, "--continuation", 0, 16);
 
 		else if (!strcmp(a, "--attack-mode")) attack_mode = v;
+		else if (!strcmp(a, "--dry-run")) dry_run = parse_int(v, "--dry-run", 0, 1);
 		else if (!strcmp(a, "--stage-timeout")) {
 			const char *eq = strchr(v, '=');
 			int st;
@@ -1899,10 +1883,24 @@ int main(int argc, char **argv)
 	if ((attack || attack_mode || resume_after) &&
 	    add_attack_selection(o, attack, attack_mode, resume_after))
 		return 2;
-	if (strspn(o->modes, "abcdefghijklmnopqrstuvwxyz,") != strlen(o->modes)) {
-		fprintf(stderr, "rigrun: MODES is a comma-separated list of mode names, not '%s'\n",
-			o->modes);
-		return 2;
+	{
+		char names[256], bad[64];
+		unsigned int set;
+
+		if (heki_mode_list(o->modes, &set, bad, sizeof(bad)) || !set) {
+			heki_mode_names(names, sizeof(names));
+			fprintf(stderr, "rigrun: MODES is a comma-separated list of modes (%s); "
+					"unknown: '%s' in '%s'\n", names, bad, o->modes);
+			return 2;
+		}
+	}
+	if (dry_run) {
+		char kappend[2048];
+
+		/* What a run would hand L1 and L2, for the tests of the knobs. */
+		l1_cmdline(kappend, sizeof(kappend), "");
+		printf("%s\n", kappend);
+		return 0;
 	}
 
 	if (!strcmp(o->l0, "auto"))

@@ -162,6 +162,12 @@ const char *vmfunc_unsupported(void)
 	return why;
 }
 
+/* Why heki.ko's mode=@transport cannot run here, or NULL (heki_modes.h). */
+const char *transport_unsupported(const char *transport)
+{
+	return !strcmp(transport, "vmfunc") ? vmfunc_unsupported() : NULL;
+}
+
 /* The number after "key " in a "key value" file, or -1. */
 long long read_key(const char *path, const char *key)
 {

@@ -26,6 +26,8 @@ void skip(struct suite_ctx *c, const char *name, const char *why);
 /* The number after "key " in a "key value" file, or -1. */
 long long read_key(const char *path, const char *key);
 const char *vmfunc_unsupported(void);	/* NULL: mode vmfunc can run here */
+/* Why heki.ko's mode=@transport cannot run here (heki_modes.h), or NULL. */
+const char *transport_unsupported(const char *transport);
 int write_file(const char *path, const char *text);
 /* finit_module(2) of @path with @params: 0 or -1 (errno). */
 long load_module(const char *path, const char *params);

@@ -20,6 +20,7 @@
 #include "json.h"
 #include "flakes.h"
 #include "heki_abi.h"
+#include "heki_modes.h"
 
 static const struct scenario {
 	const char *name;
@@ -1107,14 +1108,13 @@ static bool declared_unsupported(const char *bm, const char *mode, const char *r
 
 TEST(bench_json_is_complete)
 {
-	static const char *const modes[] = { "off", "hypercall", "hypercall+ext", "view", "vmfunc" };
 	static const char *const need[] = { "n", "min", "median", "p90", "p99", "max",
 					    "stddev", "hypercalls_per_op" };
 	char path[4200], err[256];
 	const struct json *rows, *r, *v;
 	struct json *bench;
 	char *text;
-	int nrows = 0, per_mode[5] = { 0 };
+	int nrows = 0, per_mode[HEKI_NR_MODES] = { 0 };
 
 	REQUIRE_OK_SCENARIO();
 	if (strcmp(sc->suite, "bench"))
@@ -1136,8 +1136,8 @@ TEST(bench_json_is_complete)
 		const char *status = json_get(r, "status")->str;
 
 		nrows++;
-		for (int m = 0; m < 5; m++)
-			per_mode[m] += !strcmp(mode, modes[m]);
+		for (int m = 0; m < HEKI_NR_MODES; m++)
+			per_mode[m] += !strcmp(mode, heki_modes[m].name);
 		if (!strcmp(status, "unsupported")) {
 			v = json_get(r, "reason");
 			ASSERT_NE(NULL, v) TH_LOG("%s/%s unsupported without reason", bm, mode);
@@ -1169,9 +1169,9 @@ TEST(bench_json_is_complete)
 	}
 	ASSERT_LT(10, nrows);
 	/* Every benchmark in every mode. */
-	for (int m = 1; m < 5; m++) {
+	for (int m = 1; m < HEKI_NR_MODES; m++) {
 		ASSERT_EQ(per_mode[0], per_mode[m])
-			TH_LOG("mode %s has %d rows, off has %d", modes[m], per_mode[m],
+			TH_LOG("mode %s has %d rows, off has %d", heki_modes[m].name, per_mode[m],
 			       per_mode[0]);
 	}
 	json_free(bench);
@@ -1184,7 +1184,6 @@ TEST(bench_json_is_complete)
  */
 TEST(inject_json_is_complete_and_honest)
 {
-	static const char *const modes[] = { "off", "hypercall", "hypercall+ext", "view", "vmfunc" };
 	const struct json *attacks, *a, *res, *r, *v;
 	char path[4200], err[256];
 	int nattacks = 0, prevented = 0, detected = 0;
@@ -1216,7 +1215,8 @@ TEST(inject_json_is_complete_and_honest)
 			const char *mode = json_get(r, "mode")->str;
 			const char *obs = json_get(r, "observed")->str;
 
-			ASSERT_STREQ(modes[m], mode) TH_LOG("%s: modes out of order", id);
+			ASSERT_TRUE(m < HEKI_NR_MODES);
+			ASSERT_STREQ(heki_modes[m].name, mode) TH_LOG("%s: modes out of order", id);
 			ASSERT_TRUE(json_get(r, "match")->boolean) TH_LOG("%s/%s", id, mode);
 			if (!strcmp(mode, "off")) {
 				v = json_get(r, "effect");

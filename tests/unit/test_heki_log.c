@@ -9,6 +9,7 @@
 
 #include "kselftest_harness.h"
 #include "heki_log.h"
+#include "heki_violation.h"
 
 #define SEC 1000000000ull
 
@@ -330,6 +331,84 @@ TEST(summary_line_carries_every_count)
 		     "dropped_rate=3 dropped_backlog=0 unread=3 cr0=0/0/0 cr4=0/0/0 write=5/2/3 "
 		     "exec=1/1/0 protect=0/0/0 report=0/0/0 patch=0/0/0 other=0/0/0\n", buf);
 	heki_log_destroy(&log);
+}
+
+/*
+ * The writer (heki_log_format) and the one reader (rig/heki_violation.h)
+ * agree: every kind's record has only keys of HEKI_VIOLATION_KEYS, in its
+ * order, and the reader gets back every value written.
+ */
+TEST(every_kind_writes_the_readers_keys)
+{
+	static const char *const keys[] = {
+#define HEKI_VKEY_NAME(k) #k,
+		HEKI_VIOLATION_KEYS(HEKI_VKEY_NAME)
+#undef HEKI_VKEY_NAME
+	};
+	const size_t nkeys = sizeof(keys) / sizeof(keys[0]);
+	char buf[HEKI_LOG_LINE_MAX], key[64], val[256];
+
+	for (int k = 0; k < HEKI_LOG_NKINDS; k++) {
+		struct heki_log_rec r = {
+			.seq = 11, .vm_seq = 12, .vcpu = 1, .cpl = 3, .mode = "long64",
+			.kind = heki_log_kind_name(k), .via = "npt", .rip = 0xffffffff81000000ull,
+			.a = 0x5000, .b = 2, .c = 5 << 8 | 1,
+		};
+		const char *p = buf;
+		size_t at = 0, seen = 0;
+
+		heki_log_format(buf, sizeof(buf), &r, 4, 77);
+		buf[strcspn(buf, "\n")] = '\0';
+		while (heki_viol_next(&p, key, sizeof(key), val, sizeof(val))) {
+			while (at < nkeys && strcmp(keys[at], key))
+				at++;
+			ASSERT_LT(at, nkeys) TH_LOG("kind %s: key %s not in HEKI_VIOLATION_KEYS or out of order: %s",
+						    r.kind, key, buf);
+			seen++;
+		}
+		EXPECT_LE(11, seen) TH_LOG("%s", buf);
+		EXPECT_EQ(11, heki_viol_num(buf, HEKI_VKEY(seq), -1));
+		EXPECT_EQ(4, heki_viol_num(buf, HEKI_VKEY(vm_id), -1));
+		EXPECT_EQ(12, heki_viol_num(buf, HEKI_VKEY(vm_seq), -1));
+		EXPECT_EQ(0xffffffff81000000ull, heki_viol_hex(buf, HEKI_VKEY(rip)));
+		EXPECT_TRUE(heki_viol_is(buf, HEKI_VKEY(kind), r.kind)) TH_LOG("%s", buf);
+		EXPECT_TRUE(heki_viol_find(buf, HEKI_VKEY(action)) != NULL);
+		/* "id" is no key of its own: vm_id= must not answer for it. */
+		EXPECT_EQ(NULL, heki_viol_find(buf, "id"));
+	}
+}
+
+/* The summary's keys: vm_id, vm_pid, HEKI_VMLOG_KEYS in order, then the kinds. */
+TEST(summary_writes_the_readers_keys)
+{
+	static const char *const keys[] = {
+		"vm_id", "vm_pid",
+#define HEKI_VKEY_NAME(k) #k,
+		HEKI_VMLOG_KEYS(HEKI_VKEY_NAME)
+#undef HEKI_VKEY_NAME
+	};
+	struct heki_log_limits lim = { .slots = 64, .burst = 2, .interval_ns = SEC };
+	char buf[HEKI_LOG_LINE_MAX], key[64], val[64];
+	struct heki_log log;
+	const char *p;
+	size_t i = 0;
+
+	ASSERT_EQ(0, heki_log_init(&log, &lim));
+	heki_log_format_summary(buf, sizeof(buf), &log, 4, 99, true);
+	heki_log_destroy(&log);
+	buf[strcspn(buf, "\n")] = '\0';
+	ASSERT_EQ(0, strncmp(buf, "log ", 4));
+	p = buf + 4;	/* heki-logfwd forwards the line without "log " */
+	while (heki_viol_next(&p, key, sizeof(key), val, sizeof(val))) {
+		const size_t nk = sizeof(keys) / sizeof(keys[0]);
+		const char *want = i < nk ? keys[i] : heki_log_kind_name(i - nk);
+
+		ASSERT_STREQ(want, key) TH_LOG("%s", buf);
+		i++;
+	}
+	EXPECT_EQ(sizeof(keys) / sizeof(keys[0]) + HEKI_LOG_NKINDS, i);
+	EXPECT_EQ(1, heki_viol_num(buf + 4, HEKI_VKEY(ended), -1));
+	EXPECT_EQ(0, heki_viol_num(buf + 4, HEKI_VKEY(dropped), -1));
 }
 
 TEST_HARNESS_MAIN
