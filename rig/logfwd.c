@@ -86,7 +86,7 @@ static int forward(struct record_out *o, char *line)
 	}
 	/* A vCPU's death (triple fault): the host's record of its state. */
 	if (!strncmp(line, "shutdown ", 9)) {
-		unsigned long id = field_ul(line, " vm_id=");
+		unsigned long id = heki_viol_num(line + 9, HEKI_VKEY(vm_id), 0);
 
 		vm_seen(id, 0);
 		snprintf(key, sizeof(key), "shutdown.%lu", id);
