@@ -119,6 +119,9 @@ enum heki_outcome {
 	X(kvm_vmsave, "kvm", "VMSAVE: the host writes nested state", \
 	  "the page's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "set EFER.SVME and VMSAVE to a frame of module rodata: KVM maps the frame (kvm_vcpu_map) and writes FS/GS/TR/LDTR and the syscall MSRs into it", NULL) \
+	X(kvm_vmclear, "kvm", "VMCLEAR: the host writes nested state", \
+	  "the frame's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "VMXON, then VMCLEAR a frame of module rodata: KVM writes that VMCS's launch state into it (kvm_vcpu_write_guest())", NULL) \
 	X(lkdtm_write_kern, "lkdtm", "PTE rewrite + kernel write",	\
 	  "text bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "WRITE_KERN: set RW in the PTE of a function of the attacker module and overwrite it", NULL) \

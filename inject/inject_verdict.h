@@ -138,6 +138,26 @@ static const struct heki_attack_row heki_attack_rows[] = {
 
 #define HEKI_NR_ATTACKS (sizeof(heki_attack_rows) / sizeof(heki_attack_rows[0]))
 
+/*
+ * Rows that need one vendor's nested virtualization in the guest's CPU
+ * (the flag in /proc/cpuinfo): on the other vendor's host the instruction
+ * does not exist and the row is n/a in every mode, with this reason.
+ */
+static const struct heki_attack_need {
+	const char *id, *cpu_flag, *reason;
+} heki_attack_needs[] = {
+	{ "kvm_vmsave", "svm", "VMSAVE is AMD SVM's: the guest's CPU has no svm (an Intel host)" },
+	{ "kvm_vmclear", "vmx", "VMCLEAR is Intel VMX's: the guest's CPU has no vmx (an AMD host)" },
+};
+
+static inline const struct heki_attack_need *heki_attack_need(const char *id)
+{
+	for (unsigned int i = 0; i < sizeof(heki_attack_needs) / sizeof(heki_attack_needs[0]); i++)
+		if (!strcmp(heki_attack_needs[i].id, id))
+			return &heki_attack_needs[i];
+	return NULL;
+}
+
 static inline const struct heki_attack_row *heki_attack_find(const char *id)
 {
 	for (unsigned int i = 0; i < HEKI_NR_ATTACKS; i++)
