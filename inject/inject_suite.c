@@ -328,7 +328,8 @@ void suite_attacks(struct suite_ctx *c)
 				continue;
 			}
 			need = heki_attack_need(row->id);
-			if (need && !cpu_has_flag(need->cpu_flag)) {
+			if (need && ((need->cpu_flag && !cpu_has_flag(need->cpu_flag)) ||
+				     sysconf(_SC_NPROCESSORS_ONLN) < need->min_cpus)) {
 				record_kv(&c->out, key, "status=n/a expected=n/a observed=n/a reason=%s",
 					  need->reason);
 				continue;
