@@ -115,6 +115,37 @@ SYM_FUNC_START(heki_atk_vmsave)
 	_ASM_EXTABLE(.Lvmsave, .Lvmsave_faulted)
 SYM_FUNC_END(heki_atk_vmsave)
 
+/*
+ * int heki_atk_vmxon_vmclear(u64 *pas): VMXON with the region at pas[0],
+ * VMCLEAR of the frame at pas[1], VMXOFF, as KVM emulates them for a
+ * guest with nested VMX (the host writes the VMCS launch state into the
+ * frame VMCLEAR names).  0 done; 1 faulted (#UD, #GP); 2 VMXON failed
+ * (VMfail); 3 VMCLEAR failed.  CR4.VMXE is the caller's.
+ */
+SYM_FUNC_START(heki_atk_vmxon_vmclear)
+.Lvmxon:
+	vmxon	(%rdi)
+	jbe	.Lvmxon_failed
+.Lvmclear:
+	vmclear	8(%rdi)
+	jbe	.Lvmclear_failed
+	vmxoff
+	xor	%eax, %eax
+	RET
+.Lvmclear_failed:
+	vmxoff
+	mov	$3, %eax
+	RET
+.Lvmxon_failed:
+	mov	$2, %eax
+	RET
+.Lvmx_faulted:
+	mov	$1, %eax
+	RET
+	_ASM_EXTABLE(.Lvmxon, .Lvmx_faulted)
+	_ASM_EXTABLE(.Lvmclear, .Lvmx_faulted)
+SYM_FUNC_END(heki_atk_vmxon_vmclear)
+
 /* int heki_atk_write_cr0(unsigned long val, unsigned long *ip): 0 written, 1 faulted */
 SYM_FUNC_START(heki_atk_write_cr0)
 	lea	.Lcr0(%rip), %rax

@@ -55,6 +55,7 @@
 #include <asm/insn.h>
 #include <asm/pgtable.h>
 #include <asm/special_insns.h>
+#include <asm/tlbflush.h>
 
 #include "heki_abi.h"
 #include "attacks.h"
@@ -69,6 +70,7 @@ int heki_atk_vmfunc(unsigned long view);
 int heki_atk_call_window(void);
 int heki_atk_call(void *code);
 int heki_atk_vmsave(unsigned long pa);
+int heki_atk_vmxon_vmclear(u64 *pas);
 
 #define GADGET_RAN	0x4e58
 /* endbr64 (a NOP without IBT); mov $GADGET_RAN, %eax; ret */
@@ -1051,6 +1053,8 @@ static const u8 heki_atk_kvm_target[2 * PAGE_SIZE] __aligned(PAGE_SIZE) = {
 	[0 ... 2 * PAGE_SIZE - 1] = 0x5a
 };
 
+#define KVM_SLOT_VMCLEAR	0	/* VMCLEAR's frame: launch state at KVM's offset */
+#define KVM_SLOT_VMCLEAR_LEN	0x100
 #define KVM_SLOT_WALL_CLOCK	0x100	/* struct pvclock_wall_clock, 12 bytes */
 #define KVM_SLOT_PVCLOCK	0x200	/* struct pvclock_vcpu_time_info, 32 bytes */
 #define KVM_SLOT_STEAL_TIME	0x400	/* struct kvm_steal_time, 64 bytes, 64-aligned */
@@ -1145,6 +1149,55 @@ static void heki_atk_kvm_vmsave(struct atk *a)
 	}
 	preempt_enable();
 	kfree(before);
+}
+
+/*
+ * The VMX counterpart of VMSAVE: with nested VMX, VMCLEAR of a frame makes
+ * the host (KVM emulating it) write that VMCS's launch state into the
+ * frame, kvm_vcpu_write_guest() at vmcs12's offset, whatever the frame is.
+ * VMXON first (a region of our own), VMXOFF after; CR4.VMXE for the moment.
+ */
+static void heki_atk_kvm_vmclear(struct atk *a)
+{
+	const u8 *slot = heki_atk_kvm_target + KVM_SLOT_VMCLEAR;
+	u8 before[KVM_SLOT_VMCLEAR_LEN];
+	unsigned long region = __get_free_page(GFP_KERNEL | __GFP_ZERO), flags;
+	u64 pas[2], basic, fc;
+	int r;
+
+	if (!region || !boot_cpu_has(X86_FEATURE_VMX)) {
+		a->effect = -1;
+		say(a, "%s", region ? "no_vmx_in_guest_cpuid" : "no_memory");
+		free_page(region);
+		return;
+	}
+	if (rdmsrl_safe(MSR_IA32_VMX_BASIC, &basic) ||
+	    rdmsrl_safe(MSR_IA32_FEAT_CTL, &fc) || !(fc & FEAT_CTL_LOCKED) ||
+	    !(fc & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX)) {
+		a->effect = -1;
+		say(a, "vmxon_not_allowed feature_control=0x%llx", fc);
+		free_page(region);
+		return;
+	}
+	*(u32 *)region = (u32)basic & 0x7fffffff;	/* the VMCS revision */
+	pas[0] = __pa(region);
+	pas[1] = (u64)atk_pfn(slot) << PAGE_SHIFT;
+	a->gfn = pas[1] >> PAGE_SHIFT;
+	memcpy(before, slot, sizeof(before));
+	local_irq_save(flags);	/* VMX operation is this vCPU's */
+	cr4_set_bits_irqsoff(X86_CR4_VMXE);
+	r = heki_atk_vmxon_vmclear(pas);
+	cr4_clear_bits_irqsoff(X86_CR4_VMXE);
+	local_irq_restore(flags);
+	free_page(region);
+	if (r == 2) {
+		a->effect = -1;
+		say(a, "vmxon_failed");
+		return;
+	}
+	a->faulted = r == 1;
+	a->effect = memcmp(slot, before, sizeof(before)) != 0;
+	say(a, "vmx=%d slot=0x%llx changed=%d", r, pas[1], a->effect);
 }
 
 static const u64 heki_atk_rodata = 0xAA55AA55AA55AA55ull;

@@ -122,11 +122,16 @@ static DEFINE_PER_CPU(bool, vmfunc_here);
  * mode is chosen; the host learns the view on its next exit.  Nothing is
  * authenticated: the address is not even sent.
  */
+static atomic64_t vmfunc_switches, vmfunc_fallbacks;
+
 static long vmfunc_window(bool open, u64 pfn, unsigned int n, unsigned long addr)
 {
 	/* A CPU not (yet) enabled switches the same views by hypercall. */
-	if (!this_cpu_read(vmfunc_here))
+	if (!this_cpu_read(vmfunc_here)) {
+		atomic64_inc(&vmfunc_fallbacks);
 		return view_window(open, pfn, n, addr);
+	}
+	atomic64_inc(&vmfunc_switches);
 	asm volatile(".byte 0x0f, 0x01, 0xd4"	/* vmfunc */
 		     : : "a" (0), "c" (open ? HEKI_VIEW_PATCH : HEKI_VIEW_NORMAL)
 		     : "memory");
@@ -1316,6 +1321,9 @@ int heki_counters_show(struct seq_file *m, void *unused)
 		seq_printf(m, "%s_errors %lld\n", hook_names[i],
 			   atomic64_read(&hook_errors[i]));
 	}
+	/* mode=vmfunc: view switches by VMFUNC, and by hypercall where a CPU had it off. */
+	seq_printf(m, "vmfunc_switches %lld\nvmfunc_fallbacks %lld\n",
+		   atomic64_read(&vmfunc_switches), atomic64_read(&vmfunc_fallbacks));
 	seq_printf(m, "windows_open %d\n", atomic_read(&windows_open_now));
 	seq_printf(m, "auth %d\nauth_active %d\n", auth, READ_ONCE(auth_active));
 	seq_printf(m, "text_pokes_by_host %lld\npatches_made %lld\npatches_refused %lld\n",

@@ -119,6 +119,9 @@ enum heki_outcome {
 	X(kvm_vmsave, "kvm", "VMSAVE: the host writes nested state", \
 	  "the page's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "set EFER.SVME and VMSAVE to a frame of module rodata: KVM maps the frame (kvm_vcpu_map) and writes FS/GS/TR/LDTR and the syscall MSRs into it", NULL) \
+	X(kvm_vmclear, "kvm", "VMCLEAR: the host writes nested state", \
+	  "the frame's bytes read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
+	  "VMXON, then VMCLEAR a frame of module rodata: KVM writes that VMCS's launch state into it (kvm_vcpu_write_guest())", NULL) \
 	X(huge_map_race, "race", "a fault on another vCPU racing a PROTECT", \
 	  "the restricted page read back", ATK_M, ATK_P, ATK_P, ATK_P, ATK_P,				\
 	  "while the kernel makes one frame of a 2 MiB region read-only (HEKI_HC_PROTECT, as set_memory_ro does), another vCPU faults on a neighbour frame; a host that decides the fault's mapping level before the PROTECT's store swap and zap and maps after them installs one writable 2 MiB entry over the read-only frame; then write that frame", NULL) \

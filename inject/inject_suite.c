@@ -223,6 +223,26 @@ static int enter_mode(int mi)
 	return 0;
 }
 
+/* Whether this CPU's /proc/cpuinfo flags hold the word @flag. */
+static bool cpu_has_flag(const char *flag)
+{
+	char line[4096], *save, *t;
+	bool found = false;
+	FILE *f = fopen("/proc/cpuinfo", "r");
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "flags", 5))
+			continue;
+		for (t = strtok_r(strchr(line, ':') ?: line, " :\n", &save); t && !found;
+		     t = strtok_r(NULL, " :\n", &save))
+			found = !strcmp(t, flag);
+		break;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 void suite_attacks(struct suite_ctx *c)
 {
 	char name[160], why[1200], line[1024], resume[128] = "", fault[64] = "";
@@ -270,6 +290,7 @@ void suite_attacks(struct suite_ctx *c)
 		printf("# attacks: mode %s%s%s\n", m->name, na ? ": n/a, " : "", na ? reason : "");
 		for (size_t ai = 0; ai < HEKI_NR_ATTACKS; ai++) {
 			const struct heki_attack_row *row = &heki_attack_rows[ai];
+			const struct heki_attack_need *need;
 			struct heki_attack_result r;
 			enum heki_observed obs;
 			int exp;
@@ -288,6 +309,13 @@ void suite_attacks(struct suite_ctx *c)
 					  reason);
 				continue;
 			}
+			need = heki_attack_need(row->id);
+			if (need && ((need->cpu_flag && !cpu_has_flag(need->cpu_flag)) ||
+				     sysconf(_SC_NPROCESSORS_ONLN) < need->min_cpus)) {
+				record_kv(&c->out, key, "status=n/a expected=n/a observed=n/a reason=%s",
+					  need->reason);
+				continue;
+			}
 			exp = row->expected[mi];
 			/* Names the cell if the guest dies in it (rigrun continues after it). */
 			record_kv(&c->out, "attack.running", "%s:%s", m->name, row->id);
@@ -304,6 +332,15 @@ void suite_attacks(struct suite_ctx *c)
 			check(c, (int)obs == exp, name, why);
 			fflush(stdout);
 		}
+		/* How this mode's text_poke()s went (vmfunc: VMFUNC or a hypercall fallback). */
+		if (!na)
+			record_kv(&c->out, "inject.pokes", "%s text_poke_calls=%lld text_poke_window_ops=%lld "
+				  "text_pokes_by_host=%lld vmfunc_switches=%lld vmfunc_fallbacks=%lld",
+				  m->name, read_key(DEBUGFS_HEKI "counters", "text_poke_calls"),
+				  read_key(DEBUGFS_HEKI "counters", "text_poke_hypercalls"),
+				  read_key(DEBUGFS_HEKI "counters", "text_pokes_by_host"),
+				  read_key(DEBUGFS_HEKI "counters", "vmfunc_switches"),
+				  read_key(DEBUGFS_HEKI "counters", "vmfunc_fallbacks"));
 	}
 	if (!resume[0])
 		check(c, ran_modes > 0, "attacks_ran_in_some_mode",

@@ -139,6 +139,31 @@ static const struct heki_attack_row heki_attack_rows[] = {
 
 #define HEKI_NR_ATTACKS (sizeof(heki_attack_rows) / sizeof(heki_attack_rows[0]))
 
+/*
+ * Rows that need what not every rig has: one vendor's nested
+ * virtualization in the guest's CPU (the flag in /proc/cpuinfo; on the
+ * other vendor's host the instruction does not exist) or a second online
+ * vCPU.  Where it is missing the row is n/a in every mode, with this reason.
+ */
+static const struct heki_attack_need {
+	const char *id, *cpu_flag;
+	int min_cpus;
+	const char *reason;
+} heki_attack_needs[] = {
+	{ "kvm_vmsave", "svm", 0, "VMSAVE is AMD SVM's: the guest's CPU has no svm (an Intel host)" },
+	{ "kvm_vmclear", "vmx", 0, "VMCLEAR is Intel VMX's: the guest's CPU has no vmx (an AMD host)" },
+	{ "window_race_other_vcpu", NULL, 2,
+	  "needs a second online vCPU, this guest has one (L0=bochs: --bochs-cpus 2)" },
+};
+
+static inline const struct heki_attack_need *heki_attack_need(const char *id)
+{
+	for (unsigned int i = 0; i < sizeof(heki_attack_needs) / sizeof(heki_attack_needs[0]); i++)
+		if (!strcmp(heki_attack_needs[i].id, id))
+			return &heki_attack_needs[i];
+	return NULL;
+}
+
 static inline const struct heki_attack_row *heki_attack_find(const char *id)
 {
 	for (unsigned int i = 0; i < HEKI_NR_ATTACKS; i++)

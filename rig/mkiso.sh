@@ -32,18 +32,27 @@ set timeout=0
 serial --unit=0 --speed=115200
 terminal_output serial
 insmod fat
+insmod iorw
 if ! source (fd0)/heki.cfg; then
 	echo "heki-grub: no (fd0)/heki.cfg, the run's command line; halting"
 	halt
 fi
 echo "heki-grub: loading the L1 kernel and initramfs"
+# Marks in bochs-l0.log, whose lines start with the instruction count:
+# each write to a spare port's FIFO control register (a UART the kernel
+# sets up again later) logs "comN: FIFO enabled".  com2: loading the
+# kernel starts; com3: the initramfs; com4: GRUB is done (decompression
+# and the kernel follow).
+outb 0x2fa 1
 linux /boot/vmlinuz $heki_cmdline
+outb 0x3ea 1
 initrd /boot/l1.cpio
 echo "heki-grub: booting L1"
+outb 0x2ea 1
 boot
 CFG
 grub-mkrescue -d /usr/lib/grub/i386-pc -o "$out.tmp" "$stage" \
-	--install-modules="linux normal iso9660 biosdisk fat serial echo configfile test halt" \
+	--install-modules="linux normal iso9660 biosdisk fat serial echo configfile test halt iorw" \
 	--fonts= --locales= --themes= >"$stage.log" 2>&1 || {
 	cat "$stage.log" >&2
 	exit 1

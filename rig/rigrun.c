@@ -21,6 +21,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
@@ -349,12 +350,21 @@ static void command_output(const char *cmd, char *out, size_t len)
 static pid_t spawn(char *const argv[], const char *log)
 {
 	char path[PATH_MAX + 32];
-	pid_t pid;
+	pid_t parent = getpid(), pid;
 
 	snprintf(path, sizeof(path), "%s/%s", R.dir, log);
 	pid = fork();
 	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		int fd;
+
+		/*
+		 * rigrun killed outright (SIGKILL: no handler runs) must not
+		 * leave L0 running: an emulator left behind holds a core for
+		 * hours.  It survives exec and unshare -rn (tested).
+		 */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) || getppid() != parent)
+			_exit(126);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
 		if (fd >= 0) {
 			dup2(fd, 1);
