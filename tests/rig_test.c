@@ -977,6 +977,9 @@ TEST(views_refused_without_the_tdp_mmu)
 		SKIP(return, "scenario %s stops before L1 reports it", sc->name);
 	ASSERT_NE(NULL, strstr(g, "views: query=0 feature=1 enter=0 leave=0;")) TH_LOG("%s", g);
 	off = str_at("heki.vmm.views_tdp_mmu_off");
+	/* L1 reloads KVM for it after L2 ended: a run stopped early has none. */
+	if (!off && strcmp(sc->status, "ok"))
+		SKIP(return, "scenario %s stops before L1 reloads KVM", sc->name);
 	ASSERT_STREQ("N views: query=0 feature=0 enter=-4001 leave=-4001 exit=0", off ?: "(missing)");
 }
 
