@@ -228,11 +228,10 @@ static int op_view_switch(struct bench_ctx *c)
 
 /*
  * Per-fault cost against the store's fragmentation.  Frame F, the second
- * of a 2 MiB block of its own, is protected W|X: nothing a huge mapping
- * would take from it (the host's huge-page check asks for W and X only;
- * R|W|X exactly would release it), so every second-stage fault on F asks
- * the store about F, its 2 MiB region and then its 1 GiB region.  Each op
- * flips F to READ and back (two PROTECTs that keep the number of ranges:
+ * of a 2 MiB block of its own, is protected W (not executable; W|X would
+ * release it since ABI 0.7), so every second-stage fault on F asks the
+ * store about F and its 2 MiB region.  Each op
+ * flips F to read-only and back (two PROTECTs that keep the number of ranges:
  * the host changes them in place, each zapping F) and times only the read
  * of F that follows: one fault that maps F.  fault_store_1 adds F alone to
  * the mode's own ranges; fault_store_64k first fills the store to its cap
@@ -240,7 +239,7 @@ static int op_view_switch(struct bench_ctx *c)
  * the two figures must stay within 2x of each other.
  */
 #define FAULT_CAP	65536		/* the host's HEKI_STORE_MAX_RANGES */
-#define FAULT_ON	(HEKI_ATTR_WRITE | HEKI_ATTR_EXEC)
+#define FAULT_ON	HEKI_ATTR_WRITE
 #define FAULT_OFF	HEKI_ATTR_RO
 /* Frames beyond the cap's worth, spent on gaps between unrestricted frames. */
 #define FAULT_EXTRA	4096

@@ -90,7 +90,9 @@ static bool l2_reset_without_oops(const struct json *s)
 {
 	const struct json *q = json_get(s, "failure.l2_qemu_exit");
 
-	return q && q->type == JSON_NUM && q->num == 0 && no_oops(s) &&
+	/* The run ended because L0 exited, not because checks failed. */
+	return how_is(s, "l0-exited") &&
+	       q && q->type == JSON_NUM && q->num == 0 && no_oops(s) &&
 	       !stage_is(s, "collect") && !stage_is(s, "l0-boot") && !stage_is(s, "kvm-load");
 }
 
