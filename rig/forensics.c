@@ -39,12 +39,29 @@ static double stamp(const char *line)
 	return line[0] == '[' && sscanf(line + 1, "%lf]", &t) == 1 ? t : -1;
 }
 
-static bool crash_line(const char *line)
+bool forensics_crash_line(const char *line)
 {
+	const char *p;
+	unsigned int err, n;
+	char close;
+
 	for (size_t i = 0; i < sizeof(crash_signs) / sizeof(crash_signs[0]); i++)
 		if (strstr(line, crash_signs[i]))
 			return true;
+	/*
+	 * die()'s own line, whatever the trap: "<what>: <err> [#<n>]", e.g.
+	 * "Bad pagetable: 000b [#1]" (a #PF with RSVD set: the host refusing
+	 * a kernel write), "invalid opcode: 0000 [#1]".
+	 */
+	for (p = strstr(line, ": "); p; p = strstr(p + 2, ": "))
+		if (sscanf(p + 2, "%x [#%u%c", &err, &n, &close) == 3 && close == ']')
+			return true;
 	return false;
+}
+
+static bool crash_line(const char *line)
+{
+	return forensics_crash_line(line);
 }
 
 /* "name+0x1b/0x20 [mod]" -> "name"; false if @s does not start with one. */

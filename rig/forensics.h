@@ -33,6 +33,8 @@ struct oops {
  * Returns false if there is none (or no file).
  */
 bool forensics_oops(const char *path, struct oops *o);
+/* Whether a console line starts a kernel crash report (panic, BUG, any die()). */
+bool forensics_crash_line(const char *line);
 
 /* The first line of @path containing @needle (stripped of its timestamp). */
 bool forensics_find_line(const char *path, const char *needle, char *out, size_t len);

@@ -1053,6 +1053,13 @@ static bool console_crash(const char *file, char *out, size_t len)
 			fclose(f);
 			return true;
 		}
+		/* Any other die() ("Bad pagetable: 000b [#1]", ...). */
+		if (forensics_crash_line(line)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			snprintf(out, len, "%s:%d: %s", file, lineno, line);
+			fclose(f);
+			return true;
+		}
 	}
 	fclose(f);
 	return false;

@@ -126,6 +126,10 @@ TEST(oops_text_and_function_from_a_console)
 	ASSERT_NE(NULL, strstr(o.text, "[swapper/0:0]"));
 	ASSERT_TRUE(forensics_oops(fixture("l1-boot-timer-check-panic.log"), &o));
 	ASSERT_STREQ("setup_IO_APIC", o.function);
+	/* die() for a #PF with RSVD (the host refused a text_poke): an oops too. */
+	ASSERT_TRUE(forensics_oops(fixture("l2-bad-pagetable-text-poke.log"), &o));
+	ASSERT_NE(NULL, strstr(o.headline, "Bad pagetable: 000b [#1]")) TH_LOG("%s", o.headline);
+	ASSERT_NE(NULL, strstr(o.text, "__text_poke+0x1f3/0x490"));
 	/* An RCU stall is not an oops. */
 	ASSERT_FALSE(forensics_oops(fixture("l2-suite-stall.log"), &o));
 	ASSERT_FALSE(forensics_oops(fixture("l2-reset-without-oops.log"), &o));
