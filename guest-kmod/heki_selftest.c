@@ -577,7 +577,8 @@ static long lockdown_racing_window(struct seq_file *m, u64 *data)
 	faulted = heki_write_nofault(&data[4], ~PATTERN);
 	if (!faulted)
 		heki_write_nofault(&data[4], PATTERN);
-	if (survived)
+	/* The racer's window, whatever the lockdown said (EBUSY ones closed above). */
+	if (!r.ret && ret != -HEKI_EBUSY)
 		heki_call(HEKI_HC_WINDOW_CLOSE, r.pa, 1, 0, 0);
 	seq_printf(m, "lockdown_window_race %s lockdown=%ld window=%ld tries=%u busy=%u window_refused=%d lock_ms=%llu window_ms=%llu window_cpu=%d write_faulted=%d gfn=0x%llx\n",
 		   OK(!ret && !survived && faulted), ret, r.ret, tries, busy,
