@@ -196,7 +196,7 @@ static int under_icount(void)
 }
 
 /* The time base of every sample: ns, or instructions under icount. */
-static unsigned long long now_ns(void)
+static unsigned long long now_time(void)
 {
 	struct timespec t;
 
@@ -364,11 +364,11 @@ static int run_user_row(const char *row, unsigned int n, struct row_result *r)
 	c0 = read_key(DEBUGFS_HEKI "stats", "calls");
 	pmu_start();
 	for (i = 0; i < n; i++) {
-		unsigned long long t0 = now_ns();
+		unsigned long long t0 = now_time();
 
 		if (op())
 			return -1;
-		samples_buf[i] = now_ns() - t0;
+		samples_buf[i] = now_time() - t0;
 	}
 	pmu_stop(r, n);
 	z1 = read_key(DEBUGFS_HEKI "stats", "zaps");
